@@ -1,0 +1,60 @@
+"""Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``) and health.
+
+A code URL is signed with the server's secret and expires after ten minutes, like
+the presigned S3 URL AWS returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+
+from lamina.store.code import CodeStore
+
+CODE_URL_TTL = 600
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+
+Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class CodeLinks:
+    def __init__(self, base_url: str, secret: bytes, code: CodeStore) -> None:
+        self.base_url = base_url
+        self.secret = secret
+        self.code = code
+
+    def _signature(self, sha: str, expires: int) -> str:
+        return hmac.new(self.secret, f"{sha}:{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def url(self, sha: str) -> str:
+        expires = int(time.time()) + CODE_URL_TTL
+        return (
+            f"{self.base_url}/_lamina/code/{sha}.zip"
+            f"?Expires={expires}&Signature={self._signature(sha, expires)}"
+        )
+
+    async def serve(
+        self, rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        sha = rest.removesuffix(".zip")
+        expires_text = query.get("Expires", ["0"])[0]
+        signature = query.get("Signature", [""])[0]
+        expires = int(expires_text) if expires_text.isdigit() else 0
+        if (
+            not _SHA.match(sha)
+            or expires < time.time()
+            or not hmac.compare_digest(signature, self._signature(sha, expires))
+        ):
+            return 403, [(b"content-type", b"text/plain")], b"AccessDenied"
+        path = self.code.zip_path(sha)
+        if not path.is_file():
+            return 404, [(b"content-type", b"text/plain")], b"NoSuchKey"
+        return 200, [(b"content-type", b"application/zip")], path.read_bytes()
+
+
+async def health(
+    rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+) -> Reply:
+    return 200, [(b"content-type", b"application/json")], b'{"status":"ok"}'

@@ -1,0 +1,39 @@
+"""Lambda operations → service calls. Parsing and rendering happen in ``api.model``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.api.app import Handler
+from lamina.services.functions import FunctionService
+from lamina.services.invoke import InvokeService
+
+DEFAULT_CONCURRENCY_LIMIT = 1000
+
+
+def lambda_handlers(functions: FunctionService, invoke: InvokeService) -> dict[str, Handler]:
+    def sync(fn: Any) -> Handler:
+        async def handler(params: dict[str, Any]) -> dict[str, Any]:
+            result: dict[str, Any] = fn(params)
+            return result
+
+        return handler
+
+    async def account_settings(params: dict[str, Any]) -> dict[str, Any]:
+        limit = DEFAULT_CONCURRENCY_LIMIT
+        return functions.account_settings(limit, limit)
+
+    return {
+        "CreateFunction": sync(functions.create),
+        "GetFunction": sync(functions.get_function),
+        "GetFunctionConfiguration": sync(functions.get_configuration),
+        "ListFunctions": sync(functions.list_functions),
+        "UpdateFunctionCode": sync(functions.update_code),
+        "UpdateFunctionConfiguration": sync(functions.update_configuration),
+        "DeleteFunction": sync(functions.delete),
+        "TagResource": sync(functions.tag),
+        "UntagResource": sync(functions.untag),
+        "ListTags": sync(functions.list_tags),
+        "GetAccountSettings": account_settings,
+        "Invoke": invoke.invoke,
+    }

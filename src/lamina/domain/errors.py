@@ -1,0 +1,177 @@
+"""One error hierarchy for everything Lamina reports to a caller.
+
+Each class carries what the wire needs: the AWS error code (the ``x-amzn-ErrorType``
+header), the HTTP status, and the casing of the message member in the JSON body
+(``message`` or ``Message``; see shared/docs/lambda-errors.md). The edge turns any
+``LambdaError`` into the AWS envelope in one place (``lamina.api.wire``).
+
+A function error (an exception raised by user code, a timeout, a crash) is *not* a
+``LambdaError``: it is a value returned with HTTP 200 and ``X-Amz-Function-Error``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class LambdaError(Exception):
+    """Base class: an error with an AWS wire representation."""
+
+    code: ClassVar[str] = "ServiceException"
+    status: ClassVar[int] = 500
+    message_key: ClassVar[str] = "Message"
+    # Whether the body carries ``"Type": "User"|"Service"``.
+    typed: ClassVar[bool] = True
+
+    def __init__(self, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.extra: dict[str, Any] = extra
+        self.headers: dict[str, str] = {}
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.typed:
+            out["Type"] = "User" if self.status < 500 else "Service"
+        out[self.message_key] = self.message
+        out.update(self.extra)
+        return out
+
+
+# --- 400 -----------------------------------------------------------------------------
+
+
+class ValidationException(LambdaError):
+    """Request shape validation (the service's generic validator), e.g. bad name patterns."""
+
+    code = "ValidationException"
+    status = 400
+    message_key = "message"
+    typed = False
+
+
+class InvalidParameterValueException(LambdaError):
+    code = "InvalidParameterValueException"
+    status = 400
+    message_key = "message"
+
+
+class InvalidRequestContentException(LambdaError):
+    code = "InvalidRequestContentException"
+    status = 400
+    message_key = "message"
+
+
+class CodeStorageExceededException(LambdaError):
+    code = "CodeStorageExceededException"
+    status = 400
+    message_key = "message"
+
+
+class UnknownOperationException(LambdaError):
+    code = "UnknownOperationException"
+    status = 404
+    message_key = "message"
+    typed = False
+
+
+# --- 403 -----------------------------------------------------------------------------------
+
+
+class AccessDeniedException(LambdaError):
+    """A function ARN naming another account (recorded for CreateFunction: HTTP 403, no
+    ``Type``, and a message that botocore reports as ``None``: the body is ``{"Message": null}``).
+    """
+
+    code = "AccessDeniedException"
+    status = 403
+    message_key = "Message"
+    typed = False
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or "")
+        self.null_message = message is None
+
+    def body(self) -> dict[str, Any]:
+        out = super().body()
+        if self.null_message:
+            out[self.message_key] = None
+        return out
+
+
+# --- 404 / 409 / 412 / 413 / 415 / 429 --------------------------------------------------
+
+
+class ResourceNotFoundException(LambdaError):
+    code = "ResourceNotFoundException"
+    status = 404
+    message_key = "Message"
+
+
+class ResourceConflictException(LambdaError):
+    code = "ResourceConflictException"
+    status = 409
+    message_key = "message"
+
+
+class PreconditionFailedException(LambdaError):
+    code = "PreconditionFailedException"
+    status = 412
+    message_key = "message"
+
+
+class RequestTooLargeException(LambdaError):
+    code = "RequestTooLargeException"
+    status = 413
+    message_key = "message"
+
+
+class RequestEntityTooLargeException(LambdaError):
+    """Raised by the front door for whole request bodies over the API limit."""
+
+    code = "RequestEntityTooLargeException"
+    status = 413
+    message_key = "message"
+
+
+class UnsupportedMediaTypeException(LambdaError):
+    code = "UnsupportedMediaTypeException"
+    status = 415
+    message_key = "message"
+
+
+class TooManyRequestsException(LambdaError):
+    code = "TooManyRequestsException"
+    status = 429
+    message_key = "message"
+
+    def __init__(self, message: str, reason: str, retry_after_seconds: int = 1) -> None:
+        super().__init__(message, Reason=reason)
+        self.headers["Retry-After"] = str(retry_after_seconds)
+
+
+# --- 5xx ---------------------------------------------------------------------------------
+
+
+class ServiceException(LambdaError):
+    code = "ServiceException"
+    status = 500
+    message_key = "Message"
+
+
+class InvalidRuntimeException(LambdaError):
+    code = "InvalidRuntimeException"
+    status = 502
+    message_key = "Message"
+
+
+class InvalidZipFileException(LambdaError):
+    code = "InvalidZipFileException"
+    status = 502
+    message_key = "Message"
+
+
+class ResourceNotReadyException(LambdaError):
+    code = "ResourceNotReadyException"
+    status = 502
+    message_key = "message"

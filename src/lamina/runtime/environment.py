@@ -1,0 +1,445 @@
+"""One execution environment: a runtime process, its Runtime API and its log stream.
+
+Lifecycle: STARTING (process spawned, runtime initialising) → IDLE (runtime blocked in
+``/next``) ⇄ BUSY (one invocation) → DEAD. Anything abnormal (timeout, crash, init
+failure) kills the process and ends the environment; the pool starts a fresh one
+for the next invocation. See docs/invocation.md for the caller-visible contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import json
+import math
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from lamina.domain.models import FunctionConfig
+from lamina.runtime.launch import LaunchFailure, LaunchPlan
+from lamina.runtime.runtime_api import (
+    ACCEPTED,
+    MAX_RESPONSE_BYTES,
+    ApiReply,
+    NextEvent,
+    RuntimeApiServer,
+    runtime_error,
+)
+from lamina.runtime.sandbox import Sandbox, SandboxHandle, SandboxSpec
+
+# On-demand init may take this long before the invocation's own timeout starts counting.
+INIT_LIMIT_SECONDS = 10.0
+SHUTDOWN_GRACE_SECONDS = 0.5
+
+LogSink = Callable[[str, str, int, str], None]  # (group, stream, timestamp_ms, message)
+
+_SIGNAL_NAMES = {
+    signal.SIGKILL: "killed",
+    signal.SIGTERM: "terminated",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGINT: "interrupt",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGHUP: "hangup",
+    signal.SIGPIPE: "broken pipe",
+}
+
+
+class State(enum.Enum):
+    STARTING = "starting"
+    IDLE = "idle"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass
+class Invocation:
+    request_id: str
+    payload: bytes
+    invoked_arn: str
+    client_context: str | None = None
+    trace_id: str | None = None
+    cognito_identity: str | None = None
+
+
+@dataclass
+class Outcome:
+    payload: bytes
+    function_error: str | None
+    error_type: str | None
+    status: str  # success | error | timeout | crash
+    duration_ms: float
+    init_duration_ms: float | None
+    max_memory_mb: int
+    log_text: str
+
+
+@dataclass
+class _Running:
+    invocation: Invocation
+    future: asyncio.Future[Outcome]
+    lines: list[str] = field(default_factory=list)
+    started: float = 0.0
+    delivered: bool = False
+    timer: asyncio.TimerHandle | None = None
+    cold: bool = False
+
+
+def exit_message(returncode: int) -> str:
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    if returncode < 0:
+        try:
+            name = _SIGNAL_NAMES.get(signal.Signals(-returncode), f"signal {-returncode}")
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"Runtime exited with error: signal: {name}"
+    return f"Runtime exited with error: exit status {returncode}"
+
+
+def platform_error(request_id: str, error_type: str, message: str) -> bytes:
+    return json.dumps(
+        {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {message}"}
+    ).encode()
+
+
+def iso_now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class Environment:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        sandbox: Sandbox,
+        plan_factory: Callable[[str, str], LaunchPlan],
+        log_sink: LogSink,
+        on_dead: Callable[[Environment], None],
+    ) -> None:
+        self.config = config
+        self.id = uuid.uuid4().hex
+        today = datetime.now(timezone.utc).strftime("%Y/%m/%d")
+        self.log_stream = f"{today}/[{config.version}]{self.id}"
+        self.log_group = config.effective_log_group
+        self.state = State.STARTING
+        self.retired = False
+        self.last_used = time.monotonic()
+        self._sandbox = sandbox
+        self._plan_factory = plan_factory
+        self._log_sink = log_sink
+        self._on_dead = on_dead
+        self._api = RuntimeApiServer(self)
+        self._handle: SandboxHandle | None = None
+        self._spawned_at = 0.0
+        self._init_duration_ms: float | None = None
+        self._init_error: tuple[bytes, str | None] | None = None
+        self._launch_failure: LaunchFailure | None = None
+        self._running: _Running | None = None
+        self._next_waiter: asyncio.Future[_Running] | None = None
+        self._orphan_lines: list[str] = []
+        self._partial = b""
+        self._exit_task: asyncio.Task[None] | None = None
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self._api.start()
+        try:
+            plan = self._plan_factory(self._api.address, self.log_stream)
+        except LaunchFailure as failure:
+            self._launch_failure = failure
+            return
+        self._spawned_at = time.perf_counter()
+        self._handle = await self._sandbox.start(
+            SandboxSpec(plan.argv, plan.env, plan.cwd, self.config.memory_size)
+        )
+        asyncio.get_running_loop().add_reader(self._handle.log_fd, self._read_logs)
+        self._exit_task = asyncio.ensure_future(self._watch_exit(self._handle))
+
+    async def stop(self) -> None:
+        """SIGTERM, a short grace period, then SIGKILL; releases every resource."""
+        handle = self._handle
+        if handle is not None and self.state is not State.DEAD:
+            handle.terminate()
+            try:
+                if self._exit_task is not None:
+                    await asyncio.wait_for(asyncio.shield(self._exit_task), SHUTDOWN_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                handle.kill()
+        self._die()
+        if self._exit_task is not None:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._exit_task, 5)
+
+    def _kill(self) -> None:
+        if self._handle is not None:
+            self._handle.kill()
+
+    def _die(self) -> None:
+        if self.state is State.DEAD:
+            return
+        self.state = State.DEAD
+        self._api.close()
+        if self._next_waiter is not None and not self._next_waiter.done():
+            self._next_waiter.cancel()
+        if self._handle is not None:
+            self._handle.kill()
+        self._on_dead(self)
+
+    async def _watch_exit(self, handle: SandboxHandle) -> None:
+        returncode = await handle.wait()
+        self._drain_logs(final=True)
+        loop = asyncio.get_running_loop()
+        try:
+            loop.remove_reader(handle.log_fd)
+        finally:
+            os.close(handle.log_fd)
+        running = self._running
+        if running is not None and not running.future.done():
+            if self._init_error is not None and not running.delivered:
+                body, error_type = self._init_error
+                self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
+            else:
+                request_id = running.invocation.request_id
+                body = platform_error(request_id, "Runtime.ExitError", exit_message(returncode))
+                self._log(f"{iso_now()} {request_id} {exit_message(returncode)}")
+                self._finish(running, body, "Unhandled", "Runtime.ExitError", "crash")
+        self._die()
+
+    # --- invoking -------------------------------------------------------------------------
+
+    async def invoke(self, invocation: Invocation) -> Outcome:
+        loop = asyncio.get_running_loop()
+        running = _Running(invocation, loop.create_future(), cold=self.state is State.STARTING)
+        if self._launch_failure is not None:
+            failure = self._launch_failure
+            body = platform_error(invocation.request_id, failure.error_type, failure.message)
+            self._running = running
+            self._finish(running, body, "Unhandled", failure.error_type, "error")
+            self._die()
+            return await running.future
+        self.state = State.BUSY
+        self._running = running
+        if running.cold:
+            running.timer = loop.call_later(
+                INIT_LIMIT_SECONDS + self.config.timeout, self._on_timeout, running
+            )
+        if self._next_waiter is not None and not self._next_waiter.done():
+            self._next_waiter.set_result(running)
+        return await running.future
+
+    # RuntimeApiHandler -----------------------------------------------------------------------
+
+    async def next_event(self) -> NextEvent | ApiReply:
+        if self._init_duration_ms is None:
+            self._init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
+        running = self._running
+        if running is not None and running.delivered and not running.future.done():
+            return runtime_error(
+                403, "InvalidStateTransition", "State transition from Running to Ready failed"
+            )
+        if running is None or running.future.done():
+            if self.state is State.STARTING:
+                self.state = State.IDLE
+            loop = asyncio.get_running_loop()
+            self._next_waiter = loop.create_future()
+            try:
+                running = await self._next_waiter
+            finally:
+                self._next_waiter = None
+        return self._deliver(running)
+
+    def _deliver(self, running: _Running) -> NextEvent:
+        loop = asyncio.get_running_loop()
+        invocation = running.invocation
+        running.delivered = True
+        running.started = time.perf_counter()
+        if running.timer is not None:
+            running.timer.cancel()
+        running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
+        if self._orphan_lines:
+            running.lines.extend(self._orphan_lines)
+            self._orphan_lines = []
+        self._log(f"START RequestId: {invocation.request_id} Version: {self.config.version}")
+        deadline_ms = int(time.time() * 1000) + self.config.timeout * 1000
+        return NextEvent(
+            request_id=invocation.request_id,
+            payload=invocation.payload,
+            deadline_ms=deadline_ms,
+            invoked_function_arn=invocation.invoked_arn,
+            trace_id=invocation.trace_id,
+            client_context=invocation.client_context,
+            cognito_identity=invocation.cognito_identity,
+        )
+
+    def _current(self, request_id: str) -> _Running | None:
+        running = self._running
+        if (
+            running is None
+            or not running.delivered
+            or running.future.done()
+            or running.invocation.request_id != request_id
+        ):
+            return None
+        return running
+
+    def post_response(self, request_id: str, body: bytes) -> ApiReply:
+        running = self._current(request_id)
+        if running is None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        self._finish(running, body, None, None, "success")
+        return ACCEPTED
+
+    def post_oversized_response(self, request_id: str) -> ApiReply:
+        running = self._current(request_id)
+        if running is None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        body = json.dumps(
+            {
+                "errorMessage": "Response payload size exceeded maximum allowed payload size "
+                f"({MAX_RESPONSE_BYTES} bytes).",
+                "errorType": "Function.ResponseSizeTooLarge",
+            }
+        ).encode()
+        self._finish(running, body, "Unhandled", "Function.ResponseSizeTooLarge", "error")
+        return runtime_error(
+            413,
+            "RequestEntityTooLarge",
+            f"Exceeded maximum allowed payload size ({MAX_RESPONSE_BYTES} bytes).",
+        )
+
+    def post_error(self, request_id: str, body: bytes, error_type: str | None) -> ApiReply:
+        running = self._current(request_id)
+        if running is None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
+        return ACCEPTED
+
+    def post_init_error(self, body: bytes, error_type: str | None) -> ApiReply:
+        if self._init_duration_ms is not None:
+            return runtime_error(
+                403, "InvalidStateTransition", "State transition from Ready to InitError failed"
+            )
+        self._init_error = (body, error_type)
+        duration = (time.perf_counter() - self._spawned_at) * 1000
+        self._log(
+            f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: error\t"
+            f"Error Type: {error_type or 'Runtime.Unknown'}"
+        )
+        running = self._running
+        if running is not None and not running.future.done():
+            self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
+        return ACCEPTED
+
+    # --- completion -------------------------------------------------------------------------
+
+    def _on_timeout(self, running: _Running) -> None:
+        if running.future.done():
+            return
+        request_id = running.invocation.request_id
+        message = f"Task timed out after {self.config.timeout:.2f} seconds"
+        self._kill()
+        self._drain_logs(final=True)
+        self._log(f"{iso_now()} {request_id} {message}")
+        body = platform_error(request_id, "Sandbox.Timedout", message)
+        self._finish(running, body, "Unhandled", "Sandbox.Timedout", "timeout")
+        self._die()
+
+    def _finish(
+        self,
+        running: _Running,
+        payload: bytes,
+        function_error: str | None,
+        error_type: str | None,
+        status: str,
+    ) -> None:
+        if running.future.done():
+            return
+        if running.timer is not None:
+            running.timer.cancel()
+        self._drain_logs(final=False)
+        now = time.perf_counter()
+        duration_ms = (now - running.started) * 1000 if running.delivered else 0.0
+        request_id = running.invocation.request_id
+        init_ms = self._init_duration_ms if running.cold else None
+        memory = self._handle.max_memory_mb() if self._handle is not None else 0
+        if running.delivered:
+            self._log(f"END RequestId: {request_id}")
+            report = (
+                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+                f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
+                f"Memory Size: {self.config.memory_size} MB\tMax Memory Used: {memory} MB\t"
+            )
+            if init_ms is not None:
+                report += f"Init Duration: {init_ms:.2f} ms\t"
+            if status in ("timeout", "crash") or (
+                status == "error" and error_type and error_type.startswith(("Runtime.", "Sandbox."))
+            ):
+                report += f"Status: {'timeout' if status == 'timeout' else 'error'}\t"
+                if status != "timeout":
+                    report += f"Error Type: {error_type}\t"
+            self._log(report)
+        lines = running.lines if running.lines else self._orphan_lines
+        log_text = "\n".join(lines) + "\n" if lines else ""
+        running.future.set_result(
+            Outcome(
+                payload=payload,
+                function_error=function_error,
+                error_type=error_type,
+                status=status,
+                duration_ms=duration_ms,
+                init_duration_ms=init_ms,
+                max_memory_mb=memory,
+                log_text=log_text,
+            )
+        )
+        self._running = None
+        self.last_used = time.monotonic()
+        if self.state is State.BUSY:
+            self.state = State.IDLE
+
+    # --- logs --------------------------------------------------------------------------------
+
+    def _read_logs(self) -> None:
+        self._drain_logs(final=False)
+
+    def _drain_logs(self, *, final: bool) -> None:
+        handle = self._handle
+        if handle is None:
+            return
+        chunks = [self._partial]
+        while True:
+            try:
+                chunk = os.read(handle.log_fd, 65536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        data = b"".join(chunks)
+        *lines, self._partial = data.split(b"\n")
+        if final and self._partial:
+            lines.append(self._partial)
+            self._partial = b""
+        for line in lines:
+            self._log(line.decode("utf-8", "replace"))
+
+    def _log(self, message: str) -> None:
+        self._log_sink(self.log_group, self.log_stream, int(time.time() * 1000), message)
+        running = self._running
+        if running is not None and running.delivered:
+            running.lines.append(message)
+        else:
+            self._orphan_lines.append(message)
+            if len(self._orphan_lines) > 1000:
+                del self._orphan_lines[:-1000]

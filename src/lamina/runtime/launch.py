@@ -1,0 +1,191 @@
+"""How each runtime name becomes a command line and an environment.
+
+- ``python3.X``: the built-in bootstrap (``lamina/runtimes/python/bootstrap.py``) run by
+  the host's ``python3.X`` interpreter, found by absolute path (never a pyenv shim: a
+  shim costs ~150 ms per start). If that exact version is not installed, the server's
+  own interpreter runs it and a warning is logged once.
+- ``provided``, ``provided.al2``, ``provided.al2023``: the package's executable
+  ``bootstrap`` (in the code root, else in ``/opt``).
+"""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import re
+import secrets
+import shutil
+import string
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from lamina.domain.errors import InvalidRuntimeException
+from lamina.domain.models import FunctionConfig
+
+log = logging.getLogger("lamina.runtime")
+
+BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtimes" / "python" / "bootstrap.py"
+CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
+# Python packages every Python runtime can import without packaging them, as on AWS.
+SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
+
+
+class LaunchFailure(Exception):
+    """The environment cannot start; reported to the caller as a function error."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str
+
+
+@cache
+def find_python(version: str) -> str | None:
+    """Absolute path of an interpreter for ``3.X``, or None."""
+    if f"{sys.version_info.major}.{sys.version_info.minor}" == version:
+        return sys.executable
+    candidates: list[str] = []
+    pyenv_root = os.environ.get("PYENV_ROOT") or os.path.expanduser("~/.pyenv")
+    candidates += sorted(glob.glob(f"{pyenv_root}/versions/{version}.*/bin/python{version}"))
+    for directory in os.environ.get("PATH", "").split(os.pathsep):
+        if directory and "shims" not in directory:
+            candidates.append(os.path.join(directory, f"python{version}"))
+    candidates += [f"/usr/local/bin/python{version}", f"/usr/bin/python{version}"]
+    for candidate in candidates:
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return os.path.realpath(candidate)
+    return None
+
+
+_warned: set[str] = set()
+
+
+def python_for_runtime(runtime: str) -> str:
+    version = runtime.removeprefix("python")
+    found = find_python(version)
+    if found:
+        return found
+    if runtime not in _warned:
+        _warned.add(runtime)
+        log.warning(
+            "no python%s interpreter on this host; %s functions run on %s (Python %d.%d)",
+            version,
+            runtime,
+            sys.executable,
+            sys.version_info.major,
+            sys.version_info.minor,
+        )
+    return sys.executable
+
+
+def sdk_path(root: Path) -> Path:
+    """A directory of links to the server's boto3 and its dependencies (pure Python)."""
+    target = root / "python"
+    if target.is_dir():
+        return target
+    tmp = root / f".python-{secrets.token_hex(4)}"
+    tmp.mkdir(parents=True, exist_ok=True)
+    import importlib.util
+
+    for name in SDK_PACKAGES:
+        spec = importlib.util.find_spec(name)
+        if spec is None or spec.origin is None:
+            continue
+        origin = Path(spec.origin)
+        source = origin.parent if origin.name == "__init__.py" else origin
+        os.symlink(source, tmp / source.name)
+    try:
+        os.replace(tmp, target)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return target
+
+
+def new_credentials() -> dict[str, str]:
+    """Temporary-looking credentials for the execution role."""
+    alphabet = string.ascii_uppercase + string.digits
+    return {
+        "AWS_ACCESS_KEY_ID": "ASIA" + "".join(secrets.choice(alphabet) for _ in range(16)),
+        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30)[:40],
+        "AWS_SESSION_TOKEN": secrets.token_urlsafe(96),
+    }
+
+
+def plan_launch(
+    config: FunctionConfig,
+    code_dir: Path,
+    runtime_api: str,
+    log_stream: str,
+    endpoint_url: str,
+    sdk_dir: Path,
+) -> LaunchPlan:
+    runtime = config.runtime or ""
+    base_path = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+    env: dict[str, str] = {
+        "PATH": base_path,
+        "LANG": "en_US.UTF-8",
+        "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{code_dir}:{code_dir}/lib:/opt/lib",
+    }
+    env.update(config.environment or {})
+    credentials = new_credentials()
+    env.update(
+        {
+            "_HANDLER": config.handler or "",
+            "AWS_REGION": config.region,
+            "AWS_DEFAULT_REGION": config.region,
+            "AWS_LAMBDA_FUNCTION_NAME": config.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
+            "AWS_LAMBDA_FUNCTION_VERSION": config.version,
+            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_LOG_GROUP_NAME": config.effective_log_group,
+            "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
+            "AWS_LAMBDA_RUNTIME_API": runtime_api,
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+            "TZ": ":UTC",
+            "AWS_ACCESS_KEY": credentials["AWS_ACCESS_KEY_ID"],
+            **credentials,
+            "AWS_ENDPOINT_URL": endpoint_url,
+            "AWS_ENDPOINT_URL_LAMBDA": endpoint_url,
+            "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint_url,
+            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+        }
+    )
+    if config.log_format == "JSON":
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level or "INFO"
+
+    if runtime.startswith("python"):
+        python = python_for_runtime(runtime)
+        env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
+        env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
+        env["LAMINA_SDK_PATH"] = str(sdk_dir)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        return LaunchPlan([python, "-I", "-S", str(BOOTSTRAP)], env, str(code_dir))
+    if runtime in CUSTOM_RUNTIMES:
+        for candidate in (code_dir / "bootstrap", Path("/opt/bootstrap")):
+            if candidate.is_file():
+                return LaunchPlan([str(candidate)], env, str(code_dir))
+        raise LaunchFailure(
+            "Runtime.InvalidEntrypoint",
+            f"Couldn't find valid bootstrap(s): [{code_dir}/bootstrap /opt/bootstrap]",
+        )
+    raise InvalidRuntimeException(
+        f"The runtime parameter of {runtime} is not supported by Lamina yet."
+    )
+
+
+def is_supported_runtime(runtime: str | None) -> bool:
+    return bool(runtime) and (
+        runtime in CUSTOM_RUNTIMES or re.fullmatch(r"python3\.\d+", runtime or "") is not None
+    )

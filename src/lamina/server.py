@@ -1,0 +1,140 @@
+"""The one place that picks concrete adapters and wires Lamina together."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lamina.api.app import EdgeApp
+from lamina.api.internal import CodeLinks, health
+from lamina.api.lambda_api import lambda_handlers
+from lamina.api.logs_api import handle_logs_request
+from lamina.api.model import lambda_model
+from lamina.config import Settings
+from lamina.domain.models import FunctionConfig
+from lamina.runtime.environment import Environment
+from lamina.runtime.launch import LaunchPlan, plan_launch, sdk_path
+from lamina.runtime.pool import EnvironmentPool
+from lamina.runtime.sandbox import ProcessSandbox, Sandbox
+from lamina.services.functions import FunctionService
+from lamina.services.invoke import InvokeService
+from lamina.services.logs import LogService
+from lamina.store.code import CodeStore
+from lamina.store.functions import SqliteFunctionStore
+from lamina.store.log_store import SqliteLogStore
+
+log = logging.getLogger("lamina")
+
+
+@dataclass
+class Lamina:
+    settings: Settings
+    app: EdgeApp
+    functions: FunctionService
+    invoke: InvokeService
+    pool: EnvironmentPool
+    logs: LogService
+    sandbox: Sandbox
+    store: SqliteFunctionStore
+
+    async def start(self) -> None:
+        await self.logs.start()
+        self.pool.start()
+
+    async def stop(self) -> None:
+        await self.pool.stop_all()
+        await self.invoke.drain()
+        await self.logs.stop()
+        self.store.close()
+
+
+def build(settings: Settings) -> Lamina:
+    data = settings.data_dir
+    data.mkdir(parents=True, exist_ok=True)
+    store = SqliteFunctionStore(data / "lamina.sqlite3")
+    code = CodeStore(data / "code")
+    logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
+    sandbox: Sandbox = ProcessSandbox()
+    sdk_dir = sdk_path(data / "runtime-sdk")
+    links = CodeLinks(settings.base_url, secrets.token_bytes(32), code)
+
+    pool_ref: list[EnvironmentPool] = []
+
+    def make_environment(config: FunctionConfig) -> Environment:
+        def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
+            code_dir = code.extracted(config.code_sha256)
+            return plan_launch(
+                config, code_dir, runtime_api, log_stream, settings.base_url, sdk_dir
+            )
+
+        return Environment(config, sandbox, plan, logs.append, pool_ref[0].on_dead)
+
+    pool = EnvironmentPool(make_environment, settings.idle_timeout)
+    pool_ref.append(pool)
+    functions = FunctionService(
+        store, code, settings.region, settings.account_id, links.url, pool.retire_function
+    )
+    invoke = InvokeService(functions, pool)
+
+    async def logs_handler(target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        return await handle_logs_request(target, body, logs)
+
+    app = EdgeApp(
+        lambda_model(),
+        lambda_handlers(functions, invoke),
+        logs_handler=logs_handler,
+        internal={"/_lamina/code/": links.serve, "/_lamina/health": health},
+    )
+    return Lamina(settings, app, functions, invoke, pool, logs, sandbox, store)
+
+
+async def serve(settings: Settings) -> None:
+    import uvicorn
+
+    lamina = build(settings)
+    await lamina.start()
+    config = uvicorn.Config(
+        lamina.app,
+        host=settings.host,
+        port=settings.port,
+        http="httptools",
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_keep_alive=75,
+    )
+    server = uvicorn.Server(config)
+    print(
+        f"Lamina listening on {settings.base_url} "
+        f"(account {settings.account_id}, region {settings.region}, "
+        f"data {settings.data_dir}, sandbox: {lamina.sandbox.name})",
+        flush=True,
+    )
+    try:
+        await server.serve()
+    finally:
+        await lamina.stop()
+        print("Lamina stopped", flush=True)
+
+
+def run(settings: Settings) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    runner: Any
+    try:
+        import uvloop
+
+        runner = uvloop.run
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux
+        runner = asyncio.run
+    runner(serve(settings))
+    sys.stdout.flush()
+
+
+__all__ = ["Lamina", "build", "run", "serve", "Path"]

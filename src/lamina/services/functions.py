@@ -1,0 +1,400 @@
+"""Functions: create, read, update, delete, tags, account settings.
+
+Configurations are cached in memory (write-through to the store) so the invoke path
+never touches SQLite. Every write validates first and stores in one transaction, so
+a rejected request changes nothing.
+
+State transitions: AWS answers CreateFunction with ``State: Pending`` and updates with
+``LastUpdateStatus: InProgress``, then moves to ``Active``/``Successful`` once the
+function is ready. Lamina's functions are ready as soon as the package is stored, so
+the stored (and every later) view is already ``Active``/``Successful``, while the
+response to the write itself shows the transitional state, as AWS's does.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from lamina.domain import names, validation
+from lamina.domain.errors import (
+    InvalidParameterValueException,
+    PreconditionFailedException,
+    ResourceConflictException,
+    ValidationException,
+)
+from lamina.domain.models import LATEST, FunctionConfig
+from lamina.store.code import CodeStore
+from lamina.store.functions import SqliteFunctionStore
+
+LIST_PAGE_LIMIT = 50
+ACCOUNT_CODE_LIMIT = 80530636800
+CONFIG_FIELDS = (
+    "Role",
+    "Handler",
+    "Description",
+    "Timeout",
+    "MemorySize",
+    "Environment",
+    "Runtime",
+    "EphemeralStorage",
+    "TracingConfig",
+    "LoggingConfig",
+)
+PASSTHROUGH_FIELDS = (
+    "VpcConfig",
+    "DeadLetterConfig",
+    "KMSKeyArn",
+    "FileSystemConfigs",
+)
+
+
+def now_lambda_timestamp() -> str:
+    """``2019-11-21T19:32:12.000+0000``."""
+    now = datetime.now(timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
+
+
+class FunctionService:
+    def __init__(
+        self,
+        store: SqliteFunctionStore,
+        code: CodeStore,
+        region: str,
+        account: str,
+        code_url: Callable[[str], str],
+        on_change: Callable[[str], None],
+    ) -> None:
+        self.store = store
+        self.code = code
+        self.region = region
+        self.account = account
+        self._code_url = code_url
+        self._on_change = on_change
+        self._cache: dict[tuple[str, str], FunctionConfig] = {}
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def ref(self, params: dict[str, Any], operation: str) -> names.FunctionRef:
+        return names.parse_function_name(
+            params.get("FunctionName", ""),
+            operation=operation,
+            qualifier=params.get("Qualifier"),
+            region=self.region,
+            account=self.account,
+        )
+
+    def config(self, name: str, version: str = LATEST) -> FunctionConfig | None:
+        key = (name, version)
+        cached = self._cache.get(key)
+        if cached is None:
+            cached = self.store.get(name, version)
+            if cached is not None:
+                self._cache[key] = cached
+        return cached
+
+    def require(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+        version = qualifier or LATEST
+        found = self.config(name, version)
+        if found is None:
+            raise names.function_not_found(self.region, self.account, name, qualifier)
+        return found
+
+    def _save(self, config: FunctionConfig) -> None:
+        self.store.put_version(config)
+        self._cache[(config.name, config.version)] = config
+
+    # --- create ---------------------------------------------------------------------------------
+
+    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        ref = self.ref(params, "CreateFunction")
+        validation.validate_create_function(params)
+        zip_bytes, code_size = self._code_from_request(params.get("Code") or {})
+        tags = params.get("Tags") or {}
+        if tags:
+            names.validate_tags(tags)
+        sha = self.code.put(zip_bytes)
+        config = FunctionConfig(
+            name=ref.name,
+            region=self.region,
+            account=self.account,
+            role=params["Role"],
+            runtime=params.get("Runtime"),
+            handler=params.get("Handler"),
+            code_sha256=sha,
+            code_size=code_size,
+            last_modified=now_lambda_timestamp(),
+            revision_id=str(uuid.uuid4()),
+            architectures=tuple(params.get("Architectures") or ("x86_64",)),
+            package_type=params.get("PackageType") or "Zip",
+        )
+        config = _apply_settings(config, params)
+        if self.config(ref.name) is not None:
+            raise ResourceConflictException(f"Function already exist: {ref.name}")
+        active = config.replace(
+            state="Active",
+            state_reason=None,
+            state_reason_code=None,
+            last_update_status="Successful",
+            revision_id=str(uuid.uuid4()),
+        )
+        if not self.store.create(active, dict(tags), time.time()):
+            raise ResourceConflictException(f"Function already exist: {ref.name}")
+        self._cache[(ref.name, LATEST)] = active
+        response = config.to_wire()
+        if params.get("Publish"):
+            published = self._publish(active)
+            response["Version"] = published.version
+        return response
+
+    def _publish(self, latest: FunctionConfig) -> FunctionConfig:
+        versions = self.store.versions(latest.name)
+        numbers = [int(v) for v in versions if v.isdigit()]
+        version = str(max(numbers, default=0) + 1)
+        published = latest.replace(version=version, revision_id=str(uuid.uuid4()))
+        self._save(published)
+        return published
+
+    def _code_from_request(self, code: dict[str, Any]) -> tuple[bytes, int]:
+        if "ZipFile" in code:
+            zip_bytes = code["ZipFile"]
+            validation.validate_zip(zip_bytes)
+            return zip_bytes, len(zip_bytes)
+        if "S3Bucket" in code or "S3Key" in code:
+            bucket = code.get("S3Bucket", "")
+            raise InvalidParameterValueException(
+                "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: "
+                f"The specified bucket does not exist ({bucket}): Lamina has no S3 yet; "
+                "upload the package with ZipFile."
+            )
+        if "ImageUri" in code:
+            raise InvalidParameterValueException(
+                "Container images are not supported by Lamina yet; use a zip package."
+            )
+        raise InvalidParameterValueException("Please provide a source for function code.")
+
+    # --- read -------------------------------------------------------------------------------------
+
+    def get_function(self, params: dict[str, Any]) -> dict[str, Any]:
+        ref = self.ref(params, "GetFunction")
+        config = self.require(ref.name, ref.qualifier)
+        out: dict[str, Any] = {
+            "Configuration": config.to_wire(),
+            "Code": {"RepositoryType": "S3", "Location": self._code_url(config.code_sha256)},
+        }
+        tags = self.store.get_tags(ref.name) or {}
+        if tags and ref.qualifier in (None, LATEST):
+            out["Tags"] = tags
+        return out
+
+    def get_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
+        ref = self.ref(params, "GetFunctionConfiguration")
+        return self.require(ref.name, ref.qualifier).to_wire()
+
+    def list_functions(self, params: dict[str, Any]) -> dict[str, Any]:
+        version = params.get("FunctionVersion")
+        if version is not None and version != "ALL":
+            raise ValidationException(
+                f"1 validation error detected: Value '{version}' at 'functionVersion' failed "
+                "to satisfy constraint: Member must satisfy enum value set: [ALL]"
+            )
+        max_items = params.get("MaxItems")
+        if max_items is not None and (not isinstance(max_items, int) or not max_items >= 1):
+            raise ValidationException(
+                f"1 validation error detected: Value '{max_items}' at 'maxItems' failed to "
+                "satisfy constraint: Member must have value greater than or equal to 1"
+            )
+        limit = min(max_items or LIST_PAGE_LIMIT, LIST_PAGE_LIMIT)
+        configs = self.store.list_latest(params.get("Marker"), limit + 1)
+        out: dict[str, Any] = {}
+        page = configs[:limit]
+        items: list[dict[str, Any]] = []
+        for config in page:
+            items.append(config.to_wire(listing=True))
+            if version == "ALL":
+                for number in self.store.versions(config.name):
+                    if number != LATEST:
+                        published = self.config(config.name, number)
+                        if published is not None:
+                            items.append(published.to_wire(listing=True))
+        out["Functions"] = items
+        if len(configs) > limit:
+            out["NextMarker"] = page[-1].name
+        return out
+
+    # --- update -------------------------------------------------------------------------------------
+
+    def _require_latest(self, params: dict[str, Any], operation: str) -> FunctionConfig:
+        ref = self.ref(params, operation)
+        if ref.qualifier not in (None, LATEST):
+            raise InvalidParameterValueException(
+                "Current operation does not support versions other than $LATEST. "
+                "Please set the version to $LATEST or do not set a version in your request."
+            )
+        config = self.require(ref.name)
+        expected = params.get("RevisionId")
+        if expected is not None and expected != config.revision_id:
+            raise PreconditionFailedException(
+                "The Revision Id provided does not match the latest Revision Id. "
+                "Call the GetFunction/GetAlias API to retrieve the latest Revision Id"
+            )
+        return config
+
+    def update_code(self, params: dict[str, Any]) -> dict[str, Any]:
+        current = self._require_latest(params, "UpdateFunctionCode")
+        code = {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in params}
+        zip_bytes, code_size = self._code_from_request(code)
+        architectures = params.get("Architectures")
+        if params.get("DryRun"):
+            return current.to_wire()
+        sha = self.code.put(zip_bytes)
+        updated = current.replace(
+            code_sha256=sha,
+            code_size=code_size,
+            last_modified=now_lambda_timestamp(),
+            architectures=tuple(architectures or current.architectures),
+        )
+        return self._commit_update(updated, publish=bool(params.get("Publish")))
+
+    def update_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
+        current = self._require_latest(params, "UpdateFunctionConfiguration")
+        validation.validate_update_configuration(params)
+        updated = _apply_settings(current, params).replace(last_modified=now_lambda_timestamp())
+        return self._commit_update(updated, publish=False)
+
+    def _commit_update(self, updated: FunctionConfig, *, publish: bool) -> dict[str, Any]:
+        in_progress = updated.replace(
+            revision_id=str(uuid.uuid4()),
+            last_update_status="InProgress",
+            last_update_status_reason="The function is being created.",
+            last_update_status_reason_code="Creating",
+        )
+        done = updated.replace(
+            revision_id=str(uuid.uuid4()),
+            last_update_status="Successful",
+            last_update_status_reason=None,
+            last_update_status_reason_code=None,
+        )
+        self._save(done)
+        self._on_change(done.name)
+        response = in_progress.to_wire()
+        if publish:
+            response["Version"] = self._publish(done).version
+        return response
+
+    # --- delete ---------------------------------------------------------------------------------------
+
+    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        ref = self.ref(params, "DeleteFunction")
+        if ref.qualifier == LATEST:
+            raise InvalidParameterValueException(
+                "$LATEST version cannot be deleted without deleting the function."
+            )
+        config = self.require(ref.name, ref.qualifier)
+        if ref.qualifier is not None:
+            self.store.delete_version(ref.name, ref.qualifier)
+            self._cache.pop((ref.name, ref.qualifier), None)
+        else:
+            self.store.delete(ref.name)
+            for key in [k for k in self._cache if k[0] == ref.name]:
+                del self._cache[key]
+        self._on_change(config.name)
+        self._collect_code(config.code_sha256)
+        return {"StatusCode": 204}
+
+    def _collect_code(self, sha: str) -> None:
+        if sha not in self.store.referenced_code():
+            self.code.remove(sha)
+
+    # --- tags -------------------------------------------------------------------------------------------
+
+    def _tag_target(self, params: dict[str, Any]) -> str:
+        name = names.parse_resource_arn_for_tags(
+            params.get("Resource", ""), self.region, self.account
+        )
+        if self.store.get_tags(name) is None:
+            raise names.function_not_found(self.region, self.account, name)
+        return name
+
+    def tag(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = self._tag_target(params)
+        new_tags = params.get("Tags") or {}
+        merged = {**(self.store.get_tags(name) or {}), **new_tags}
+        names.validate_tags(merged)
+        self.store.set_tags(name, merged)
+        return {}
+
+    def untag(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = self._tag_target(params)
+        tags = self.store.get_tags(name) or {}
+        for key in params.get("TagKeys") or []:
+            tags.pop(key, None)
+        self.store.set_tags(name, tags)
+        return {}
+
+    def list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = self._tag_target(params)
+        return {"Tags": self.store.get_tags(name) or {}}
+
+    # --- account ----------------------------------------------------------------------------------------
+
+    def account_settings(self, concurrency_limit: int, unreserved: int) -> dict[str, Any]:
+        count, total = self.store.code_usage()
+        return {
+            "AccountLimit": {
+                "TotalCodeSize": ACCOUNT_CODE_LIMIT,
+                "CodeSizeUnzipped": validation.MAX_UNZIPPED_BYTES,
+                "CodeSizeZipped": validation.MAX_ZIPPED_BYTES,
+                "ConcurrentExecutions": concurrency_limit,
+                "UnreservedConcurrentExecutions": unreserved,
+            },
+            "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
+        }
+
+
+def _apply_settings(config: FunctionConfig, params: dict[str, Any]) -> FunctionConfig:
+    changes: dict[str, Any] = {}
+    if "Role" in params:
+        changes["role"] = params["Role"]
+    if "Handler" in params:
+        changes["handler"] = params["Handler"]
+    if "Runtime" in params:
+        changes["runtime"] = params["Runtime"]
+    if "Description" in params:
+        changes["description"] = params["Description"]
+    if "Timeout" in params:
+        changes["timeout"] = int(params["Timeout"])
+    if "MemorySize" in params:
+        changes["memory_size"] = int(params["MemorySize"])
+    if "Environment" in params:
+        changes["environment"] = dict((params["Environment"] or {}).get("Variables") or {})
+    if "EphemeralStorage" in params:
+        changes["ephemeral_storage"] = int(params["EphemeralStorage"]["Size"])
+    if "TracingConfig" in params:
+        changes["tracing_mode"] = (params["TracingConfig"] or {}).get("Mode") or "PassThrough"
+    if "LoggingConfig" in params:
+        logging_config = params["LoggingConfig"] or {}
+        log_format = logging_config.get("LogFormat", config.log_format)
+        changes["log_format"] = log_format
+        if "LogGroup" in logging_config:
+            changes["log_group"] = logging_config["LogGroup"]
+        if log_format == "JSON":
+            changes["application_log_level"] = logging_config.get(
+                "ApplicationLogLevel", config.application_log_level or "INFO"
+            )
+            changes["system_log_level"] = logging_config.get(
+                "SystemLogLevel", config.system_log_level or "INFO"
+            )
+        else:
+            changes["application_log_level"] = None
+            changes["system_log_level"] = None
+    passthrough = dict(config.passthrough)
+    for key in PASSTHROUGH_FIELDS:
+        if key in params:
+            passthrough[key] = params[key]
+    if passthrough != config.passthrough:
+        changes["passthrough"] = passthrough
+    return config.replace(**changes) if changes else config

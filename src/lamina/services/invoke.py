@@ -1,0 +1,151 @@
+"""Invoke: validate the request, pick an environment, run one invocation.
+
+RequestResponse waits for the outcome; a function error is a value (HTTP 200 with
+``X-Amz-Function-Error``), never an exception. Event is accepted with 202 and run in
+the background (the durable queue replaces this in its own issue). DryRun only
+validates (204).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import os
+import time
+import uuid
+from typing import Any
+
+from lamina.domain.errors import (
+    InvalidRequestContentException,
+    RequestTooLargeException,
+    ValidationException,
+)
+from lamina.domain.models import LATEST, FunctionConfig
+from lamina.runtime.environment import Invocation, Outcome
+from lamina.runtime.pool import EnvironmentPool
+from lamina.services.functions import FunctionService
+
+SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
+ASYNC_PAYLOAD_LIMIT = 1024 * 1024
+LOG_TAIL_BYTES = 4096
+INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
+LOG_TYPES = ("None", "Tail")
+
+
+def _trace_id() -> str:
+    return (
+        f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
+        f"Parent={os.urandom(8).hex()};Sampled=0"
+    )
+
+
+def log_tail(log_text: str) -> str:
+    data = log_text.encode()[-LOG_TAIL_BYTES:]
+    return base64.b64encode(data).decode()
+
+
+class InvokeService:
+    def __init__(self, functions: FunctionService, pool: EnvironmentPool) -> None:
+        self.functions = functions
+        self.pool = pool
+        self._background: set[asyncio.Task[Outcome]] = set()
+
+    async def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
+        invocation_type = params.get("InvocationType") or "RequestResponse"
+        if invocation_type not in INVOCATION_TYPES:
+            raise ValidationException(
+                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' "
+                "failed to satisfy constraint: Member must satisfy enum value set: "
+                "[Event, RequestResponse, DryRun]"
+            )
+        log_type = params.get("LogType") or "None"
+        if log_type not in LOG_TYPES:
+            raise ValidationException(
+                f"1 validation error detected: Value '{log_type}' at 'logType' failed to "
+                "satisfy constraint: Member must satisfy enum value set: [None, Tail]"
+            )
+        ref = self.functions.ref(params, "Invoke")
+        config = self.functions.require(ref.name, ref.qualifier)
+        payload: bytes = params.get("Payload") or b""
+        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+        if len(payload) > limit:
+            raise RequestTooLargeException(
+                f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+            )
+        payload = _check_json(payload)
+        client_context = _decode_client_context(params.get("ClientContext"))
+        invoked_arn = config.arn if ref.qualifier is None else f"{config.arn}:{ref.qualifier}"
+        request_id = params.get("__request_id__") or str(uuid.uuid4())
+        invocation = Invocation(
+            request_id=request_id,
+            payload=payload,
+            invoked_arn=invoked_arn,
+            client_context=client_context if invocation_type != "Event" else None,
+            trace_id=_trace_id(),
+        )
+        if invocation_type == "DryRun":
+            return {"StatusCode": 204}
+        if invocation_type == "Event":
+            task = asyncio.ensure_future(self.run(config, invocation))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return {"StatusCode": 202}
+        outcome = await self.run(config, invocation)
+        result: dict[str, Any] = {
+            "StatusCode": 200,
+            "ExecutedVersion": config.version,
+            "Payload": outcome.payload,
+        }
+        if outcome.function_error:
+            result["FunctionError"] = outcome.function_error
+        if log_type == "Tail":
+            result["LogResult"] = log_tail(outcome.log_text)
+        return result
+
+    async def run(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
+        env = await self.pool.acquire(config)
+        try:
+            return await env.invoke(invocation)
+        finally:
+            self.pool.release(env)
+
+    async def drain(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+
+
+def _check_json(payload: bytes) -> bytes:
+    if not payload.strip():
+        return b"{}"
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequestContentException(
+            "Could not parse request body into json: Could not parse payload into json: "
+            f"Invalid UTF-8 start byte 0x{payload[exc.start]:02x}"
+        ) from None
+    try:
+        json.loads(text)
+    except ValueError as exc:
+        raise InvalidRequestContentException(
+            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+        ) from None
+    return payload
+
+
+def _decode_client_context(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        json.loads(decoded)
+    except (binascii.Error, ValueError):
+        raise InvalidRequestContentException(
+            "Client context must be a valid Base64-encoded JSON object."
+        ) from None
+    return decoded
+
+
+__all__ = ["InvokeService", "LATEST"]

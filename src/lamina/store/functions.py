@@ -1,0 +1,144 @@
+"""Function configurations and tags in SQLite.
+
+One row per (function, version). ``$LATEST`` is the mutable version; published
+versions (a later issue) are further rows. Writes are single transactions, so a
+rejected request never leaves half a change behind.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from lamina.domain.models import LATEST, FunctionConfig
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS functions (
+    name TEXT PRIMARY KEY,
+    tags TEXT NOT NULL DEFAULT '{}',
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS function_versions (
+    name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    config TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+class SqliteFunctionStore:
+    def __init__(self, path: Path) -> None:
+        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._conn.executescript(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
+        """Insert a new function with its $LATEST. False if the name is taken."""
+        with self._tx() as conn:
+            row = conn.execute("SELECT 1 FROM functions WHERE name=?", (config.name,)).fetchone()
+            if row:
+                return False
+            conn.execute(
+                "INSERT INTO functions(name, tags, created_at) VALUES (?,?,?)",
+                (config.name, json.dumps(tags), created_at),
+            )
+            conn.execute(
+                "INSERT INTO function_versions(name, version, config) VALUES (?,?,?)",
+                (config.name, config.version, json.dumps(config.to_record())),
+            )
+        return True
+
+    def put_version(self, config: FunctionConfig) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO function_versions(name, version, config) VALUES (?,?,?)",
+                (config.name, config.version, json.dumps(config.to_record())),
+            )
+
+    def get(self, name: str, version: str = LATEST) -> FunctionConfig | None:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT config FROM function_versions WHERE name=? AND version=?", (name, version)
+            ).fetchone()
+        return FunctionConfig.from_record(json.loads(row[0])) if row else None
+
+    def list_latest(self, after: str | None, limit: int) -> list[FunctionConfig]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT config FROM function_versions WHERE version=? AND name>? "
+                "ORDER BY name LIMIT ?",
+                (LATEST, after or "", limit),
+            ).fetchall()
+        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
+
+    def all_latest(self) -> list[FunctionConfig]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT config FROM function_versions WHERE version=?", (LATEST,)
+            ).fetchall()
+        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
+
+    def versions(self, name: str) -> list[str]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT version FROM function_versions WHERE name=?", (name,)
+            ).fetchall()
+        found = [r[0] for r in rows]
+        return sorted(found, key=lambda v: (v != LATEST, int(v) if v.isdigit() else 0))
+
+    def delete_version(self, name: str, version: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                "DELETE FROM function_versions WHERE name=? AND version=?", (name, version)
+            )
+
+    def delete(self, name: str) -> bool:
+        with self._tx() as conn:
+            conn.execute("DELETE FROM function_versions WHERE name=?", (name,))
+            cur = conn.execute("DELETE FROM functions WHERE name=?", (name,))
+            return cur.rowcount > 0
+
+    def get_tags(self, name: str) -> dict[str, str] | None:
+        with self._lock:
+            row = self._conn.execute("SELECT tags FROM functions WHERE name=?", (name,)).fetchone()
+        return dict(json.loads(row[0])) if row else None
+
+    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE functions SET tags=? WHERE name=?", (json.dumps(tags), name))
+
+    def code_usage(self) -> tuple[int, int]:
+        """(number of functions, total code size of all versions)."""
+        with self._lock:
+            count = self._conn.execute("SELECT COUNT(*) FROM functions").fetchone()[0]
+            total = 0
+            for (cfg,) in self._conn.execute("SELECT config FROM function_versions"):
+                total += int(json.loads(cfg).get("code_size", 0))
+        return int(count), total
+
+    def referenced_code(self) -> set[str]:
+        with self._lock:
+            rows = self._conn.execute("SELECT config FROM function_versions").fetchall()
+        return {json.loads(r[0])["code_sha256"] for r in rows}
