@@ -45,7 +45,7 @@ class LaminaServer:
 
     def start(self) -> None:
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"
-        log = open(self.log_path, "ab")
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the server process owns it
         env = dict(os.environ)
         env.pop("LAMINA_PORT", None)
         self.process = subprocess.Popen(

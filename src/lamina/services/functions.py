@@ -76,7 +76,7 @@ class FunctionService:
         self._on_change = on_change
         self._cache: dict[tuple[str, str], FunctionConfig] = {}
 
-    # --- lookups ------------------------------------------------------------------------------
+    # --- lookups -------------------------------------------------------------------
 
     def ref(self, params: dict[str, Any], operation: str) -> names.FunctionRef:
         return names.parse_function_name(
@@ -107,7 +107,7 @@ class FunctionService:
         self.store.put_version(config)
         self._cache[(config.name, config.version)] = config
 
-    # --- create ---------------------------------------------------------------------------------
+    # --- create -------------------------------------------------------------------
 
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "CreateFunction")
@@ -176,7 +176,7 @@ class FunctionService:
             )
         raise InvalidParameterValueException("Please provide a source for function code.")
 
-    # --- read -------------------------------------------------------------------------------------
+    # --- read -------------------------------------------------------------------
 
     def get_function(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "GetFunction")
@@ -225,7 +225,7 @@ class FunctionService:
             out["NextMarker"] = page[-1].name
         return out
 
-    # --- update -------------------------------------------------------------------------------------
+    # --- update -------------------------------------------------------------------
 
     def _require_latest(self, params: dict[str, Any], operation: str) -> FunctionConfig:
         ref = self.ref(params, operation)
@@ -285,7 +285,7 @@ class FunctionService:
             response["Version"] = self._publish(done).version
         return response
 
-    # --- delete ---------------------------------------------------------------------------------------
+    # --- delete -------------------------------------------------------------------
 
     def delete(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "DeleteFunction")
@@ -309,7 +309,7 @@ class FunctionService:
         if sha not in self.store.referenced_code():
             self.code.remove(sha)
 
-    # --- tags -------------------------------------------------------------------------------------------
+    # --- tags -------------------------------------------------------------------
 
     def _tag_target(self, params: dict[str, Any]) -> str:
         name = names.parse_resource_arn_for_tags(
@@ -339,7 +339,7 @@ class FunctionService:
         name = self._tag_target(params)
         return {"Tags": self.store.get_tags(name) or {}}
 
-    # --- account ----------------------------------------------------------------------------------------
+    # --- account -------------------------------------------------------------------
 
     def account_settings(self, concurrency_limit: int, unreserved: int) -> dict[str, Any]:
         count, total = self.store.code_usage()
