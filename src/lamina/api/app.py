@@ -86,7 +86,7 @@ class EdgeApp:
 
         target = headers.get("x-amz-target", "")
         if target.startswith("Logs_20140328.") and self.logs_handler is not None:
-            status, extra, out = await self.logs_handler(target.split(".", 1)[1], body)
+            status, extra, out = await self.logs_handler(target, body)
             return status, [(k.encode(), v.encode()) for k, v in extra.items()], out
         if path.startswith("/_lamina/"):
             for prefix, raw_handler in self.internal.items():

@@ -1,0 +1,131 @@
+"""End-to-end helpers: a real ``lamina server`` process and packaging helpers."""
+
+from __future__ import annotations
+
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+ACCOUNT = "000000000000"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LaminaServer:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    idle_timeout: float = 60.0
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.log_path = self.data_dir.parent / f"server-{self.port}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the server process owns it
+        env = dict(os.environ)
+        env.pop("LAMINA_PORT", None)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "lamina.cli.main",
+                "server",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--idle-timeout",
+                str(self.idle_timeout),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{self.endpoint}/_lamina/health", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("server did not start")
+
+    def stop(self, sig: int = 15) -> int:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            raise
+
+    def client(self, service: str = "lambda", **config: Any) -> Any:
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+            config=Config(retries={"max_attempts": 1}, read_timeout=120, **config),
+        )
+
+
+def make_zip(files: dict[str, str | bytes], modes: dict[str, int] | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            info = zipfile.ZipInfo(name)
+            info.external_attr = ((modes or {}).get(name, 0o644) & 0xFFFF) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, content)
+    return buf.getvalue()
+
+
+def unique(prefix: str = "fn") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def create_python_function(
+    client: Any,
+    code: str,
+    *,
+    name: str | None = None,
+    handler: str = "lambda_function.handler",
+    runtime: str = "python3.11",
+    **kwargs: Any,
+) -> str:
+    name = name or unique()
+    client.create_function(
+        FunctionName=name,
+        Runtime=runtime,
+        Role=ROLE,
+        Handler=handler,
+        Code={"ZipFile": make_zip({"lambda_function.py": code})},
+        **kwargs,
+    )
+    client.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
