@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import secrets
+import signal
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -93,8 +96,34 @@ def build(settings: Settings) -> Lamina:
     return Lamina(settings, app, functions, invoke, pool, logs, sandbox, store)
 
 
+def _graceful_server_class() -> Any:
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """Stops on SIGINT/SIGTERM and returns, so Lamina can shut down and exit 0.
+
+        (uvicorn re-raises the signal after its own shutdown, which would kill the
+        process before environments are stopped and logs flushed.)
+        """
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, self.handle_exit, sig, None)
+            try:
+                yield
+            finally:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(sig)
+
+    return GracefulServer
+
+
 async def serve(settings: Settings) -> None:
     import uvicorn
+
+    _GracefulServer = _graceful_server_class()
 
     lamina = build(settings)
     await lamina.start()
@@ -108,7 +137,7 @@ async def serve(settings: Settings) -> None:
         access_log=False,
         timeout_keep_alive=75,
     )
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
     print(
         f"Lamina listening on {settings.base_url} "
         f"(account {settings.account_id}, region {settings.region}, "
