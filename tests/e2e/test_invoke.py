@@ -396,3 +396,34 @@ def test_logs_are_stored_per_environment_stream(lam: Any, server: Any) -> None:
     assert messages[0].startswith("START RequestId:")
     assert "stored line" in messages
     assert messages[-1].startswith("REPORT RequestId:")
+
+
+@pytest.mark.parametrize("version", ["3.10", "3.11", "3.12", "3.13"])
+def test_python_runtime_runs_on_the_matching_interpreter(lam: Any, version: str) -> None:
+    name = create_python_function(
+        lam,
+        "import sys, boto3\n"
+        "def handler(e, c):\n"
+        "    return ['%d.%d' % sys.version_info[:2], boto3.__name__]\n",
+        runtime=f"python{version}",
+        Timeout=30,
+    )
+    response = invoke(lam, name, {})
+    assert "FunctionError" not in response, response["Body"]
+    assert json.loads(response["Body"]) == [version, "boto3"]
+
+
+def test_runtime_lamina_cannot_run_yet(lam: Any) -> None:
+    name = unique()
+    lam.create_function(
+        FunctionName=name,
+        Runtime="nodejs20.x",
+        Role=ROLE,
+        Handler="index.handler",
+        Code={"ZipFile": make_zip({"index.js": "exports.handler = async () => 1;\n"})},
+    )
+    with pytest.raises(ClientError) as raised:
+        lam.invoke(FunctionName=name, Payload=b"{}")
+    error = raised.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert error["Error"]["Code"] == "InvalidRuntimeException"
