@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 import sys
 from pathlib import Path
 from typing import Any
@@ -167,3 +169,58 @@ def test_official_runtime_interface_client_errors(lam: Any, ric_zip: bytes) -> N
     body = json.loads(invoke(lam, missing, {})["Body"])
     assert body["errorType"] == "Runtime.ImportModuleError"
     assert body["errorMessage"] == "Unable to import module 'nomodule': No module named 'nomodule'"
+
+
+PROBE_BOOTSTRAP = r"""#!/bin/sh
+set -u
+API="http://${AWS_LAMBDA_RUNTIME_API}/2018-06-01/runtime"
+code() { curl -sS -o /dev/null -w '%{http_code}' "$@"; }
+while true; do
+  HEADERS="$(mktemp)"
+  curl -sS -o /dev/null -D "$HEADERS" "$API/invocation/next"
+  ID="$(grep -Fi Lambda-Runtime-Aws-Request-Id "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)"
+  DEADLINE="$(grep -Fi Lambda-Runtime-Deadline-Ms "$HEADERS" | tr -d '[:space:]' | cut -d: -f2)"
+  ARN="$(grep -Fi Lambda-Runtime-Invoked-Function-Arn "$HEADERS" | tr -d '[:space:]' \
+    | cut -d: -f2-)"
+  TRACE="$(grep -ci Lambda-Runtime-Trace-Id "$HEADERS")"
+  rm -f "$HEADERS"
+  # A second /next while this invocation is open is an invalid state transition.
+  NEXT="$(code "$API/invocation/next")"
+  BAD="$(code -X POST "$API/invocation/not-a-request/response" -d '{}')"
+  BADERR="$(code -X POST "$API/invocation/not-a-request/error" -d '{}')"
+  INIT="$(code -X POST "$API/init/error" -d '{}')"
+  BODY="{\"next\":$NEXT,\"bad_response\":$BAD,\"bad_error\":$BADERR,\"init_error\":$INIT,\
+\"deadline\":$DEADLINE,\"arn\":\"$ARN\",\"trace\":$TRACE}"
+  OK="$(curl -sS -w ' %{http_code}' -X POST "$API/invocation/$ID/response" -d "$BODY")"
+  echo "response answer: $OK"
+  AGAIN="$(code -X POST "$API/invocation/$ID/response" -d '{}')"
+  echo "second response: $AGAIN"
+done
+"""
+
+
+def test_runtime_api_statuses(lam: Any) -> None:
+    name = unique("probe")
+    lam.create_function(
+        FunctionName=name,
+        Runtime="provided.al2023",
+        Role=ROLE,
+        Handler="probe",
+        Code={"ZipFile": make_zip({"bootstrap": PROBE_BOOTSTRAP}, modes={"bootstrap": 0o755})},
+        Timeout=10,
+    )
+    before_ms = int(time.time() * 1000)
+    response = invoke(lam, name, {}, LogType="Tail")
+    assert "FunctionError" not in response, response["Body"]
+    result = json.loads(response["Body"])
+    assert result["next"] == 403
+    assert result["bad_response"] == 400
+    assert result["bad_error"] == 400
+    assert result["init_error"] == 403
+    assert before_ms + 9000 <= result["deadline"] <= before_ms + 11000
+    assert result["arn"] == f"arn:aws:lambda:us-east-1:000000000000:function:{name}"
+    assert result["trace"] == 1
+    second = invoke(lam, name, {}, LogType="Tail")
+    log = base64.b64decode(second["LogResult"]).decode()
+    assert 'response answer: {"status":"OK"} 202' in log
+    assert "second response: 400" in log
