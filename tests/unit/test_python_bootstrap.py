@@ -53,8 +53,9 @@ class Event:
 class FakeRuntimeAPI:
     """Serves queued events on /next; records /response, /error and /init/error posts."""
 
-    def __init__(self) -> None:
+    def __init__(self, close_after_post: bool = False) -> None:
         self.events: queue.Queue[Event | None] = queue.Queue()
+        self.connections: set[tuple[str, int]] = set()
         self.posts: list[Post] = []
         self.posted = threading.Condition()
         self.next_calls = 0
@@ -75,6 +76,7 @@ class FakeRuntimeAPI:
                 self.wfile.write(body)
 
             def do_GET(self) -> None:
+                api.connections.add(self.client_address)
                 if self.path != "/2018-06-01/runtime/invocation/next":
                     self._reply(404, b"{}", {})
                     return
@@ -101,6 +103,8 @@ class FakeRuntimeAPI:
                     api.posts.append(Post(self.path, dict(self.headers.items()), body))
                     api.posted.notify_all()
                 self._reply(202, b'{"status":"OK"}', {"Content-Type": "application/json"})
+                if close_after_post:  # an idle keep-alive connection dropped by the server
+                    self.close_connection = True
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
@@ -186,10 +190,12 @@ class Harness:
         python: str = sys.executable,
         expect_exit: bool = False,
         posts: int | None = None,
+        pass_fds: tuple[int, ...] = (),
+        api: FakeRuntimeAPI | None = None,
     ) -> Run:
         """Run the bootstrap until it posted one result per event (or exits, if expected)."""
         self.write(files)
-        api = FakeRuntimeAPI()
+        api = api or FakeRuntimeAPI()
         for event in events:
             if not isinstance(event, Event):
                 event = Event(json.dumps(event).encode())
@@ -200,6 +206,7 @@ class Harness:
             cwd=str(self.task_root),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
+            pass_fds=pass_fds,
         )
         try:
             if expect_exit:
@@ -503,11 +510,84 @@ def test_runtime_survives_errors_and_keeps_one_connection(harness: Harness) -> N
         """
     }
     run = harness.run(files, ["ok", "fail", "ok", "ok"])
-    assert [p.path.rsplit("/", 1)[1] for p in run.posts] == ["response", "error"] + [
-        "response"
-    ] * 2
+    assert [p.path.rsplit("/", 1)[1] for p in run.posts] == ["response", "error"] + ["response"] * 2
     ports = [run.results[i] for i in (0, 2, 3)]
     assert len(ports[0]) == 1 and ports[0] == ports[1] == ports[2]
+
+
+def test_reconnects_when_the_server_drops_the_connection(harness: Harness) -> None:
+    api = FakeRuntimeAPI(close_after_post=True)
+    run = harness.run({"lambda_function.py": HANDLER_ECHO}, [1, 2, 3], api=api)
+    assert run.results == [{"echo": 1}, {"echo": 2}, {"echo": 3}]
+    assert len(api.connections) >= 3
+    assert run.stderr == ""
+
+
+def test_large_payloads(harness: Harness) -> None:
+    files = {
+        "lambda_function.py": """
+            def handler(event, context):
+                return {"data": event["data"] * 2}
+        """
+    }
+    data = "x" * (1024 * 1024)
+    run = harness.run(files, [{"data": data}])
+    assert run.results == [{"data": data * 2}]
+
+
+def load_bootstrap_module() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lamina_bootstrap_probe", BOOTSTRAP)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_client_reads_chunked_and_close_delimited_responses() -> None:
+    import socket
+
+    bootstrap = load_bootstrap_module()
+    listener = socket.create_server(("127.0.0.1", 0))
+    replies = [
+        b"HTTP/1.1 100 Continue\r\n\r\n"
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nLambda-Runtime-Aws-Request-Id: r1\r\n"
+        b"\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nTrailer: x\r\n\r\n",
+        b"HTTP/1.0 200 OK\r\nLambda-Runtime-Aws-Request-Id: r2\r\n\r\nuntil close",
+    ]
+    seen: list[bytes] = []
+
+    def serve() -> None:
+        for reply in replies:
+            conn, _ = listener.accept()
+            with conn:
+                seen.append(conn.recv(65536))
+                conn.sendall(reply)
+                if reply.startswith(b"HTTP/1.1"):
+                    conn.recv(65536)  # the runtime reconnects only after this one is closed
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    host, port = listener.getsockname()
+    client = bootstrap.RuntimeAPIClient(f"{host}:{port}")
+    try:
+        headers, body = client.wait_next_invocation()
+        assert (headers["lambda-runtime-aws-request-id"], body) == ("r1", b"hello world")
+        client.close()
+        headers, body = client.wait_next_invocation()
+        assert (headers["lambda-runtime-aws-request-id"], body) == ("r2", b"until close")
+    finally:
+        client.close()
+        listener.close()
+    assert seen[0].startswith(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: ")
+
+
+def test_import_has_no_side_effects() -> None:
+    before = (list(sys.path), sys.stdout, sys.stderr, dict(os.environ))
+    module = load_bootstrap_module()
+    assert (list(sys.path), sys.stdout, sys.stderr, dict(os.environ)) == before
+    assert callable(module.main)
 
 
 # --- logging ------------------------------------------------------------------------------------
@@ -596,6 +676,48 @@ def test_json_logging(harness: Harness) -> None:
     assert out[8:] == ["via context"]
 
 
+def test_framed_telemetry_log_fd(harness: Harness) -> None:
+    files = {
+        "lambda_function.py": """
+            import logging, os
+
+            def handler(event, context):
+                logging.warning("multi\\nline")
+                if event == "fail":
+                    raise ValueError("boom")
+                return "_LAMBDA_TELEMETRY_LOG_FD" in os.environ
+        """
+    }
+    read_fd, write_fd = os.pipe()
+    try:
+        run = harness.run(
+            files,
+            ["ok", "fail"],
+            env={"_LAMBDA_TELEMETRY_LOG_FD": str(write_fd)},
+            pass_fds=(write_fd,),
+        )
+        os.close(write_fd)
+        data = b""
+        while chunk := os.read(read_fd, 65536):
+            data += chunk
+    finally:
+        os.close(read_fd)
+    assert run.results[0] is False  # the variable is removed from the environment
+    frames = []
+    while data:
+        frame_type, length = int.from_bytes(data[:4], "big"), int.from_bytes(data[4:8], "big")
+        timestamp_us = int.from_bytes(data[8:16], "big")
+        assert abs(timestamp_us / 1e6 - time.time()) < 60
+        frames.append((frame_type, data[16 : 16 + length].decode()))
+        data = data[16 + length :]
+    assert len(frames) == 3
+    assert frames[0][0] == 0xA55A0003  # text, no log level configured
+    assert re.fullmatch(rf"\[WARNING\]\t{TS}\t{REQUEST_ID}\tmulti\nline\n", frames[0][1])
+    assert frames[2][0] == 0xA55A0017  # text error
+    assert frames[2][1].startswith("[ERROR] ValueError: boom\nTraceback (most recent call last):\n")
+    assert run.stdout == ""
+
+
 def test_log_level_from_environment(harness: Harness) -> None:
     files = {
         "lambda_function.py": """
@@ -643,7 +765,9 @@ def init_error(harness: Harness, files: dict[str, str], handler: str) -> tuple[P
 def test_init_error_import_module(harness: Harness) -> None:
     post, run = init_error(harness, {}, "missing_module.handler")
     assert post.json() == {
-        "errorMessage": "Unable to import module 'missing_module': No module named 'missing_module'",
+        "errorMessage": (
+            "Unable to import module 'missing_module': No module named 'missing_module'"
+        ),
         "errorType": "Runtime.ImportModuleError",
         "requestId": "",
         "stackTrace": [],

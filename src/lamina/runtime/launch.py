@@ -170,7 +170,6 @@ def plan_launch(
         env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
         env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
         env["LAMINA_SDK_PATH"] = str(sdk_dir)
-        env.setdefault("PYTHONUNBUFFERED", "1")
         return LaunchPlan([python, "-I", "-S", str(BOOTSTRAP)], env, str(code_dir))
     if runtime in CUSTOM_RUNTIMES:
         for candidate in (code_dir / "bootstrap", Path("/opt/bootstrap")):
