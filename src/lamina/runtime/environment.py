@@ -11,10 +11,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import fcntl
 import json
 import math
 import os
 import signal
+import struct
+import termios
 import time
 import uuid
 from collections.abc import Callable
@@ -202,6 +205,7 @@ class Environment:
             loop.remove_reader(handle.log_fd)
         finally:
             os.close(handle.log_fd)
+            handle.close()
         running = self._running
         if running is not None and not running.future.done():
             if self._init_error is not None and not running.delivered:
@@ -417,8 +421,15 @@ class Environment:
             return
         chunks = [self._partial]
         while True:
+            # FIONREAD first: most invocations print nothing, and a read that finds the
+            # pipe empty costs an exception.
             try:
-                chunk = os.read(handle.log_fd, 65536)
+                available = struct.unpack(
+                    "i", fcntl.ioctl(handle.log_fd, termios.FIONREAD, b"\0\0\0\0")
+                )[0]
+                if available <= 0 and not final:
+                    break
+                chunk = os.read(handle.log_fd, max(available, 65536))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
@@ -426,6 +437,8 @@ class Environment:
             if not chunk:
                 break
             chunks.append(chunk)
+            if len(chunk) < 65536:
+                break
         data = b"".join(chunks)
         *lines, self._partial = data.split(b"\n")
         if final and self._partial:

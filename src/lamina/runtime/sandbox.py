@@ -37,6 +37,8 @@ class SandboxHandle(Protocol):
 
     def max_memory_mb(self) -> int: ...
 
+    def close(self) -> None: ...
+
 
 class Sandbox(Protocol):
     name: str
@@ -49,6 +51,7 @@ class ProcessHandle:
         self.process = process
         self.pid = process.pid
         self.log_fd = log_fd
+        self._status_fd: int | None = None
 
     async def wait(self) -> int:
         return await self.process.wait()
@@ -64,15 +67,26 @@ class ProcessHandle:
         self._signal_group(signal.SIGTERM)
 
     def max_memory_mb(self) -> int:
-        """Peak resident memory of the runtime process (VmHWM), in MB."""
+        """Peak resident memory of the runtime process (VmHWM), in MB.
+
+        Read on every invocation for the REPORT line, so the status file stays open.
+        """
         try:
-            with open(f"/proc/{self.pid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(b"VmHWM:"):
-                        return max(1, -(-int(line.split()[1]) // 1024))
+            if self._status_fd is None:
+                self._status_fd = os.open(f"/proc/{self.pid}/status", os.O_RDONLY)
+            status = os.pread(self._status_fd, 4096, 0)
         except OSError:
-            pass
-        return 0
+            return 0
+        start = status.find(b"VmHWM:")
+        if start < 0:
+            return 0
+        kilobytes = int(status[start + 6 : status.index(b"kB", start)])
+        return max(1, -(-kilobytes // 1024))
+
+    def close(self) -> None:
+        if self._status_fd is not None:
+            os.close(self._status_fd)
+            self._status_fd = None
 
 
 class ProcessSandbox:
