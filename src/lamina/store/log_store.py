@@ -205,6 +205,10 @@ class SqliteLogStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        # Readers use their own connection: in WAL mode a long FilterLogEvents scan then
+        # never holds up the writer, which runs on the server's event loop.
+        self._read_lock = threading.Lock()
+        self._reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._closed = False
         # (group, stream) -> (group id, stream id); cleared on delete and on failed writes.
         self._ids: dict[tuple[str, str], tuple[int, int]] = {}
@@ -214,6 +218,8 @@ class SqliteLogStore:
             if not self._closed:
                 self._closed = True
                 self._conn.close()
+                with self._read_lock:
+                    self._reader.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -228,8 +234,8 @@ class SqliteLogStore:
             self._conn.execute("COMMIT")
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._conn.execute(sql, params).fetchall()
+        with self._read_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     # --- writes ---------------------------------------------------------------------------
 
