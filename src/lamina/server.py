@@ -8,7 +8,7 @@ import logging
 import secrets
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -106,6 +106,16 @@ def _graceful_server_class() -> Any:
         process before environments are stopped and logs flushed.)
         """
 
+        on_exit: Callable[[], Awaitable[None]] | None = None
+        _exiting: asyncio.Future[None] | None = None
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            # Stop environments now: in-flight invocations end at once instead of holding
+            # the shutdown until their timeout.
+            if self.on_exit is not None and self._exiting is None:
+                self._exiting = asyncio.ensure_future(self.on_exit())
+
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             loop = asyncio.get_running_loop()
@@ -138,6 +148,7 @@ async def serve(settings: Settings) -> None:
         timeout_keep_alive=75,
     )
     server = _GracefulServer(config)
+    server.on_exit = lamina.pool.stop_all
     print(
         f"Lamina listening on {settings.base_url} "
         f"(account {settings.account_id}, region {settings.region}, "

@@ -78,11 +78,16 @@ class FunctionConfig:
     def replace(self, **changes: Any) -> FunctionConfig:
         return dataclasses.replace(self, **changes)
 
-    def to_wire(self, *, listing: bool = False) -> dict[str, Any]:
-        """The FunctionConfiguration shape, with AWS's defaults and member order."""
+    def to_wire(self, *, listing: bool = False, qualified: bool = False) -> dict[str, Any]:
+        """The FunctionConfiguration shape, with AWS's defaults and member order.
+
+        ``FunctionArn`` is unqualified for ``$LATEST`` unless ``qualified`` (the caller named
+        ``$LATEST`` explicitly, or ListFunctions with ``FunctionVersion=ALL``), as AWS's is."""
         out: dict[str, Any] = {
             "FunctionName": self.name,
-            "FunctionArn": self.arn if self.version == LATEST else self.qualified_arn,
+            "FunctionArn": (
+                self.arn if self.version == LATEST and not qualified else self.qualified_arn
+            ),
         }
         if self.runtime is not None:
             out["Runtime"] = self.runtime

@@ -338,6 +338,12 @@ def _check_function_name(s: _Shapes, r: Mapping[str, Any], operation: str) -> No
 
 def validate_create_function(request: Mapping[str, Any], *, region: str | None = None) -> None:
     """``region`` (the function's) enables the layers-in-another-region check."""
+    validate_create_shapes(request)
+    validate_create_rules(request, region=region)
+
+
+def validate_create_shapes(request: Mapping[str, Any]) -> None:
+    """Steps 1 and 2 for CreateFunction: the zipped-size limit, then every shape failure."""
     code = request.get("Code")
     zip_bytes = code.get("ZipFile") if isinstance(code, Mapping) else None
     _check_zipped_size(zip_bytes, MAX_ZIPPED_BYTES)
@@ -346,6 +352,11 @@ def validate_create_function(request: Mapping[str, Any], *, region: str | None =
     _check_config_shapes(s, request, create=True)
     s.raise_if_any()
 
+
+def validate_create_rules(request: Mapping[str, Any], *, region: str | None = None) -> None:
+    """Steps 3 and 4 for CreateFunction (after ``validate_create_shapes``)."""
+    code = request.get("Code")
+    zip_bytes = code.get("ZipFile") if isinstance(code, Mapping) else None
     name_value = request.get("FunctionName")
     if isinstance(name_value, str):
         too_long = create_name_length_error(name_value, function_locator(name_value)[0])

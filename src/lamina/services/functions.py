@@ -110,8 +110,11 @@ class FunctionService:
     # --- create -------------------------------------------------------------------
 
     def create(self, params: dict[str, Any]) -> dict[str, Any]:
+        # Shape validation first (a bad name is reported with every other bad member), then
+        # the name's account/region, then the service rules and the package.
+        validation.validate_create_shapes(params)
         ref = self.ref(params, "CreateFunction")
-        validation.validate_create_function(params)
+        validation.validate_create_rules(params, region=self.region)
         zip_bytes, code_size = self._code_from_request(params.get("Code") or {})
         tags = params.get("Tags") or {}
         if tags:
@@ -182,7 +185,7 @@ class FunctionService:
         ref = self.ref(params, "GetFunction")
         config = self.require(ref.name, ref.qualifier)
         out: dict[str, Any] = {
-            "Configuration": config.to_wire(),
+            "Configuration": config.to_wire(qualified=ref.qualifier is not None),
             "Code": {"RepositoryType": "S3", "Location": self._code_url(config.code_sha256)},
         }
         tags = self.store.get_tags(ref.name) or {}
@@ -192,7 +195,7 @@ class FunctionService:
 
     def get_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "GetFunctionConfiguration")
-        return self.require(ref.name, ref.qualifier).to_wire()
+        return self.require(ref.name, ref.qualifier).to_wire(qualified=ref.qualifier is not None)
 
     def list_functions(self, params: dict[str, Any]) -> dict[str, Any]:
         version = params.get("FunctionVersion")
@@ -213,7 +216,7 @@ class FunctionService:
         page = configs[:limit]
         items: list[dict[str, Any]] = []
         for config in page:
-            items.append(config.to_wire(listing=True))
+            items.append(config.to_wire(listing=True, qualified=version == "ALL"))
             if version == "ALL":
                 for number in self.store.versions(config.name):
                     if number != LATEST:
@@ -245,6 +248,7 @@ class FunctionService:
 
     def update_code(self, params: dict[str, Any]) -> dict[str, Any]:
         current = self._require_latest(params, "UpdateFunctionCode")
+        validation.validate_update_code(params, package_type=current.package_type)
         code = {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in params}
         zip_bytes, code_size = self._code_from_request(code)
         architectures = params.get("Architectures")
@@ -293,20 +297,32 @@ class FunctionService:
             raise InvalidParameterValueException(
                 "$LATEST version cannot be deleted without deleting the function."
             )
-        config = self.require(ref.name, ref.qualifier)
+        # AWS names the unqualified ARN when the function is missing, and deleting a version
+        # that does not exist succeeds (recorded: test_delete_on_nonexisting_version).
+        latest = self.require(ref.name)
         if ref.qualifier is not None:
+            version = self.config(ref.name, ref.qualifier)
+            if version is None:
+                return {"StatusCode": 204}
             self.store.delete_version(ref.name, ref.qualifier)
             self._cache.pop((ref.name, ref.qualifier), None)
+            shas = {version.code_sha256}
         else:
+            shas = {latest.code_sha256}
+            for number in self.store.versions(ref.name):
+                published = self.config(ref.name, number)
+                if published is not None:
+                    shas.add(published.code_sha256)
             self.store.delete(ref.name)
             for key in [k for k in self._cache if k[0] == ref.name]:
                 del self._cache[key]
-        self._on_change(config.name)
-        self._collect_code(config.code_sha256)
+        self._on_change(ref.name)
+        self._collect_code(shas)
         return {"StatusCode": 204}
 
-    def _collect_code(self, sha: str) -> None:
-        if sha not in self.store.referenced_code():
+    def _collect_code(self, shas: set[str]) -> None:
+        """Remove packages no version references any more."""
+        for sha in shas - self.store.referenced_code():
             self.code.remove(sha)
 
     # --- tags -------------------------------------------------------------------
@@ -322,18 +338,28 @@ class FunctionService:
     def tag(self, params: dict[str, Any]) -> dict[str, Any]:
         name = self._tag_target(params)
         new_tags = params.get("Tags") or {}
-        merged = {**(self.store.get_tags(name) or {}), **new_tags}
-        names.validate_tags(merged)
-        self.store.set_tags(name, merged)
+        existing = self.store.get_tags(name) or {}
+        names.validate_tags(new_tags, existing=existing, require_nonempty=True)
+        self._set_tags(name, {**existing, **new_tags})
         return {}
 
     def untag(self, params: dict[str, Any]) -> dict[str, Any]:
         name = self._tag_target(params)
+        keys = params.get("TagKeys")
+        names.validate_untag_keys(keys)
         tags = self.store.get_tags(name) or {}
-        for key in params.get("TagKeys") or []:
+        for key in keys or []:
             tags.pop(key, None)
-        self.store.set_tags(name, tags)
+        self._set_tags(name, tags)
         return {}
+
+    def _set_tags(self, name: str, tags: dict[str, str]) -> None:
+        """Tags and a new $LATEST RevisionId in one transaction: AWS's RevisionId changes
+        with every TagResource/UntagResource (recorded in TestLambdaTags)."""
+        latest = self.require(name)
+        revised = latest.replace(revision_id=str(uuid.uuid4()))
+        self.store.set_tags(name, tags, revised)
+        self._cache[(name, LATEST)] = revised
 
     def list_tags(self, params: dict[str, Any]) -> dict[str, Any]:
         name = self._tag_target(params)

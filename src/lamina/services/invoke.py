@@ -67,7 +67,7 @@ class InvokeService:
                 "satisfy constraint: Member must satisfy enum value set: [None, Tail]"
             )
         ref = self.functions.ref(params, "Invoke")
-        config = self.functions.require(ref.name, ref.qualifier)
+        config = self.functions.require(ref.name, ref.qualifier or LATEST)
         payload: bytes = params.get("Payload") or b""
         limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:

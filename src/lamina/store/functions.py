@@ -125,9 +125,19 @@ class SqliteFunctionStore:
             row = self._conn.execute("SELECT tags FROM functions WHERE name=?", (name,)).fetchone()
         return dict(json.loads(row[0])) if row else None
 
-    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+    def set_tags(
+        self, name: str, tags: dict[str, str], latest: FunctionConfig | None = None
+    ) -> None:
+        """Replace a function's tags; with ``latest``, store its new $LATEST in the same
+        transaction (tagging changes the function's RevisionId)."""
         with self._tx() as conn:
             conn.execute("UPDATE functions SET tags=? WHERE name=?", (json.dumps(tags), name))
+            if latest is not None:
+                conn.execute(
+                    "INSERT OR REPLACE INTO function_versions(name, version, config)"
+                    " VALUES (?,?,?)",
+                    (latest.name, latest.version, json.dumps(latest.to_record())),
+                )
 
     def code_usage(self) -> tuple[int, int]:
         """(number of functions, total code size of all versions)."""
