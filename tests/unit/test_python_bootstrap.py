@@ -28,6 +28,14 @@ import pytest
 BOOTSTRAP = (
     Path(__file__).resolve().parents[2] / "src" / "lamina" / "runtimes" / "python" / "bootstrap.py"
 )
+# The modules bootstrap.py imports from its own directory.
+RUNTIME_MODULES = (
+    "lamina_runtime_client",
+    "lamina_runtime_context",
+    "lamina_runtime_errors",
+    "lamina_runtime_logging",
+    "lamina_runtime_marshal",
+)
 REQUEST_ID = "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:my-function"
 NBSP = "\u00a0"
@@ -588,6 +596,9 @@ def test_import_has_no_side_effects() -> None:
     module = load_bootstrap_module()
     assert (list(sys.path), sys.stdout, sys.stderr, dict(os.environ)) == before
     assert callable(module.main)
+    # The sibling modules are imported with it (before main() takes the directory off sys.path).
+    for name in RUNTIME_MODULES:
+        assert Path(sys.modules[name].__file__ or "").parent == BOOTSTRAP.parent
 
 
 # --- logging ------------------------------------------------------------------------------------
@@ -914,6 +925,32 @@ def test_sys_path_order_and_sdk(harness: Harness, tmp_path: Path) -> None:
     assert path[-1] == str(sdk)
     assert str(BOOTSTRAP.parent) not in path
     assert any(p.endswith("lib-dynload") for p in path)
+
+
+def test_user_modules_with_generic_names_are_not_shadowed(harness: Harness) -> None:
+    # The runtime's own modules sit beside bootstrap.py; user modules named after what they
+    # do (context, client, logging setup, errors, ...) must still be the user's.
+    generic = ("context", "client", "logging_setup", "errors", "marshaller", "runtime")
+    files = {f"{name}.py": f"WHERE = 'user {name}'\n" for name in generic}
+    files["client.py"] = """
+        import sys
+        import context, errors, logging_setup, marshaller, runtime
+
+        WHERE = "user client"
+
+        def handler(event, context_):
+            names = ["context", "client", "logging_setup", "errors", "marshaller", "runtime"]
+            return {
+                "where": {name: sys.modules[name].WHERE for name in names},
+                "files": sorted({sys.modules[name].__file__ for name in names}),
+                "runtime": sorted(name for name in sys.modules if name.startswith("lamina_")),
+            }
+    """
+    run = harness.run(files, [{}], handler="client.handler")
+    (result,) = run.results
+    assert result["where"] == {name: f"user {name}" for name in generic}
+    assert result["files"] == sorted(str(harness.task_root / f"{name}.py") for name in generic)
+    assert result["runtime"] == sorted(RUNTIME_MODULES)
 
 
 # --- other interpreters -------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.store.sqlite import connect, write_transaction
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -33,11 +34,7 @@ CREATE TABLE IF NOT EXISTS function_versions (
 
 class SqliteFunctionStore:
     def __init__(self, path: Path) -> None:
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        self._conn.executescript(_SCHEMA)
+        self._conn = connect(path, _SCHEMA)
         self._lock = threading.Lock()
 
     def close(self) -> None:
@@ -45,14 +42,8 @@ class SqliteFunctionStore:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            self._conn.execute("COMMIT")
+        with write_transaction(self._conn, self._lock):
+            yield self._conn
 
     def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
         """Insert a new function with its $LATEST. False if the name is taken."""

@@ -27,6 +27,7 @@ from lamina.domain.log_filter import (
     compile_filter_pattern,
     required_terms,
 )
+from lamina.store.sqlite import connect, write_transaction
 
 T = TypeVar("T")
 
@@ -201,14 +202,11 @@ class SqliteLogStore:
     def __init__(self, path: Path, *, now_ms: Callable[[], int] | None = None) -> None:
         self._now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        self._conn = connect(path, _SCHEMA)
         # Readers use their own connection: in WAL mode a long FilterLogEvents scan then
         # never holds up the writer, which runs on the server's event loop.
         self._read_lock = threading.Lock()
-        self._reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._reader = connect(path)
         self._closed = False
         # (group, stream) -> (group id, stream id); cleared on delete and on failed writes.
         self._ids: dict[tuple[str, str], tuple[int, int]] = {}
@@ -223,15 +221,12 @@ class SqliteLogStore:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
+        try:
+            with write_transaction(self._conn, self._lock):
                 yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                self._ids.clear()
-                raise
-            self._conn.execute("COMMIT")
+        except BaseException:
+            self._ids.clear()
+            raise
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         with self._read_lock:

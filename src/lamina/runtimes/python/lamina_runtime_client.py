@@ -1,0 +1,221 @@
+"""The Runtime API client of Lamina's built-in Python runtime (see ``bootstrap.py``).
+
+A minimal HTTP/1.1 client on one keep-alive socket rather than ``http.client``: ``http.client``
+parses every response's headers with the ``email`` package and costs ~150-300 µs of CPU per
+invoke (and ~15 ms of ``ssl``/``email`` imports at start), against ~30 µs for this client.
+
+Standard library only, CPython 3.8 to 3.13 (see ``bootstrap.py``).
+"""
+
+# ruff: noqa: UP006, UP007, UP035
+
+from __future__ import annotations
+
+import socket
+import sys
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing is not imported at run time (it costs milliseconds at start)
+    from typing import IO, Dict, List, Optional, Tuple
+
+API_PREFIX = "/2018-06-01"
+USER_AGENT = "lamina-python/%d.%d.%d" % sys.version_info[:3]
+
+
+class LambdaRuntimeClientError(Exception):
+    """The Runtime API answered with an unexpected status (the runtime then exits)."""
+
+    def __init__(self, endpoint: str, status: int, body: bytes) -> None:
+        super().__init__(
+            "Request to Lambda Runtime '%s' endpoint failed. Reason: '%s'. Response body: '%r'"
+            % (endpoint, status, body)
+        )
+        self.endpoint = endpoint
+        self.status = status
+        self.body = body
+
+
+class _NoResponse(ConnectionError):
+    """The server closed the connection before answering."""
+
+
+def _split_address(address: str) -> Tuple[str, int]:
+    host, sep, port = address.rpartition(":")
+    if not sep or "]" in port:  # no port (a bare host or an IPv6 literal)
+        host, port = address, "80"
+    return host.strip("[]"), int(port)
+
+
+class RuntimeAPIClient:
+    """HTTP/1.1 client for the Runtime API: one keep-alive connection, TCP_NODELAY, no timeout."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self._host, self._port = _split_address(address)
+        self._sock: Optional[socket.socket] = None
+        self._reader: Optional[IO[bytes]] = None
+        common = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, USER_AGENT)).encode("latin-1")
+        next_path = API_PREFIX + "/runtime/invocation/next"
+        self._next_request = b"GET " + next_path.encode() + b" HTTP/1.1\r\n" + common + b"\r\n"
+        self._invocation_prefix = b"POST " + API_PREFIX.encode() + b"/runtime/invocation/"
+        self._post_suffix = b" HTTP/1.1\r\n" + common
+
+    # connection -----------------------------------------------------------------------------
+    def _connect(self) -> None:
+        sock = socket.create_connection((self._host, self._port), timeout=None)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._sock = sock
+        self._reader = sock.makefile("rb")
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+        if self._sock is not None:
+            self._sock.close()
+        self._sock = self._reader = None
+
+    def _exchange(self, head: bytes, body: bytes) -> Tuple[int, Dict[str, str], bytes]:
+        """Send one request and read its response; retry once if a reused connection was dead."""
+        while True:
+            fresh = self._sock is None
+            if fresh:
+                self._connect()
+            sock = self._sock
+            assert sock is not None
+            try:
+                if len(body) <= 65536:
+                    sock.sendall(head + body)
+                else:
+                    sock.sendall(head)
+                    sock.sendall(body)
+                status, headers, data, keep_alive = self._read_response()
+            except (_NoResponse, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                self.close()
+                if fresh:
+                    raise
+                continue
+            except BaseException:
+                self.close()
+                raise
+            if not keep_alive:
+                self.close()
+            return status, headers, data
+
+    def _read_response(self) -> Tuple[int, Dict[str, str], bytes, bool]:
+        reader = self._reader
+        assert reader is not None
+        while True:
+            line = reader.readline(65537)
+            if not line:
+                raise _NoResponse("Remote end closed connection without response")
+            parts = line.split(None, 2)
+            if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+                raise ConnectionError("Bad status line from the Runtime API: %r" % line)
+            version, status = parts[0], int(parts[1])
+            headers: Dict[str, str] = {}
+            while True:
+                line = reader.readline(65537)
+                if line == b"\r\n" or line == b"\n":
+                    break
+                if not line:
+                    raise ConnectionError("Connection closed inside the response headers")
+                name, _, value = line.decode("latin-1").partition(":")
+                headers[name.strip().lower()] = value.strip()
+            if status >= 200 or status == 101:
+                break  # 1xx interim responses are skipped
+        connection = headers.get("connection", "").lower()
+        keep_alive = "close" not in connection and (
+            version == b"HTTP/1.1" or "keep-alive" in connection
+        )
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = self._read_chunked(reader)
+        elif "content-length" in headers:
+            length = int(headers["content-length"])
+            body = reader.read(length) if length else b""
+            if len(body) < length:
+                raise ConnectionError("Connection closed inside the response body")
+        elif status in (204, 304):
+            body = b""
+        else:
+            body = reader.read()
+            keep_alive = False
+        return status, headers, body, keep_alive
+
+    @staticmethod
+    def _read_chunked(reader: IO[bytes]) -> bytes:
+        chunks: List[bytes] = []
+        while True:
+            size = int(reader.readline(65537).split(b";", 1)[0].strip(), 16)
+            if size == 0:
+                while reader.readline(65537) not in (b"\r\n", b"\n", b""):
+                    pass  # trailers
+                return b"".join(chunks)
+            chunk = reader.read(size)
+            if len(chunk) < size:
+                raise ConnectionError("Connection closed inside a chunked response body")
+            chunks.append(chunk)
+            reader.readline(65537)
+
+    # endpoints ------------------------------------------------------------------------------
+    def wait_next_invocation(self) -> Tuple[Dict[str, str], bytes]:
+        status, headers, body = self._exchange(self._next_request, b"")
+        if status != 200:
+            raise LambdaRuntimeClientError(API_PREFIX + "/runtime/invocation/next", status, body)
+        return headers, body
+
+    def _post(self, path: bytes, extra_headers: bytes, body: bytes) -> Tuple[int, bytes]:
+        head = b"".join(
+            (
+                b"POST ",
+                path,
+                self._post_suffix,
+                extra_headers,
+                b"Content-Length: %d\r\n\r\n" % len(body),
+            )
+        )
+        status, _, data = self._exchange(head, body)
+        return status, data
+
+    def post_invocation_result(self, request_id: str, payload: bytes, content_type: bytes) -> None:
+        head = b"".join(
+            (
+                self._invocation_prefix,
+                request_id.encode("latin-1"),
+                b"/response",
+                self._post_suffix,
+                b"Content-Type: ",
+                content_type,
+                b"\r\nContent-Length: %d\r\n\r\n" % len(payload),
+            )
+        )
+        status, _, data = self._exchange(head, payload)
+        if not 200 <= status < 300:
+            raise LambdaRuntimeClientError(
+                "%s/runtime/invocation/%s/response" % (API_PREFIX, request_id), status, data
+            )
+
+    def post_invocation_error(self, request_id: str, error_json: str, xray_fault: str) -> None:
+        xray = xray_fault.encode("utf-8")
+        if len(xray) >= 1024 * 1024:
+            xray = b""
+        path = "%s/runtime/invocation/%s/error" % (API_PREFIX, request_id)
+        status, data = self._post(
+            path.encode("latin-1"),
+            b"Content-Type: application/json\r\n"
+            b"Lambda-Runtime-Function-XRay-Error-Cause: " + xray + b"\r\n",
+            error_json.encode("utf-8"),
+        )
+        if not 200 <= status < 300:
+            raise LambdaRuntimeClientError(path, status, data)
+
+    def post_init_error(self, error_json: str, error_type: str) -> None:
+        path = API_PREFIX + "/runtime/init/error"
+        status, data = self._post(
+            path.encode("latin-1"),
+            b"Content-Type: application/json\r\nLambda-Runtime-Function-Error-Type: "
+            + error_type.encode("utf-8")
+            + b"\r\n",
+            error_json.encode("utf-8"),
+        )
+        if not 200 <= status < 300:
+            raise LambdaRuntimeClientError(path, status, data)

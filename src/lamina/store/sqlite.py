@@ -1,0 +1,33 @@
+"""What every SQLite store of Lamina shares: WAL connections and write transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def connect(path: Path, schema: str = "") -> sqlite3.Connection:
+    """An autocommit connection usable from any thread (callers serialise access)."""
+    conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    if schema:
+        conn.executescript(schema)
+    return conn
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+    with lock:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
