@@ -12,6 +12,7 @@ import asyncio
 import base64
 import binascii
 import json
+import logging
 import os
 import time
 import uuid
@@ -26,6 +27,8 @@ from lamina.domain.models import LATEST, FunctionConfig
 from lamina.runtime.environment import Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.services.functions import FunctionService
+
+log = logging.getLogger("lamina.invoke")
 
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
@@ -90,7 +93,7 @@ class InvokeService:
         if invocation_type == "Event":
             task = asyncio.ensure_future(self.run(config, invocation))
             self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            task.add_done_callback(self._event_done)
             return {"StatusCode": 202}
         outcome = await self.run(config, invocation)
         result: dict[str, Any] = {
@@ -110,6 +113,11 @@ class InvokeService:
             return await env.invoke(invocation)
         finally:
             self.pool.release(env)
+
+    def _event_done(self, task: asyncio.Task[Outcome]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("asynchronous invocation failed: %s", task.exception())
 
     async def drain(self) -> None:
         if self._background:
