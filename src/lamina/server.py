@@ -21,7 +21,7 @@ from lamina.api.model import lambda_model
 from lamina.config import Settings
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.environment import Environment
-from lamina.runtime.launch import LaunchPlan, plan_launch, sdk_path
+from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, plan_launch, sdk_path
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox
 from lamina.services.functions import FunctionService
@@ -70,10 +70,8 @@ def build(settings: Settings) -> Lamina:
 
     def make_environment(config: FunctionConfig) -> Environment:
         def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
-            code_dir = code.extracted(config.code_sha256)
-            return plan_launch(
-                config, code_dir, runtime_api, log_stream, settings.base_url, sdk_dir
-            )
+            paths = EnvironmentPaths.plain(code.extracted(config.code_sha256))
+            return plan_launch(config, paths, runtime_api, log_stream, settings.base_url, sdk_dir)
 
         return Environment(config, sandbox, plan, logs.append, pool_ref[0].on_dead)
 

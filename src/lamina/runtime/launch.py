@@ -18,6 +18,7 @@ import secrets
 import shutil
 import string
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -121,20 +122,73 @@ def new_credentials() -> dict[str, str]:
     }
 
 
+@dataclass(frozen=True)
+class EnvironmentPaths:
+    """Where an environment finds its code, as the runtime sees it and on the host.
+
+    In the isolated sandbox the code is mounted at ``/var/task`` and layers at ``/opt``;
+    in plain-process mode the runtime sees the host directories themselves.
+    """
+
+    task_root: str
+    opt_root: str
+    host_task_root: Path
+    host_opt_root: Path | None = None
+
+    @classmethod
+    def plain(cls, code_dir: Path, opt_dir: Path | None = None) -> EnvironmentPaths:
+        return cls(str(code_dir), str(opt_dir) if opt_dir else "/opt", code_dir, opt_dir)
+
+
+CommandBuilder = Callable[[FunctionConfig, dict[str, str], EnvironmentPaths], list[str]]
+
+
+def python_command(
+    config: FunctionConfig, env: dict[str, str], paths: EnvironmentPaths
+) -> list[str]:
+    runtime = config.runtime or ""
+    python = python_for_runtime(runtime)
+    env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
+    env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
+    return [python, "-I", "-S", str(BOOTSTRAP)]
+
+
+def custom_command(
+    config: FunctionConfig, env: dict[str, str], paths: EnvironmentPaths
+) -> list[str]:
+    candidates = [(paths.host_task_root / "bootstrap", f"{paths.task_root}/bootstrap")]
+    if paths.host_opt_root is not None:
+        candidates.append((paths.host_opt_root / "bootstrap", f"{paths.opt_root}/bootstrap"))
+    for host_path, seen_path in candidates:
+        if host_path.is_file():
+            return [seen_path]
+    searched = f"{paths.task_root}/bootstrap {paths.opt_root}/bootstrap"
+    raise LaunchFailure(
+        "Runtime.InvalidEntrypoint", f"Couldn't find valid bootstrap(s): [{searched}]"
+    )
+
+
+# Runtime families: (does this builder handle the runtime name?, command builder).
+RUNTIME_FAMILIES: list[tuple[Callable[[str], bool], CommandBuilder]] = [
+    (lambda runtime: re.fullmatch(r"python3\.\d+", runtime) is not None, python_command),
+    (lambda runtime: runtime in CUSTOM_RUNTIMES, custom_command),
+]
+
+
 def plan_launch(
     config: FunctionConfig,
-    code_dir: Path,
+    paths: EnvironmentPaths,
     runtime_api: str,
     log_stream: str,
     endpoint_url: str,
     sdk_dir: Path,
 ) -> LaunchPlan:
     runtime = config.runtime or ""
-    base_path = "/usr/local/bin:/usr/bin/:/bin:/opt/bin"
+    task = paths.task_root
     env: dict[str, str] = {
-        "PATH": base_path,
+        "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
         "LANG": "en_US.UTF-8",
-        "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{code_dir}:{code_dir}/lib:/opt/lib",
+        "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{task}:{task}/lib:{paths.opt_root}/lib",
     }
     env.update(config.environment or {})
     credentials = new_credentials()
@@ -150,7 +204,7 @@ def plan_launch(
             "AWS_LAMBDA_LOG_GROUP_NAME": config.effective_log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "LAMBDA_TASK_ROOT": str(code_dir),
+            "LAMBDA_TASK_ROOT": task,
             "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
             "TZ": ":UTC",
             "AWS_ACCESS_KEY": credentials["AWS_ACCESS_KEY_ID"],
@@ -159,32 +213,20 @@ def plan_launch(
             "AWS_ENDPOINT_URL_LAMBDA": endpoint_url,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint_url,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            "LAMINA_SDK_PATH": str(sdk_dir),
+            "LAMINA_OPT_ROOT": paths.opt_root,
         }
     )
     if config.log_format == "JSON":
         env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
         env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level or "INFO"
-
-    if runtime.startswith("python"):
-        python = python_for_runtime(runtime)
-        env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
-        env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
-        env["LAMINA_SDK_PATH"] = str(sdk_dir)
-        return LaunchPlan([python, "-I", "-S", str(BOOTSTRAP)], env, str(code_dir))
-    if runtime in CUSTOM_RUNTIMES:
-        for candidate in (code_dir / "bootstrap", Path("/opt/bootstrap")):
-            if candidate.is_file():
-                return LaunchPlan([str(candidate)], env, str(code_dir))
-        raise LaunchFailure(
-            "Runtime.InvalidEntrypoint",
-            f"Couldn't find valid bootstrap(s): [{code_dir}/bootstrap /opt/bootstrap]",
-        )
+    for handles, build in RUNTIME_FAMILIES:
+        if handles(runtime):
+            return LaunchPlan(build(config, env, paths), env, task)
     raise InvalidRuntimeException(
         f"The runtime parameter of {runtime} is not supported by Lamina yet."
     )
 
 
 def is_supported_runtime(runtime: str | None) -> bool:
-    return bool(runtime) and (
-        runtime in CUSTOM_RUNTIMES or re.fullmatch(r"python3\.\d+", runtime or "") is not None
-    )
+    return any(handles(runtime or "") for handles, _ in RUNTIME_FAMILIES)

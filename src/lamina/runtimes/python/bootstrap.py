@@ -124,7 +124,9 @@ def configure_sys_path(environ: Any) -> None:
     task_root = environ.get("LAMBDA_TASK_ROOT")
     if task_root:
         front.append(task_root)
-    for layer_dir in ("/opt/python/lib/%s/site-packages" % version, "/opt/python"):
+    # Layers live under /opt; in plain-process mode Lamina names their host directory.
+    opt = environ.pop("LAMINA_OPT_ROOT", "") or "/opt"
+    for layer_dir in ("%s/python/lib/%s/site-packages" % (opt, version), opt + "/python"):
         if os.path.isdir(layer_dir):
             front.append(layer_dir)
     front.extend(p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p)
