@@ -29,6 +29,10 @@ class Settings:
     region: str = DEFAULT_REGION
     # Seconds an idle execution environment is kept warm before it is stopped.
     idle_timeout: float = DEFAULT_IDLE_TIMEOUT
+    # auto | linux | process: see runtime/isolation.py.
+    isolation: str = "auto"
+    # Outbound network of functions: none (own network namespace) | host.
+    function_network: str = "none"
     # Public base URL clients use to reach the server (for Code.Location, AWS_ENDPOINT_URL).
     public_url: str = ""
 
@@ -50,6 +54,8 @@ class Settings:
             "region": env.get("LAMINA_REGION", DEFAULT_REGION),
             "idle_timeout": float(env.get("LAMINA_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
             "public_url": env.get("LAMINA_PUBLIC_URL", ""),
+            "isolation": env.get("LAMINA_ISOLATION", "auto"),
+            "function_network": env.get("LAMINA_FUNCTION_NETWORK", "none"),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()

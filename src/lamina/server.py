@@ -7,6 +7,7 @@ import contextlib
 import logging
 import secrets
 import signal
+import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -20,15 +21,18 @@ from lamina.api.logs_api import handle_logs_request
 from lamina.api.model import lambda_model
 from lamina.config import Settings
 from lamina.domain.models import FunctionConfig
+from lamina.runtime.api_proxy import serve_proxy
 from lamina.runtime.environment import Environment
+from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, plan_launch, sdk_path
 from lamina.runtime.pool import EnvironmentPool
-from lamina.runtime.sandbox import ProcessSandbox, Sandbox
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
+from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
 from lamina.store.code import CodeStore
 from lamina.store.functions import SqliteFunctionStore
+from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
 
 log = logging.getLogger("lamina")
@@ -42,18 +46,23 @@ class Lamina:
     invoke: InvokeService
     pool: EnvironmentPool
     logs: LogService
-    sandbox: Sandbox
+    sandbox: SelectedSandbox
     store: SqliteFunctionStore
+    layers: LayerService | None = None
 
     async def start(self) -> None:
+        await self.sandbox.select()
         await self.logs.start()
         self.pool.start()
 
     async def stop(self) -> None:
         await self.pool.stop_all()
+        await self.sandbox.close()
         await self.invoke.drain()
         await self.logs.stop()
         self.store.close()
+        if self.layers is not None:
+            self.layers.close()
 
 
 def build(settings: Settings) -> Lamina:
@@ -62,23 +71,45 @@ def build(settings: Settings) -> Lamina:
     store = SqliteFunctionStore(data / "lamina.sqlite3")
     code = CodeStore(data / "code")
     logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
-    sandbox: Sandbox = ProcessSandbox()
+    sandbox = SelectedSandbox(settings.isolation, data, settings.port)
     sdk_dir = sdk_path(data / "runtime-sdk")
     links = CodeLinks(settings.base_url, secrets.token_bytes(32), code)
+    layer_store = SqliteLayerStore(data / "lamina.sqlite3")
+    layers = LayerService(
+        layer_store, store, code, settings.region, settings.account_id, links.url, data / "opt"
+    )
 
     pool_ref: list[EnvironmentPool] = []
 
     def make_environment(config: FunctionConfig) -> Environment:
         def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
-            paths = EnvironmentPaths.plain(code.extracted(config.code_sha256))
-            return plan_launch(config, paths, runtime_api, log_stream, settings.base_url, sdk_dir)
+            where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
+            paths = where(code.extracted(config.code_sha256), sdk_dir, layers.layers_dir(config))
+            return plan_launch(config, paths, runtime_api, log_stream, settings.base_url)
 
-        return Environment(config, sandbox, plan, logs.append, pool_ref[0].on_dead)
+        async def serve_lamina_api(listener: socket.socket) -> asyncio.AbstractServer:
+            return await serve_proxy(listener, "127.0.0.1", settings.port)
+
+        return Environment(
+            config,
+            sandbox,
+            plan,
+            logs.append,
+            pool_ref[0].on_dead,
+            network=settings.function_network,
+            serve_lamina_api=serve_lamina_api,
+        )
 
     pool = EnvironmentPool(make_environment, settings.idle_timeout)
     pool_ref.append(pool)
     functions = FunctionService(
-        store, code, settings.region, settings.account_id, links.url, pool.retire_function
+        store,
+        code,
+        settings.region,
+        settings.account_id,
+        links.url,
+        pool.retire_function,
+        layers=layers,
     )
     invoke = InvokeService(functions, pool)
 
@@ -87,11 +118,11 @@ def build(settings: Settings) -> Lamina:
 
     app = EdgeApp(
         lambda_model(),
-        lambda_handlers(functions, invoke),
+        lambda_handlers(functions, invoke, layers),
         logs_handler=logs_handler,
         internal={"/_lamina/code/": links.serve, "/_lamina/health": health},
     )
-    return Lamina(settings, app, functions, invoke, pool, logs, sandbox, store)
+    return Lamina(settings, app, functions, invoke, pool, logs, sandbox, store, layers=layers)
 
 
 def _graceful_server_class() -> Any:

@@ -34,6 +34,7 @@ class LaminaServer:
     data_dir: Path
     port: int = field(default_factory=free_port)
     idle_timeout: float = 60.0
+    extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -58,6 +59,7 @@ class LaminaServer:
                 str(self.data_dir),
                 "--idle-timeout",
                 str(self.idle_timeout),
+                *self.extra_args,
             ],
             stdout=log,
             stderr=subprocess.STDOUT,

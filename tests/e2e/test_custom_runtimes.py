@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import importlib.metadata
 import json
+import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-import awslambdaric
 import pytest
 from support import ROLE, make_zip, unique
 
@@ -98,16 +99,19 @@ def test_missing_bootstrap_is_an_invalid_entrypoint(lam: Any) -> None:
 
 
 def _ric_package() -> bytes:
-    """The handler plus awslambdaric and its dependencies, copied unmodified into the zip."""
+    """The handler plus awslambdaric and its dependencies, unmodified, as ``pip install
+    --target`` would lay them out in the package (every file their wheels installed)."""
     files: dict[str, str | bytes] = {"app.py": RIC_HANDLER}
-    site = Path(awslambdaric.__file__).resolve().parent.parent
-    for entry in ("awslambdaric", "simplejson", "snapshot_restore_py.py"):
-        source = site / entry
-        paths = [source] if source.is_file() else sorted(source.rglob("*"))
-        for path in paths:
-            if path.is_file() and "__pycache__" not in path.parts:
-                files[str(path.relative_to(site))] = path.read_bytes()
-    files["bootstrap"] = f"#!/bin/sh\nexec {sys.executable} -m awslambdaric \"$_HANDLER\"\n"
+    for distribution in ("awslambdaric", "simplejson", "snapshot-restore-py"):
+        dist = importlib.metadata.distribution(distribution)
+        for entry in dist.files or []:
+            path = Path(str(dist.locate_file(entry)))
+            relative = str(entry)
+            if path.is_file() and "__pycache__" not in relative and ".dist-info" not in relative:
+                files[relative] = path.read_bytes()
+    # The base interpreter (not the venv's launcher), as an image or layer would ship it.
+    python = os.path.realpath(sys.executable)
+    files["bootstrap"] = f"#!/bin/sh\nexec {python} -m awslambdaric \"$_HANDLER\"\n"
     return make_zip(files, modes={"bootstrap": 0o755})
 
 

@@ -30,7 +30,10 @@ def alive(pid: int) -> bool:
 
 @pytest.fixture()
 def short_lived(tmp_path: Path) -> Iterator[LaminaServer]:
-    server = LaminaServer(tmp_path / "data", idle_timeout=1.0)
+    # Plain processes: these tests follow runtime processes by their host pids.
+    server = LaminaServer(
+        tmp_path / "data", idle_timeout=1.0, extra_args=["--isolation", "process"]
+    )
     server.start()
     yield server
     if server.process is not None and server.process.poll() is None:

@@ -26,7 +26,8 @@ def tail(response: dict[str, Any]) -> str:
 
 
 ECHO = """
-import os
+import os, uuid
+ENVIRONMENT = uuid.uuid4().hex  # one per environment (pids repeat across pid namespaces)
 counter = 0
 def handler(event, context):
     global counter
@@ -34,7 +35,7 @@ def handler(event, context):
     return {
         "event": event,
         "counter": counter,
-        "pid": os.getpid(),
+        "environment": ENVIRONMENT,
         "request_id": context.aws_request_id,
         "function_name": context.function_name,
         "function_version": context.function_version,
@@ -96,7 +97,7 @@ def test_reserved_and_user_environment_variables(lam: Any, echo: str) -> None:
 def test_warm_environment_is_reused(lam: Any, echo: str) -> None:
     first = json.loads(invoke(lam, echo, {})["Body"])
     second = json.loads(invoke(lam, echo, {})["Body"])
-    assert second["pid"] == first["pid"]
+    assert second["environment"] == first["environment"]
     assert second["counter"] == first["counter"] + 1
 
 
@@ -219,11 +220,12 @@ def test_init_errors(
 def test_timeout_kills_the_environment_and_the_next_invoke_works(lam: Any) -> None:
     name = create_python_function(
         lam,
-        "import time, os\n"
+        "import time, uuid\n"
+        "ENVIRONMENT = uuid.uuid4().hex\n"
         "def handler(e, c):\n"
         "    if e.get('sleep'):\n"
         "        time.sleep(e['sleep'])\n"
-        "    return os.getpid()\n",
+        "    return ENVIRONMENT\n",
         Timeout=1,
     )
     first_pid = json.loads(invoke(lam, name, {})["Body"])
@@ -286,7 +288,11 @@ def test_response_too_large(lam: Any) -> None:
 def test_concurrent_invocations_run_in_parallel_environments(lam: Any) -> None:
     name = create_python_function(
         lam,
-        "import os, time\ndef handler(e, c):\n    time.sleep(1)\n    return os.getpid()\n",
+        "import time, uuid\n"
+        "ENVIRONMENT = uuid.uuid4().hex\n"
+        "def handler(e, c):\n"
+        "    time.sleep(1)\n"
+        "    return ENVIRONMENT\n",
         Timeout=10,
     )
     started = time.monotonic()
@@ -299,9 +305,7 @@ def test_concurrent_invocations_run_in_parallel_environments(lam: Any) -> None:
 
 
 def test_event_invocation_is_accepted_and_runs(lam: Any, server: Any) -> None:
-    name = create_python_function(
-        lam, "def handler(e, c):\n    print('event ran', e['token'])\n"
-    )
+    name = create_python_function(lam, "def handler(e, c):\n    print('event ran', e['token'])\n")
     token = unique("token")
     response = invoke(lam, name, {"token": token}, InvocationType="Event")
     assert response["StatusCode"] == 202 and response["Body"] == b""
@@ -417,10 +421,10 @@ def test_runtime_lamina_cannot_run_yet(lam: Any) -> None:
     name = unique()
     lam.create_function(
         FunctionName=name,
-        Runtime="nodejs20.x",
+        Runtime="java21",
         Role=ROLE,
-        Handler="index.handler",
-        Code={"ZipFile": make_zip({"index.js": "exports.handler = async () => 1;\n"})},
+        Handler="example.Handler::handleRequest",
+        Code={"ZipFile": make_zip({"example/Handler.class": b"\xca\xfe\xba\xbe"})},
     )
     with pytest.raises(ClientError) as raised:
         lam.invoke(FunctionName=name, Payload=b"{}")

@@ -7,11 +7,14 @@ from typing import Any
 from lamina.api.app import Handler
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
+from lamina.services.layers import LayerService
 
 DEFAULT_CONCURRENCY_LIMIT = 1000
 
 
-def lambda_handlers(functions: FunctionService, invoke: InvokeService) -> dict[str, Handler]:
+def lambda_handlers(
+    functions: FunctionService, invoke: InvokeService, layers: LayerService | None = None
+) -> dict[str, Handler]:
     def sync(fn: Any) -> Handler:
         async def handler(params: dict[str, Any]) -> dict[str, Any]:
             result: dict[str, Any] = fn(params)
@@ -23,7 +26,7 @@ def lambda_handlers(functions: FunctionService, invoke: InvokeService) -> dict[s
         limit = DEFAULT_CONCURRENCY_LIMIT
         return functions.account_settings(limit, limit)
 
-    return {
+    handlers: dict[str, Handler] = {
         "CreateFunction": sync(functions.create),
         "GetFunction": sync(functions.get_function),
         "GetFunctionConfiguration": sync(functions.get_configuration),
@@ -37,3 +40,18 @@ def lambda_handlers(functions: FunctionService, invoke: InvokeService) -> dict[s
         "GetAccountSettings": account_settings,
         "Invoke": invoke.invoke,
     }
+    if layers is not None:
+        handlers.update(
+            {
+                "PublishLayerVersion": sync(layers.publish),
+                "GetLayerVersion": sync(layers.get_version),
+                "GetLayerVersionByArn": sync(layers.get_version_by_arn),
+                "ListLayers": sync(layers.list_layers),
+                "ListLayerVersions": sync(layers.list_versions),
+                "DeleteLayerVersion": sync(layers.delete_version),
+                "AddLayerVersionPermission": sync(layers.add_permission),
+                "RemoveLayerVersionPermission": sync(layers.remove_permission),
+                "GetLayerVersionPolicy": sync(layers.get_policy),
+            }
+        )
+    return handlers

@@ -18,6 +18,8 @@ def _server(args: argparse.Namespace) -> int:
         account_id=args.account_id,
         region=args.region,
         idle_timeout=args.idle_timeout,
+        isolation=args.isolation,
+        function_network=args.function_network,
     )
     run(settings)
     return 0
@@ -41,6 +43,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-timeout",
         type=float,
         help="seconds an idle environment stays warm (env LAMINA_IDLE_TIMEOUT; 300)",
+    )
+    server.add_argument(
+        "--isolation",
+        choices=("auto", "linux", "process"),
+        help="run functions isolated (linux), not (process), or isolated when possible "
+        "(auto; env LAMINA_ISOLATION)",
+    )
+    server.add_argument(
+        "--function-network",
+        choices=("none", "host"),
+        help="functions' outbound network: none (their own namespace, only Lamina is "
+        "reachable) or host (env LAMINA_FUNCTION_NETWORK; none)",
     )
     server.set_defaults(func=_server)
 

@@ -14,3 +14,8 @@ def runtime_version_arn(region: str, runtime: str) -> str:
 
     digest = hashlib.sha256(runtime.encode()).hexdigest()
     return f"arn:aws:lambda:{region}::runtime:{digest}"
+
+
+def layer_arn(region: str, account: str, name: str, version: int | None = None) -> str:
+    arn = f"arn:aws:lambda:{region}:{account}:layer:{name}"
+    return f"{arn}:{version}" if version is not None else arn

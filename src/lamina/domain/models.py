@@ -16,6 +16,20 @@ DEFAULT_EPHEMERAL = 512
 
 
 @dataclass(frozen=True)
+class FunctionLayer:
+    """A layer version a function uses, as resolved when the function was configured: the
+    function keeps it (and its package) even if the layer version is deleted later, as AWS
+    does. ``code_sha256`` is the package's hex digest in the code store."""
+
+    arn: str
+    code_size: int
+    code_sha256: str
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"Arn": self.arn, "CodeSize": self.code_size}
+
+
+@dataclass(frozen=True)
 class FunctionConfig:
     """One version of a function ($LATEST or a published number): code plus settings.
 
@@ -53,8 +67,10 @@ class FunctionConfig:
     last_update_status: str | None = None
     last_update_status_reason: str | None = None
     last_update_status_reason_code: str | None = None
+    # Layers in order: merged into the environment's /opt (later ones overwrite earlier files).
+    layers: tuple[FunctionLayer, ...] = ()
     # Wire members Lamina stores and echoes but does not act on yet
-    # (VpcConfig, DeadLetterConfig, KMSKeyArn, Layers, FileSystemConfigs, ImageConfigResponse...).
+    # (VpcConfig, DeadLetterConfig, KMSKeyArn, FileSystemConfigs, ImageConfigResponse...).
     passthrough: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -120,6 +136,8 @@ class FunctionConfig:
             logging_config["SystemLogLevel"] = self.system_log_level
         logging_config["LogGroup"] = self.effective_log_group
         out["LoggingConfig"] = logging_config
+        if self.layers:
+            out["Layers"] = [layer.to_wire() for layer in self.layers]
         out.update(self.passthrough)
         if listing:
             return out
@@ -143,11 +161,13 @@ class FunctionConfig:
         """A JSON-able dict for the store."""
         record = dataclasses.asdict(self)
         record["architectures"] = list(self.architectures)
+        record["layers"] = [dataclasses.asdict(layer) for layer in self.layers]
         return record
 
     @classmethod
     def from_record(cls, record: dict[str, Any]) -> FunctionConfig:
         data = dict(record)
         data["architectures"] = tuple(data.get("architectures") or ("x86_64",))
+        data["layers"] = tuple(FunctionLayer(**layer) for layer in data.get("layers") or ())
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in known})

@@ -13,14 +13,16 @@ import contextlib
 import enum
 import fcntl
 import json
+import logging
 import math
 import os
 import signal
+import socket
 import struct
 import termios
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -34,7 +36,9 @@ from lamina.runtime.runtime_api import (
     RuntimeApiServer,
     runtime_error,
 )
-from lamina.runtime.sandbox import Sandbox, SandboxHandle, SandboxSpec
+from lamina.runtime.sandbox import Sandbox, SandboxError, SandboxHandle, SandboxSpec
+
+log = logging.getLogger("lamina.environment")
 
 # On-demand init may take this long before the invocation's own timeout starts counting.
 INIT_LIMIT_SECONDS = 10.0
@@ -126,8 +130,14 @@ class Environment:
         plan_factory: Callable[[str, str], LaunchPlan],
         log_sink: LogSink,
         on_dead: Callable[[Environment], None],
+        network: str = "none",
+        serve_lamina_api: Callable[[socket.socket], Awaitable[asyncio.AbstractServer]]
+        | None = None,
     ) -> None:
         self.config = config
+        self.network = network
+        self._serve_lamina_api = serve_lamina_api
+        self._proxy: asyncio.AbstractServer | None = None
         self.id = uuid.uuid4().hex
         today = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         self.log_stream = f"{today}/[{config.version}]{self.id}"
@@ -154,18 +164,44 @@ class Environment:
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        await self._api.start()
+        address = self._sandbox.runtime_api_address(self.network)
+        if address is None:
+            await self._api.start()
+            address = self._api.address
         try:
-            plan = self._plan_factory(self._api.address, self.log_stream)
+            plan = self._plan_factory(address, self.log_stream)
         except LaunchFailure as failure:
             self._launch_failure = failure
             return
         self._spawned_at = time.perf_counter()
-        self._handle = await self._sandbox.start(
-            SandboxSpec(plan.argv, plan.env, plan.cwd, self.config.memory_size)
+        opt_dir = plan.paths.host_opt_root
+        spec = SandboxSpec(
+            env_id=self.id,
+            argv=plan.argv,
+            env=plan.env,
+            cwd=plan.cwd,
+            memory_mb=self.config.memory_size,
+            task_dir=str(plan.paths.host_task_root),
+            opt_dir=str(opt_dir) if opt_dir else None,
+            sdk_dir=str(plan.paths.host_sdk_root),
+            ephemeral_mb=self.config.ephemeral_storage,
+            network=self.network,
         )
-        asyncio.get_running_loop().add_reader(self._handle.log_fd, self._read_logs)
-        self._exit_task = asyncio.ensure_future(self._watch_exit(self._handle))
+        try:
+            handle = await self._sandbox.start(spec)
+        except SandboxError as exc:
+            log.error("environment %s could not start: %s", self.id, exc)
+            self._launch_failure = LaunchFailure("Sandbox.Failure", str(exc))
+            return
+        self._handle = handle
+        runtime_api = handle.listeners.pop("runtime_api", None)
+        if runtime_api is not None:
+            await self._api.start_on(runtime_api)
+        lamina_api = handle.listeners.pop("lamina_api", None)
+        if lamina_api is not None and self._serve_lamina_api is not None:
+            self._proxy = await self._serve_lamina_api(lamina_api)
+        asyncio.get_running_loop().add_reader(handle.log_fd, self._read_logs)
+        self._exit_task = asyncio.ensure_future(self._watch_exit(handle))
 
     async def stop(self) -> None:
         """SIGTERM, a short grace period, then SIGKILL; releases every resource."""
@@ -191,6 +227,9 @@ class Environment:
             return
         self.state = State.DEAD
         self._api.close()
+        if self._proxy is not None:
+            self._proxy.close()
+            self._proxy = None
         if self._next_waiter is not None and not self._next_waiter.done():
             self._next_waiter.cancel()
         if self._handle is not None:
@@ -205,7 +244,6 @@ class Environment:
             loop.remove_reader(handle.log_fd)
         finally:
             os.close(handle.log_fd)
-            handle.close()
         running = self._running
         if running is not None and not running.future.done():
             if self._init_error is not None and not running.delivered:
@@ -215,8 +253,10 @@ class Environment:
                 request_id = running.invocation.request_id
                 body = platform_error(request_id, "Runtime.ExitError", exit_message(returncode))
                 self._log(f"{iso_now()} {request_id} {exit_message(returncode)}")
-                self._finish(running, body, "Unhandled", "Runtime.ExitError", "crash")
+                report_type = "Runtime.OutOfMemory" if handle.oom_killed() else None
+                self._finish(running, body, "Unhandled", "Runtime.ExitError", "crash", report_type)
         self._die()
+        handle.close()
 
     # --- invoking -------------------------------------------------------------------------
 
@@ -232,6 +272,8 @@ class Environment:
             return await running.future
         self.state = State.BUSY
         self._running = running
+        if self._handle is not None:
+            self._handle.thaw()
         if running.cold:
             running.timer = loop.call_later(
                 INIT_LIMIT_SECONDS + self.config.timeout, self._on_timeout, running
@@ -343,6 +385,10 @@ class Environment:
             self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
         return ACCEPTED
 
+    def _freeze_if_idle(self) -> None:
+        if self.state is State.IDLE and self._handle is not None:
+            self._handle.freeze()
+
     # --- completion -------------------------------------------------------------------------
 
     def _on_timeout(self, running: _Running) -> None:
@@ -364,6 +410,7 @@ class Environment:
         function_error: str | None,
         error_type: str | None,
         status: str,
+        report_error_type: str | None = None,
     ) -> None:
         if running.future.done():
             return
@@ -389,7 +436,7 @@ class Environment:
             ):
                 report += f"Status: {'timeout' if status == 'timeout' else 'error'}\t"
                 if status != "timeout":
-                    report += f"Error Type: {error_type}\t"
+                    report += f"Error Type: {report_error_type or error_type}\t"
             self._log(report)
         lines = running.lines if running.lines else self._orphan_lines
         log_text = "\n".join(lines) + "\n" if lines else ""
@@ -409,6 +456,9 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state is State.BUSY:
             self.state = State.IDLE
+            # Frozen while idle, as on AWS; after this turn of the loop, so the runtime's
+            # response is acknowledged first.
+            asyncio.get_running_loop().call_soon(self._freeze_if_idle)
 
     # --- logs --------------------------------------------------------------------------------
 

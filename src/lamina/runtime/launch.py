@@ -25,10 +25,16 @@ from pathlib import Path
 
 from lamina.domain.errors import InvalidRuntimeException
 from lamina.domain.models import FunctionConfig
+from lamina.runtime.nodejs import is_nodejs_runtime, node_command
 
 log = logging.getLogger("lamina.runtime")
 
-BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtimes" / "python" / "bootstrap.py"
+RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
+BOOTSTRAP = RUNTIMES_DIR / "python" / "bootstrap.py"
+# Where the isolated sandbox mounts Lamina's runtimes and the Python SDK (AWS keeps its
+# runtime, boto3 included, under /var/runtime).
+SANDBOX_RUNTIMES_DIR = "/var/runtime/lamina"
+SANDBOX_SDK_DIR = "/var/runtime/python"
 CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
 # Python packages every Python runtime can import without packaging them, as on AWS.
 SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -48,6 +54,7 @@ class LaunchPlan:
     argv: list[str]
     env: dict[str, str]
     cwd: str
+    paths: EnvironmentPaths
 
 
 @cache
@@ -132,12 +139,31 @@ class EnvironmentPaths:
 
     task_root: str
     opt_root: str
+    # Lamina's runtimes directory and the Python SDK directory, as the runtime sees them.
+    runtimes_root: str
+    sdk_root: str
     host_task_root: Path
-    host_opt_root: Path | None = None
+    host_opt_root: Path | None
+    host_sdk_root: Path
 
     @classmethod
-    def plain(cls, code_dir: Path, opt_dir: Path | None = None) -> EnvironmentPaths:
-        return cls(str(code_dir), str(opt_dir) if opt_dir else "/opt", code_dir, opt_dir)
+    def plain(cls, code_dir: Path, sdk_dir: Path, opt_dir: Path | None = None) -> EnvironmentPaths:
+        opt = str(opt_dir) if opt_dir else "/opt"
+        return cls(str(code_dir), opt, str(RUNTIMES_DIR), str(sdk_dir), code_dir, opt_dir, sdk_dir)
+
+    @classmethod
+    def isolated(
+        cls, code_dir: Path, sdk_dir: Path, opt_dir: Path | None = None
+    ) -> EnvironmentPaths:
+        return cls(
+            "/var/task",
+            "/opt",
+            SANDBOX_RUNTIMES_DIR,
+            SANDBOX_SDK_DIR,
+            code_dir,
+            opt_dir,
+            sdk_dir,
+        )
 
 
 CommandBuilder = Callable[[FunctionConfig, dict[str, str], EnvironmentPaths], list[str]]
@@ -150,7 +176,7 @@ def python_command(
     python = python_for_runtime(runtime)
     env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
     env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
-    return [python, "-I", "-S", str(BOOTSTRAP)]
+    return [python, "-I", "-S", f"{paths.runtimes_root}/python/bootstrap.py"]
 
 
 def custom_command(
@@ -172,6 +198,7 @@ def custom_command(
 RUNTIME_FAMILIES: list[tuple[Callable[[str], bool], CommandBuilder]] = [
     (lambda runtime: re.fullmatch(r"python3\.\d+", runtime) is not None, python_command),
     (lambda runtime: runtime in CUSTOM_RUNTIMES, custom_command),
+    (is_nodejs_runtime, node_command),
 ]
 
 
@@ -181,7 +208,6 @@ def plan_launch(
     runtime_api: str,
     log_stream: str,
     endpoint_url: str,
-    sdk_dir: Path,
 ) -> LaunchPlan:
     runtime = config.runtime or ""
     task = paths.task_root
@@ -205,7 +231,7 @@ def plan_launch(
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
             "LAMBDA_TASK_ROOT": task,
-            "LAMBDA_RUNTIME_DIR": str(BOOTSTRAP.parent),
+            "LAMBDA_RUNTIME_DIR": f"{paths.runtimes_root}/python",
             "TZ": ":UTC",
             "AWS_ACCESS_KEY": credentials["AWS_ACCESS_KEY_ID"],
             **credentials,
@@ -213,7 +239,7 @@ def plan_launch(
             "AWS_ENDPOINT_URL_LAMBDA": endpoint_url,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint_url,
             "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
-            "LAMINA_SDK_PATH": str(sdk_dir),
+            "LAMINA_SDK_PATH": paths.sdk_root,
             "LAMINA_OPT_ROOT": paths.opt_root,
         }
     )
@@ -222,7 +248,7 @@ def plan_launch(
         env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level or "INFO"
     for handles, build in RUNTIME_FAMILIES:
         if handles(runtime):
-            return LaunchPlan(build(config, env, paths), env, task)
+            return LaunchPlan(build(config, env, paths), env, task, paths)
     raise InvalidRuntimeException(
         f"The runtime parameter of {runtime} is not supported by Lamina yet."
     )

@@ -104,6 +104,15 @@ class RuntimeApiServer:
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
+    async def start_on(self, sock: socket.socket) -> None:
+        """Serve on a listening socket made elsewhere (inside a network namespace)."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        self._server = await loop.create_server(
+            lambda: _RuntimeApiProtocol(self.handler), sock=sock
+        )
+        self.port = sock.getsockname()[1]
+
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"

@@ -12,22 +12,37 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 from dataclasses import dataclass
 from typing import Protocol
 
 
+class SandboxError(Exception):
+    """An environment could not be set up (reported to the caller as ``Sandbox.Failure``)."""
+
+
 @dataclass(frozen=True)
 class SandboxSpec:
+    env_id: str
     argv: list[str]
     env: dict[str, str]
     cwd: str
     memory_mb: int
+    # Host directories: the unpacked package and the merged layers (if any).
+    task_dir: str = ""
+    opt_dir: str | None = None
+    sdk_dir: str | None = None
+    ephemeral_mb: int = 512
+    network: str = "none"
 
 
 class SandboxHandle(Protocol):
     pid: int
     # Read end of the pipe carrying the runtime's stdout and stderr.
     log_fd: int
+    # Listening sockets created inside the environment's network namespace, if it has
+    # one: "runtime_api" (the Runtime API at 127.0.0.1:9001) and "lamina_api".
+    listeners: dict[str, socket.socket]
 
     async def wait(self) -> int: ...
 
@@ -37,13 +52,31 @@ class SandboxHandle(Protocol):
 
     def max_memory_mb(self) -> int: ...
 
+    def oom_killed(self) -> bool: ...
+
+    def freeze(self) -> None: ...
+
+    def thaw(self) -> None: ...
+
     def close(self) -> None: ...
 
 
 class Sandbox(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def isolated_fs(self) -> bool:
+        """Whether code sees /var/task and /opt (a private mount namespace), or host paths."""
+        ...
+
+    def runtime_api_address(self, network: str) -> str | None:
+        """The fixed in-environment Runtime API address, or None: Lamina picks one."""
+        ...
 
     async def start(self, spec: SandboxSpec) -> SandboxHandle: ...
+
+    async def close(self) -> None: ...
 
 
 class ProcessHandle:
@@ -51,6 +84,7 @@ class ProcessHandle:
         self.process = process
         self.pid = process.pid
         self.log_fd = log_fd
+        self.listeners: dict[str, socket.socket] = {}
         self._status_fd: int | None = None
 
     async def wait(self) -> int:
@@ -83,6 +117,15 @@ class ProcessHandle:
         kilobytes = int(status[start + 6 : status.index(b"kB", start)])
         return max(1, -(-kilobytes // 1024))
 
+    def oom_killed(self) -> bool:
+        return False
+
+    def freeze(self) -> None:
+        """Plain processes are not frozen between invocations."""
+
+    def thaw(self) -> None:
+        """Nothing to thaw."""
+
     def close(self) -> None:
         if self._status_fd is not None:
             os.close(self._status_fd)
@@ -93,6 +136,13 @@ class ProcessSandbox:
     """No isolation: the runtime is an ordinary child process of the server."""
 
     name = "process"
+    isolated_fs = False
+
+    def runtime_api_address(self, network: str) -> str | None:
+        return None
+
+    async def close(self) -> None:
+        """Nothing to release."""
 
     async def start(self, spec: SandboxSpec) -> ProcessHandle:
         read_fd, write_fd = os.pipe()

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.domain import names, validation
 from lamina.domain.errors import (
@@ -26,9 +26,12 @@ from lamina.domain.errors import (
     ResourceConflictException,
     ValidationException,
 )
-from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.models import LATEST, FunctionConfig, FunctionLayer
 from lamina.store.code import CodeStore
 from lamina.store.functions import SqliteFunctionStore
+
+if TYPE_CHECKING:
+    from lamina.services.layers import LayerService
 
 LIST_PAGE_LIMIT = 50
 ACCOUNT_CODE_LIMIT = 80530636800
@@ -58,6 +61,15 @@ def now_lambda_timestamp() -> str:
     return now.strftime("%Y-%m-%dT%H:%M:%S.") + f"{now.microsecond // 1000:03d}+0000"
 
 
+def s3_unavailable(bucket: str) -> InvalidParameterValueException:
+    """A package given by S3 location: Lamina has no S3 (yet)."""
+    return InvalidParameterValueException(
+        "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: "
+        f"The specified bucket does not exist ({bucket}): Lamina has no S3 yet; "
+        "upload the package with ZipFile."
+    )
+
+
 class FunctionService:
     def __init__(
         self,
@@ -67,8 +79,10 @@ class FunctionService:
         account: str,
         code_url: Callable[[str], str],
         on_change: Callable[[str], None],
+        layers: LayerService | None = None,
     ) -> None:
         self.store = store
+        self.layers = layers
         self.code = code
         self.region = region
         self.account = account
@@ -119,6 +133,9 @@ class FunctionService:
         tags = params.get("Tags") or {}
         if tags:
             names.validate_tags(tags)
+        layers = self._layers(params.get("Layers"))
+        if layers:
+            self._check_size(validation.validate_zip(zip_bytes), layers)
         sha = self.code.put(zip_bytes)
         config = FunctionConfig(
             name=ref.name,
@@ -133,6 +150,7 @@ class FunctionService:
             revision_id=str(uuid.uuid4()),
             architectures=tuple(params.get("Architectures") or ("x86_64",)),
             package_type=params.get("PackageType") or "Zip",
+            layers=layers,
         )
         config = _apply_settings(config, params)
         if self.config(ref.name) is not None:
@@ -153,6 +171,19 @@ class FunctionService:
             response["Version"] = published.version
         return response
 
+    def _layers(self, arns: list[str] | None) -> tuple[FunctionLayer, ...]:
+        """The layer versions a request's ``Layers`` names (already validated in shape, count,
+        duplicates and region); each must exist."""
+        if not arns:
+            return ()
+        if self.layers is None:
+            raise InvalidParameterValueException(f"Layer version {arns[0]} does not exist.")
+        return self.layers.resolve(arns)
+
+    def _check_size(self, function_unzipped: int, layers: tuple[FunctionLayer, ...]) -> None:
+        if self.layers is not None:
+            self.layers.check_size(function_unzipped, layers)
+
     def _publish(self, latest: FunctionConfig) -> FunctionConfig:
         versions = self.store.versions(latest.name)
         numbers = [int(v) for v in versions if v.isdigit()]
@@ -167,12 +198,7 @@ class FunctionService:
             validation.validate_zip(zip_bytes)
             return zip_bytes, len(zip_bytes)
         if "S3Bucket" in code or "S3Key" in code:
-            bucket = code.get("S3Bucket", "")
-            raise InvalidParameterValueException(
-                "Error occurred while GetObject. S3 Error Code: NoSuchBucket. S3 Error Message: "
-                f"The specified bucket does not exist ({bucket}): Lamina has no S3 yet; "
-                "upload the package with ZipFile."
-            )
+            raise s3_unavailable(code.get("S3Bucket", ""))
         if "ImageUri" in code:
             raise InvalidParameterValueException(
                 "Container images are not supported by Lamina yet; use a zip package."
@@ -252,6 +278,8 @@ class FunctionService:
         code = {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in params}
         zip_bytes, code_size = self._code_from_request(code)
         architectures = params.get("Architectures")
+        if current.layers:
+            self._check_size(validation.validate_zip(zip_bytes), current.layers)
         if params.get("DryRun"):
             return current.to_wire()
         sha = self.code.put(zip_bytes)
@@ -265,9 +293,18 @@ class FunctionService:
 
     def update_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
         current = self._require_latest(params, "UpdateFunctionConfiguration")
-        validation.validate_update_configuration(params)
+        validation.validate_update_configuration(params, region=self.region)
         updated = _apply_settings(current, params).replace(last_modified=now_lambda_timestamp())
-        return self._commit_update(updated, publish=False)
+        if "Layers" in params:
+            layers = self._layers(params["Layers"])
+            if layers:
+                self._check_size(self.code.unzipped_size(current.code_sha256), layers)
+            updated = updated.replace(layers=layers)
+        response = self._commit_update(updated, publish=False)
+        if current.layers != updated.layers:
+            # Packages of layer versions deleted meanwhile that nothing uses any more.
+            self._collect_code({layer.code_sha256 for layer in current.layers})
+        return response
 
     def _commit_update(self, updated: FunctionConfig, *, publish: bool) -> dict[str, Any]:
         in_progress = updated.replace(
@@ -306,13 +343,13 @@ class FunctionService:
                 return {"StatusCode": 204}
             self.store.delete_version(ref.name, ref.qualifier)
             self._cache.pop((ref.name, ref.qualifier), None)
-            shas = {version.code_sha256}
+            shas = _packages(version)
         else:
-            shas = {latest.code_sha256}
+            shas = _packages(latest)
             for number in self.store.versions(ref.name):
                 published = self.config(ref.name, number)
                 if published is not None:
-                    shas.add(published.code_sha256)
+                    shas |= _packages(published)
             self.store.delete(ref.name)
             for key in [k for k in self._cache if k[0] == ref.name]:
                 del self._cache[key]
@@ -321,8 +358,11 @@ class FunctionService:
         return {"StatusCode": 204}
 
     def _collect_code(self, shas: set[str]) -> None:
-        """Remove packages no version references any more."""
-        for sha in shas - self.store.referenced_code():
+        """Remove packages no function version and no layer version references any more."""
+        in_use = self.store.referenced_code()
+        if self.layers is not None:
+            in_use |= self.layers.referenced_code()
+        for sha in shas - in_use:
             self.code.remove(sha)
 
     # --- tags -------------------------------------------------------------------
@@ -369,6 +409,8 @@ class FunctionService:
 
     def account_settings(self, concurrency_limit: int, unreserved: int) -> dict[str, Any]:
         count, total = self.store.code_usage()
+        if self.layers is not None:
+            total += self.layers.total_code_size()
         return {
             "AccountLimit": {
                 "TotalCodeSize": ACCOUNT_CODE_LIMIT,
@@ -379,6 +421,11 @@ class FunctionService:
             },
             "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
         }
+
+
+def _packages(config: FunctionConfig) -> set[str]:
+    """The packages a function version uses: its code and its layers'."""
+    return {config.code_sha256, *(layer.code_sha256 for layer in config.layers)}
 
 
 def _apply_settings(config: FunctionConfig, params: dict[str, Any]) -> FunctionConfig:

@@ -139,7 +139,20 @@ class SqliteFunctionStore:
                 total += int(json.loads(cfg).get("code_size", 0))
         return int(count), total
 
-    def referenced_code(self) -> set[str]:
+    def all_versions(self) -> list[FunctionConfig]:
+        """Every version of every function."""
         with self._lock:
             rows = self._conn.execute("SELECT config FROM function_versions").fetchall()
-        return {json.loads(r[0])["code_sha256"] for r in rows}
+        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
+
+    def referenced_code(self) -> set[str]:
+        """The packages some version uses: its code and its layers' (which stay with the
+        function even when the layer version is deleted)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT config FROM function_versions").fetchall()
+        out: set[str] = set()
+        for (cfg,) in rows:
+            record = json.loads(cfg)
+            out.add(record["code_sha256"])
+            out.update(layer["code_sha256"] for layer in record.get("layers") or ())
+        return out

@@ -1,0 +1,125 @@
+"""Which sandbox backend runs environments, chosen once at server start.
+
+``--isolation auto`` (the default) uses the Linux sandbox (namespaces + cgroups) when
+this host allows it and falls back to plain processes otherwise, saying why in the log
+and in the server's start-up line. ``linux`` insists (start-up fails if impossible);
+``process`` never isolates.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import uuid
+from pathlib import Path
+
+from lamina.runtime.cgroups import Cgroups
+from lamina.runtime.linux_sandbox import LinuxSandbox, SandboxUnavailable, probe_isolation
+from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
+
+log = logging.getLogger("lamina.sandbox")
+
+ISOLATION_MODES = ("auto", "linux", "process")
+
+
+class SelectedSandbox:
+    """Delegates to the backend chosen by ``select``; plain processes until then."""
+
+    def __init__(self, mode: str, data_dir: Path, lamina_api_port: int) -> None:
+        # Cgroups are named after the port: a crashed server's leftovers on the same port
+        # are removed at the next start.
+        if mode not in ISOLATION_MODES:
+            raise ValueError(f"isolation must be one of {', '.join(ISOLATION_MODES)}")
+        self.mode = mode
+        self.data_dir = data_dir
+        self.lamina_api_port = lamina_api_port
+        self.backend: Sandbox = ProcessSandbox()
+        self.fallback_reason: str | None = None
+
+    @property
+    def name(self) -> str:
+        if self.fallback_reason:
+            return f"{self.backend.name} (no isolation: {self.fallback_reason})"
+        return self.backend.name
+
+    @property
+    def isolated_fs(self) -> bool:
+        return self.backend.isolated_fs
+
+    def runtime_api_address(self, network: str) -> str | None:
+        return self.backend.runtime_api_address(network)
+
+    async def start(self, spec: SandboxSpec) -> SandboxHandle:
+        return await self.backend.start(spec)
+
+    async def close(self) -> None:
+        await self.backend.close()
+
+    async def select(self) -> None:
+        if self.mode == "process":
+            return
+        reason = probe_isolation()
+        sandbox: LinuxSandbox | None = None
+        if reason is None:
+            detected = Cgroups.detect(f"port-{self.lamina_api_port}")
+            cgroups = detected if isinstance(detected, Cgroups) else None
+            if cgroups is None:
+                log.warning("no resource limits: %s", detected)
+            root = self.data_dir / "sandbox" / "root"
+            root.mkdir(parents=True, exist_ok=True)
+            sandbox = LinuxSandbox(cgroups, root, [])
+            sandbox.lamina_api_port = self.lamina_api_port
+            reason = await _self_test(sandbox)
+        if reason is None and sandbox is not None:
+            self.backend = sandbox
+            return
+        if sandbox is not None:
+            await sandbox.close()
+        if self.mode == "linux":
+            raise SandboxUnavailable(f"isolation was requested but is not possible: {reason}")
+        self.fallback_reason = reason
+        log.warning(
+            "functions run WITHOUT isolation (plain processes): %s. "
+            "Run the server as root on Linux for namespaces and cgroups.",
+            reason,
+        )
+
+
+async def _self_test(sandbox: LinuxSandbox) -> str | None:
+    """Start one trivial environment; a host that forbids namespaces fails here."""
+    spec = SandboxSpec(
+        env_id=f"selftest-{uuid.uuid4().hex[:8]}",
+        argv=["/bin/true"],
+        env={"PATH": "/usr/bin:/bin"},
+        cwd="/",
+        memory_mb=128,
+        task_dir=str(sandbox.root_dir.parent),
+        network="none",
+    )
+    try:
+        handle = await asyncio.wait_for(sandbox.start(spec), 10)
+    except (SandboxUnavailable, OSError, asyncio.TimeoutError) as exc:
+        return f"the sandbox self-test failed ({exc})"
+    output = b""
+    try:
+        code = await asyncio.wait_for(handle.wait(), 10)
+        with contextlib.suppress(OSError):
+            output = os.read(handle.log_fd, 4096)
+    except asyncio.TimeoutError:
+        handle.kill()
+        code = -1
+    finally:
+        os.close(handle.log_fd)
+        for sock in handle.listeners.values():
+            sock.close()
+        handle.close()
+    if code == 0:
+        return None
+    detail = output.decode(errors="replace").strip()
+    return f"the sandbox self-test exited with {code}" + (f": {detail}" if detail else "")
+
+
+__all__ = ["ISOLATION_MODES", "SelectedSandbox", "socket"]

@@ -1,0 +1,382 @@
+"""The isolated Linux sandbox: namespaces from a forking spawner, limits from cgroups.
+
+Each environment is forked by a spawner process (``lamina/runtimes/spawner.py``, one
+per Python interpreter in use, with the built-in Python runtime preloaded), enters new
+mount, pid, ipc, uts and network namespaces, gets a fresh read-only root with its code
+at ``/var/task``, layers at ``/opt`` and a size-limited ``/tmp``, is put in its own
+cgroup (memory, CPU in proportion to memory, pids), then drops to an unprivileged uid.
+Its Runtime API listens on ``127.0.0.1:9001`` inside its own network namespace, where
+nothing else can reach it; the server receives that listening socket by fd passing.
+See docs/isolation.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lamina.runtime.cgroups import Cgroups, EnvironmentCgroup, Limits, cpu_fraction_for_memory
+from lamina.runtime.launch import RUNTIMES_DIR, SANDBOX_RUNTIMES_DIR, SANDBOX_SDK_DIR
+from lamina.runtime.sandbox import SandboxError, SandboxSpec
+
+log = logging.getLogger("lamina.sandbox")
+
+SPAWNER = RUNTIMES_DIR / "spawner.py"
+RUNTIME_API_PORT = 9001
+SANDBOX_UID = 993  # AWS's sbx_user1051
+SANDBOX_GID = 990
+PIDS_MAX = 1024
+MAX_MESSAGE = 65536
+# Host paths every environment sees read-only (when they exist).
+SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
+
+
+class SandboxUnavailable(SandboxError):
+    """Isolation cannot be used on this host, or an environment could not be set up."""
+
+
+async def _receive(sock: socket.socket) -> tuple[dict[str, Any] | None, list[int]]:
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[tuple[bytes, list[int]]] = loop.create_future()
+
+    def readable() -> None:
+        try:
+            data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 8)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            loop.remove_reader(sock.fileno())
+            if not future.done():
+                future.set_exception(exc)
+            return
+        loop.remove_reader(sock.fileno())
+        if not future.done():
+            future.set_result((data, fds))
+
+    loop.add_reader(sock.fileno(), readable)
+    try:
+        data, fds = await future
+    finally:
+        with contextlib.suppress(ValueError, OSError):
+            loop.remove_reader(sock.fileno())
+    return (json.loads(data) if data else None), fds
+
+
+class Spawner:
+    """One spawner process and the messages it sends back."""
+
+    def __init__(self, interpreter: str, preload_python: bool) -> None:
+        self.interpreter = interpreter
+        self.preload_python = preload_python
+        self._sock: socket.socket | None = None
+        self._process: asyncio.subprocess.Process | None = None
+        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._exits: dict[int, asyncio.Future[int]] = {}
+        self._next_id = 0
+
+    async def start(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        argv = [self.interpreter, "-I", "-S", str(SPAWNER), str(theirs.fileno())]
+        if self.preload_python:
+            argv.append("--preload-python")
+        self._process = await asyncio.create_subprocess_exec(
+            *argv, pass_fds=[theirs.fileno()], stdin=asyncio.subprocess.DEVNULL
+        )
+        theirs.close()
+        ours.setblocking(False)
+        self._sock = ours
+        asyncio.get_running_loop().add_reader(ours.fileno(), self._on_message)
+
+    def _on_message(self) -> None:
+        assert self._sock is not None
+        while True:
+            try:
+                data, fds, _flags, _addr = socket.recv_fds(self._sock, MAX_MESSAGE, 8)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            for fd in fds:
+                os.close(fd)
+            if not data:
+                self._on_lost()
+                return
+            message = json.loads(data)
+            op = message.get("op")
+            if op == "spawned":
+                future = self._pending.pop(message["id"], None)
+                if future is not None and not future.done():
+                    future.set_result(int(message["pid"]))
+            elif op == "failed":
+                future = self._pending.pop(message["id"], None)
+                if future is not None and not future.done():
+                    future.set_exception(SandboxUnavailable(message.get("error", "")))
+            elif op == "exit":
+                self.exit_future(int(message["pid"])).set_result(int(message["returncode"]))
+
+    def _on_lost(self) -> None:
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        for future in self._pending.values():
+            if not future.done():
+                future.set_exception(SandboxUnavailable("the spawner exited"))
+        for future in self._exits.values():
+            if not future.done():
+                future.set_result(-signal.SIGKILL)
+
+    def exit_future(self, pid: int) -> asyncio.Future[int]:
+        future = self._exits.get(pid)
+        if future is None:
+            future = asyncio.get_running_loop().create_future()
+            self._exits[pid] = future
+        return future
+
+    def forget(self, pid: int) -> None:
+        self._exits.pop(pid, None)
+
+    async def spawn(self, spec: dict[str, Any], log_w: int, control: socket.socket) -> int:
+        if self._sock is None:
+            await self.start()
+        assert self._sock is not None
+        self._next_id += 1
+        request_id = self._next_id
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        message = json.dumps({"op": "spawn", "id": request_id, "spec": spec}).encode()
+        socket.send_fds(self._sock, [message], [log_w, control.fileno()])
+        return await future
+
+    async def close(self) -> None:
+        if self._sock is not None:
+            asyncio.get_running_loop().remove_reader(self._sock.fileno())
+            self._sock.close()
+            self._sock = None
+        if self._process is not None and self._process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                self._process.kill()
+            await self._process.wait()
+
+
+@dataclass
+class LinuxHandle:
+    pid: int
+    log_fd: int
+    cgroup: EnvironmentCgroup | None
+    spawner: Spawner
+    # The environment's control socket: its init reports how the runtime process ended.
+    control: socket.socket
+    listeners: dict[str, socket.socket] = field(default_factory=dict)
+    _frozen: bool = False
+    _returncode: int | None = None
+
+    async def wait(self) -> int:
+        if self._returncode is not None:
+            return self._returncode
+        reported = asyncio.ensure_future(_receive(self.control))
+        ended = self.spawner.exit_future(self.pid)
+        waiting: set[asyncio.Future[Any]] = {reported, asyncio.shield(ended)}
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        message = None
+        if reported.done() and not reported.cancelled() and reported.exception() is None:
+            message = reported.result()[0]
+        else:
+            reported.cancel()
+        if message and message.get("op") == "exit":
+            self._returncode = int(message["returncode"])
+        else:
+            # Killed from outside (timeout, shutdown): the init's own end is the answer.
+            self._returncode = await asyncio.shield(ended)
+        return self._returncode
+
+    def kill(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        if self._frozen:
+            self.thaw()
+
+    def terminate(self) -> None:
+        self.thaw()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGTERM)
+
+    def max_memory_mb(self) -> int:
+        if self.cgroup is None:
+            return 0
+        return max(1, -(-self.cgroup.peak_memory_bytes() // (1024 * 1024)))
+
+    def oom_killed(self) -> bool:
+        return self.cgroup is not None and self.cgroup.oom_killed() > 0
+
+    def freeze(self) -> None:
+        if self.cgroup is not None and not self._frozen:
+            self.cgroup.freeze()
+            self._frozen = True
+
+    def thaw(self) -> None:
+        if self.cgroup is not None and self._frozen:
+            self.cgroup.thaw()
+            self._frozen = False
+
+    def close(self) -> None:
+        for sock in self.listeners.values():
+            sock.close()
+        self.listeners.clear()
+        self.control.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        self.spawner.forget(self.pid)
+
+
+class LinuxSandbox:
+    isolated_fs = True
+
+    def __init__(self, cgroups: Cgroups | None, root_dir: Path, extra_ro_binds: list[str]) -> None:
+        self.cgroups = cgroups
+        self.root_dir = root_dir
+        self.extra_ro_binds = extra_ro_binds
+        self.lamina_api_port = 0
+        self._spawners: dict[str, Spawner] = {}
+        limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
+        self.name = f"linux namespaces + {limits}"
+
+    def runtime_api_address(self, network: str) -> str | None:
+        return f"127.0.0.1:{RUNTIME_API_PORT}" if network == "none" else None
+
+    def _spawner_for(self, spec: SandboxSpec) -> tuple[Spawner, str]:
+        """Python runtimes fork from a spawner that preloaded the runtime; others exec."""
+        interpreter = sys.executable
+        mode = "exec"
+        if len(spec.argv) >= 2 and spec.argv[-1].endswith("/python/bootstrap.py"):
+            interpreter = spec.argv[0]
+            mode = "python"
+        spawner = self._spawners.get(interpreter)
+        if spawner is None:
+            spawner = Spawner(interpreter, preload_python=True)
+            self._spawners[interpreter] = spawner
+        return spawner, mode
+
+    def _ro_binds(self, spec: SandboxSpec) -> list[list[str]]:
+        binds = [[path, path] for path in SYSTEM_BINDS]
+        seen = set(SYSTEM_BINDS)
+        for path in [*self.extra_ro_binds, *_interpreter_prefixes(spec)]:
+            if path and path not in seen and not path.startswith(SYSTEM_BINDS):
+                seen.add(path)
+                binds.append([path, path])
+        binds.append([str(RUNTIMES_DIR), SANDBOX_RUNTIMES_DIR])
+        if spec.sdk_dir:
+            with contextlib.suppress(OSError):
+                for entry in os.scandir(spec.sdk_dir):
+                    binds.append([os.path.realpath(entry.path), f"{SANDBOX_SDK_DIR}/{entry.name}"])
+        return binds
+
+    async def start(self, spec: SandboxSpec) -> LinuxHandle:
+        spawner, mode = self._spawner_for(spec)
+        argv = list(spec.argv)
+        if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
+            argv[0] = os.path.realpath(argv[0])
+        payload = {
+            "argv": argv,
+            "env": spec.env,
+            "cwd": spec.cwd,
+            "mode": mode,
+            "network": spec.network,
+            "runtime_api_port": RUNTIME_API_PORT,
+            "lamina_api_port": self.lamina_api_port,
+            "root_dir": str(self.root_dir),
+            "task_dir": spec.task_dir,
+            "opt_dir": spec.opt_dir,
+            "tmp_mb": spec.ephemeral_mb,
+            "ro_binds": self._ro_binds(spec),
+            "uid": SANDBOX_UID,
+            "gid": SANDBOX_GID,
+            "hostname": "localhost",
+        }
+        read_fd, write_fd = os.pipe()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        ours.setblocking(False)
+        cgroup: EnvironmentCgroup | None = None
+        try:
+            try:
+                pid = await spawner.spawn(payload, write_fd, theirs)
+            finally:
+                os.close(write_fd)
+                theirs.close()
+            message, fds = await _receive(ours)
+            if message is None or message.get("op") != "ready":
+                for fd in fds:
+                    os.close(fd)
+                error = (message or {}).get("error", "the environment exited during set-up")
+                raise SandboxUnavailable(error)
+            listeners = {}
+            if len(fds) == 2:
+                listeners = {
+                    "runtime_api": socket.socket(fileno=fds[0]),
+                    "lamina_api": socket.socket(fileno=fds[1]),
+                }
+            if self.cgroups is not None:
+                cgroup = self.cgroups.create(
+                    spec.env_id,
+                    Limits(
+                        memory_bytes=spec.memory_mb * 1024 * 1024,
+                        cpu_fraction=cpu_fraction_for_memory(spec.memory_mb),
+                        pids_max=PIDS_MAX,
+                    ),
+                )
+                cgroup.attach(pid)
+            ours.send(json.dumps({"op": "go"}).encode())
+        except BaseException:
+            os.close(read_fd)
+            ours.close()
+            if cgroup is not None:
+                cgroup.remove()
+            raise
+        os.set_blocking(read_fd, False)
+        return LinuxHandle(pid, read_fd, cgroup, spawner, ours, listeners)
+
+    async def close(self) -> None:
+        for spawner in self._spawners.values():
+            await spawner.close()
+        self._spawners.clear()
+        if self.cgroups is not None:
+            self.cgroups.cleanup()
+
+
+def _interpreter_prefixes(spec: SandboxSpec) -> list[str]:
+    """The installation prefixes of the runtime's interpreter and of the spawner's.
+
+    The spawner's own interpreter (this one) runs the environment until it execs, so its
+    standard library is always there too.
+    """
+    paths: list[str] = [sys.base_prefix]
+    # A custom runtime's bootstrap is already an in-sandbox path (/var/task, /opt).
+    if spec.argv and not spec.argv[0].startswith(("/var/task/", "/opt/")):
+        executable = os.path.realpath(spec.argv[0])
+        prefix = os.path.dirname(os.path.dirname(executable))
+        if prefix not in ("/usr", "/", "/usr/local"):
+            paths.append(prefix)
+        elif prefix == "/usr/local":
+            paths.append(os.path.dirname(executable))
+    return paths
+
+
+def probe_isolation() -> str | None:
+    """Why isolation cannot work here, or None if it can be tried."""
+    if not sys.platform.startswith("linux"):
+        return "not Linux"
+    if os.geteuid() != 0:
+        return "the server is not running as root (rootless isolation is not supported yet)"
+    if not os.path.exists("/proc/self/ns/pid"):
+        return "the kernel has no namespaces"
+    return None

@@ -1,0 +1,354 @@
+"""Layers: publish, read, list, delete, permissions; and what functions need of them (resolving
+their ``Layers`` ARNs, and the merged ``/opt`` tree an environment runs with).
+
+Layer packages live in the code store next to function packages (both by sha256), so a
+package is removed only once no layer version and no function version uses it: a function keeps
+the layers it was configured with even after those versions are deleted, as on AWS.
+
+The ``/opt`` tree of a function version is its layers unpacked in order into one directory
+(later layers overwrite earlier files), built once per distinct ordered list of packages under
+``<data>/opt/<key>/`` (see ``domain.layers.opt_key``), atomically (a temporary directory
+renamed into place). ``layers_dir`` is the one way to get it: the plain-process runtime points
+``LAMINA_OPT_ROOT`` at it and the isolated sandbox mounts it at ``/opt``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from lamina.domain import layers as rules
+from lamina.domain.arns import layer_arn
+from lamina.domain.errors import (
+    AccessDeniedException,
+    InvalidParameterValueException,
+    PreconditionFailedException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
+from lamina.domain.layers import LayerName, LayerPolicy, LayerVersion
+from lamina.domain.models import FunctionConfig, FunctionLayer
+from lamina.domain.validation import validate_zip
+from lamina.services.functions import now_lambda_timestamp, s3_unavailable
+from lamina.store.code import CodeStore, extract_with_modes
+from lamina.store.functions import SqliteFunctionStore
+from lamina.store.layers import SqliteLayerStore
+
+
+def package_from_content(content: Mapping[str, Any]) -> bytes:
+    """The zip of PublishLayerVersion's ``Content``: ``ZipFile`` only (no S3 in Lamina yet)."""
+    if "ZipFile" in content:
+        data: bytes = content["ZipFile"]
+        return data
+    if "S3Bucket" in content or "S3Key" in content:
+        raise s3_unavailable(content.get("S3Bucket", ""))
+    # Unverified wording (CreateFunction's, recorded, says "function code").
+    raise InvalidParameterValueException("Please provide a source for layer content.")
+
+
+class LayerService:
+    def __init__(
+        self,
+        store: SqliteLayerStore,
+        functions: SqliteFunctionStore,
+        code: CodeStore,
+        region: str,
+        account: str,
+        code_url: Callable[[str], str],
+        opt_root: Path,
+    ) -> None:
+        self.store = store
+        self.functions = functions
+        self.code = code
+        self.region = region
+        self.account = account
+        self._code_url = code_url
+        self.opt_root = opt_root
+        self._opt_lock = threading.Lock()
+        opt_root.mkdir(parents=True, exist_ok=True)
+        self._sweep_opt()
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- lookups ------------------------------------------------------------------------------
+
+    def _version_arn(self, name: LayerName, version: int) -> str:
+        return layer_arn(
+            name.region or self.region, name.account or self.account, name.name, version
+        )
+
+    def _find(self, name: LayerName, version: int) -> LayerVersion | None:
+        if not name.is_here(self.region, self.account):
+            return None
+        return self.store.get(name.name, version)
+
+    def _require(self, name: LayerName, version: int) -> LayerVersion:
+        found = self._find(name, version)
+        if found is None:
+            raise ResourceNotFoundException(rules.NOT_FOUND)
+        return found
+
+    def _require_for_policy(self, name: LayerName, version: int) -> LayerVersion:
+        found = self._find(name, version)
+        if found is None:
+            raise ResourceNotFoundException(
+                f"Layer version {self._version_arn(name, version)} does not exist."
+            )
+        return found
+
+    def _wire(self, version: LayerVersion) -> dict[str, Any]:
+        return version.to_wire(self._code_url(version.code_sha256))
+
+    # --- publish ------------------------------------------------------------------------------
+
+    def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = rules.parse_layer_name(params.get("LayerName"))
+        rules.validate_publish(params)
+        if name.account not in (None, self.account):
+            raise AccessDeniedException()  # unverified for layers: as for function ARNs
+        if name.region not in (None, self.region):
+            raise ResourceNotFoundException(rules.NOT_FOUND)  # unverified
+        zip_bytes = package_from_content(params["Content"])
+        unzipped = validate_zip(zip_bytes)
+        sha = self.code.put(zip_bytes)
+
+        def listed(key: str) -> tuple[str, ...] | None:
+            value = params.get(key)
+            return None if value is None else tuple(value)
+
+        draft = LayerVersion(
+            name=name.name,
+            region=self.region,
+            account=self.account,
+            version=0,
+            code_sha256=sha,
+            code_size=len(zip_bytes),
+            unzipped_size=unzipped,
+            created_date=now_lambda_timestamp(),
+            description=params.get("Description") or "",
+            compatible_runtimes=listed("CompatibleRuntimes"),
+            compatible_architectures=listed("CompatibleArchitectures"),
+            license_info=params.get("LicenseInfo"),
+        )
+        return self._wire(self.store.publish(draft))
+
+    # --- read ---------------------------------------------------------------------------------
+
+    def get_version(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = rules.parse_layer_name(params.get("LayerName"))
+        version = rules.parse_version_number(params.get("VersionNumber"))
+        return self._wire(self._require(name, version))
+
+    def get_version_by_arn(self, params: dict[str, Any]) -> dict[str, Any]:
+        ref = rules.parse_layer_version_arn(params.get("Arn"))
+        if ref.name is None or ref.version is None:
+            raise ResourceNotFoundException(rules.NOT_FOUND)  # AWS-managed layers: none here
+        name = LayerName(ref.name, ref.region, ref.account)
+        return self._wire(self._require(name, ref.version))
+
+    def list_layers(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The latest version matching the filters of each layer, by layer name."""
+        limit = rules.validate_list_filters(params)
+        runtime, architecture = (
+            params.get("CompatibleRuntime"),
+            params.get("CompatibleArchitecture"),
+        )
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        more = False
+        for version in self.store.all_versions(after_name=params.get("Marker") or ""):
+            if version.name in seen or not version.matches(runtime, architecture):
+                continue
+            if len(items) == limit:
+                more = True
+                break
+            seen.add(version.name)
+            items.append(
+                {
+                    "LayerName": version.name,
+                    "LayerArn": version.layer_arn,
+                    "LatestMatchingVersion": version.to_list_item(),
+                }
+            )
+        out: dict[str, Any] = {"Layers": items}
+        if more:
+            out["NextMarker"] = items[-1]["LayerName"]
+        return out
+
+    def list_versions(self, params: dict[str, Any]) -> dict[str, Any]:
+        """A layer's versions matching the filters, newest first (none for an unknown name)."""
+        name = rules.parse_layer_name(params.get("LayerName"))
+        limit = rules.validate_list_filters(params)
+        runtime, architecture = (
+            params.get("CompatibleRuntime"),
+            params.get("CompatibleArchitecture"),
+        )
+        marker = str(params.get("Marker") or "")
+        below = int(marker) if marker.isdigit() else None
+        versions = self.store.versions(name.name) if name.is_here(self.region, self.account) else []
+        matching = [
+            v
+            for v in versions
+            if v.matches(runtime, architecture) and (below is None or v.version < below)
+        ]
+        page = matching[:limit]
+        out: dict[str, Any] = {"LayerVersions": [v.to_list_item() for v in page]}
+        if len(matching) > limit:
+            out["NextMarker"] = str(page[-1].version)
+        return out
+
+    # --- delete -------------------------------------------------------------------------------
+
+    def delete_version(self, params: dict[str, Any]) -> dict[str, Any]:
+        """204 whether or not the version exists. Functions using it keep it."""
+        name = rules.parse_layer_name(params.get("LayerName"))
+        version = rules.parse_version_number(params.get("VersionNumber"))
+        if name.is_here(self.region, self.account):
+            deleted = self.store.delete(name.name, version)
+            if deleted is not None:
+                self.collect({deleted.code_sha256})
+        return {}
+
+    # --- permissions --------------------------------------------------------------------------
+
+    def add_permission(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = rules.parse_layer_name(params.get("LayerName"))
+        rules.validate_permission(params)
+        number = rules.parse_version_number(params.get("VersionNumber"))
+        version = self._require_for_policy(name, number)
+        sid: str = params["StatementId"]
+        expected = params.get("RevisionId")
+        added = rules.statement(
+            sid, params["Principal"], version.version_arn, params.get("OrganizationId")
+        )
+
+        def change(current: LayerPolicy | None) -> LayerPolicy:
+            if current is not None and current.statement(sid) is not None:
+                raise ResourceConflictException(
+                    f"The statement id ({sid}) provided already exists. Please provide a new"
+                    " statement id, or remove the existing statement."
+                )
+            _check_revision(current, expected)
+            statements = current.statements if current is not None else ()
+            return LayerPolicy(str(uuid.uuid4()), (*statements, added))
+
+        policy = self.store.change_policy(version.name, version.version, change)
+        assert policy is not None
+        return {"Statement": rules.compact(added), "RevisionId": policy.revision_id}
+
+    def remove_permission(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = rules.parse_layer_name(params.get("LayerName"))
+        sid = rules.validate_statement_id(params.get("StatementId"))
+        number = rules.parse_version_number(params.get("VersionNumber"))
+        version = self._require_for_policy(name, number)
+        expected = params.get("RevisionId")
+
+        def change(current: LayerPolicy | None) -> LayerPolicy | None:
+            _check_revision(current, expected)
+            if current is None or current.statement(sid) is None:
+                raise ResourceNotFoundException(f"Statement {sid} is not found in resource policy.")
+            rest = tuple(s for s in current.statements if s.get("Sid") != sid)
+            return LayerPolicy(str(uuid.uuid4()), rest) if rest else None
+
+        self.store.change_policy(version.name, version.version, change)
+        return {}
+
+    def get_policy(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = rules.parse_layer_name(params.get("LayerName"))
+        number = rules.parse_version_number(params.get("VersionNumber"))
+        version = self._require_for_policy(name, number)
+        policy = self.store.get_policy(version.name, version.version)
+        if policy is None:
+            raise ResourceNotFoundException(rules.NO_POLICY)
+        return {"Policy": policy.document(), "RevisionId": policy.revision_id}
+
+    # --- functions using layers -----------------------------------------------------------------
+
+    def resolve(self, arns: Sequence[str]) -> tuple[FunctionLayer, ...]:
+        """A function's ``Layers`` (already checked for count, duplicates and region) as the
+        layer versions they name; InvalidParameterValueException for one that does not exist."""
+        out: list[FunctionLayer] = []
+        for arn in arns:
+            ref = rules.parse_layer_version_arn(arn, "layers")
+            found = None
+            if ref.name is not None and ref.version is not None:
+                found = self._find(LayerName(ref.name, ref.region, ref.account), ref.version)
+            if found is None:
+                raise rules.layer_version_missing(arn)
+            out.append(FunctionLayer(arn, found.code_size, found.code_sha256))
+        return tuple(out)
+
+    def check_size(self, function_unzipped: int, layers: Sequence[FunctionLayer]) -> None:
+        """The 250 MB unzipped limit over a function package plus its layers."""
+        if layers:
+            sizes = [self.code.unzipped_size(layer.code_sha256) for layer in layers]
+            rules.check_combined_size(function_unzipped, sizes)
+
+    def layers_dir(self, config: FunctionConfig) -> Path | None:
+        """The merged ``/opt`` tree of a function version's layers (None without layers),
+        built on first use."""
+        if not config.layers:
+            return None
+        shas = [layer.code_sha256 for layer in config.layers]
+        target = self.opt_root / rules.opt_key(shas)
+        if target.is_dir():
+            return target
+        with self._opt_lock:
+            if not target.is_dir():
+                self._build_opt(shas, target)
+        return target
+
+    def _build_opt(self, shas: Sequence[str], target: Path) -> None:
+        tmp = Path(tempfile.mkdtemp(dir=self.opt_root, prefix=".build-"))
+        try:
+            for sha in shas:
+                extract_with_modes(self.code.zip_path(sha), tmp, merge=True)
+            tmp.chmod(0o755)
+            tmp.rename(target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            if target.is_dir():  # built meanwhile by someone else
+                return
+            raise
+
+    def _sweep_opt(self) -> None:
+        """At start-up (no environment runs yet): drop trees no function version uses any more
+        and builds a crash interrupted."""
+        keep = {
+            rules.opt_key([layer.code_sha256 for layer in config.layers])
+            for config in self.functions.all_versions()
+            if config.layers
+        }
+        for entry in self.opt_root.iterdir():
+            if entry.name in keep:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+
+    # --- packages -----------------------------------------------------------------------------
+
+    def referenced_code(self) -> set[str]:
+        """Packages of live layer versions."""
+        return self.store.referenced_code()
+
+    def collect(self, shas: Iterable[str]) -> None:
+        """Remove the packages among ``shas`` that nothing uses any more."""
+        unused = set(shas) - self.store.referenced_code() - self.functions.referenced_code()
+        for sha in unused:
+            self.code.remove(sha)
+
+    def total_code_size(self) -> int:
+        return self.store.total_code_size()
+
+
+def _check_revision(current: LayerPolicy | None, expected: str | None) -> None:
+    if expected is not None and (current is None or current.revision_id != expected):
+        raise PreconditionFailedException(rules.POLICY_REVISION_MISMATCH)
