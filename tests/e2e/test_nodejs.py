@@ -650,3 +650,22 @@ def test_timeout_and_process_exit_are_platform_errors(lam: Any) -> None:
     assert body["errorType"] == "Runtime.ExitError"
     assert body["errorMessage"].endswith("Runtime exited with error: exit status 3")
     assert result(lam, name) == "alive"
+
+
+def test_invocation_right_after_a_runtime_exit_runs_on_a_new_environment(lam: Any) -> None:
+    """The runtime reports an uncaught exception and exits; the next event must not be
+    lost to the dying environment (it never received it)."""
+    name = create_node_function(
+        lam,
+        {
+            "index.js": "exports.handler = async (event) => {\n"
+            "  if (event.crash) { setTimeout(() => { throw new Error('bye'); }, 0); "
+            "await new Promise((r) => setTimeout(r, 50)); }\n"
+            "  return 'ok';\n"
+            "};\n"
+        },
+    )
+    for _ in range(5):
+        body, _response = error(lam, name, {"crash": True})
+        assert body["errorMessage"] == "bye"
+        assert result(lam, name, {}) == "ok"

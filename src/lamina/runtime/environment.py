@@ -60,6 +60,10 @@ _SIGNAL_NAMES = {
 }
 
 
+class EnvironmentGone(Exception):
+    """A warm environment ended before the invocation was handed to it: run it elsewhere."""
+
+
 class State(enum.Enum):
     STARTING = "starting"
     IDLE = "idle"
@@ -194,6 +198,14 @@ class Environment:
             self._launch_failure = LaunchFailure("Sandbox.Failure", str(exc))
             return
         self._handle = handle
+        if self.state is State.DEAD:
+            # Stopped (server shutdown, function deleted) while it was being set up.
+            self._launch_failure = LaunchFailure(
+                "Sandbox.Failure", "the execution environment was stopped while starting"
+            )
+            handle.kill()
+            self._exit_task = asyncio.ensure_future(self._reap_unused(handle))
+            return
         runtime_api = handle.listeners.pop("runtime_api", None)
         if runtime_api is not None:
             await self._api.start_on(runtime_api)
@@ -202,6 +214,13 @@ class Environment:
             self._proxy = await self._serve_lamina_api(lamina_api)
         asyncio.get_running_loop().add_reader(handle.log_fd, self._read_logs)
         self._exit_task = asyncio.ensure_future(self._watch_exit(handle))
+
+    async def _reap_unused(self, handle: SandboxHandle) -> None:
+        await handle.wait()
+        os.close(handle.log_fd)
+        for sock in handle.listeners.values():
+            sock.close()
+        handle.close()
 
     async def stop(self) -> None:
         """SIGTERM, a short grace period, then SIGKILL; releases every resource."""
@@ -246,7 +265,10 @@ class Environment:
             os.close(handle.log_fd)
         running = self._running
         if running is not None and not running.future.done():
-            if self._init_error is not None and not running.delivered:
+            if not running.delivered and not running.cold and self._init_error is None:
+                self._running = None
+                running.future.set_exception(EnvironmentGone(exit_message(returncode)))
+            elif self._init_error is not None and not running.delivered:
                 body, error_type = self._init_error
                 self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
             else:

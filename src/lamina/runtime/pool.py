@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 
+from lamina.domain.errors import ResourceNotReadyException
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.environment import Environment, State
 
@@ -31,6 +32,7 @@ class EnvironmentPool:
         self._all: set[Environment] = set()
         self._reaper: asyncio.Task[None] | None = None
         self._stopping: set[asyncio.Task[None]] = set()
+        self.closed = False
 
     def start(self) -> None:
         self._reaper = asyncio.ensure_future(self._reap_forever())
@@ -40,6 +42,10 @@ class EnvironmentPool:
         return set(self._all)
 
     async def acquire(self, config: FunctionConfig) -> Environment:
+        if self.closed:
+            raise ResourceNotReadyException(
+                "Lamina is shutting down: no new execution environments are started."
+            )
         idle = self._idle.get((config.name, config.version))
         while idle:
             env = idle.pop()
@@ -107,6 +113,7 @@ class EnvironmentPool:
                 del self._idle[key]
 
     async def stop_all(self) -> None:
+        self.closed = True
         if self._reaper is not None:
             self._reaper.cancel()
             with contextlib.suppress(asyncio.CancelledError):

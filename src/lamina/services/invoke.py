@@ -24,7 +24,7 @@ from lamina.domain.errors import (
     ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
-from lamina.runtime.environment import Invocation, Outcome
+from lamina.runtime.environment import EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.services.functions import FunctionService
 
@@ -108,6 +108,15 @@ class InvokeService:
         return result
 
     async def run(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
+        try:
+            return await self._run_once(config, invocation)
+        except EnvironmentGone:
+            # The warm environment exited just before it got the event (its runtime had
+            # crashed after the previous invocation): the invocation never ran; run it on
+            # a fresh environment.
+            return await self._run_once(config, invocation)
+
+    async def _run_once(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
         env = await self.pool.acquire(config)
         try:
             return await env.invoke(invocation)
