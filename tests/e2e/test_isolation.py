@@ -324,3 +324,38 @@ def test_plain_process_fallback(tmp_path: Path) -> None:
         assert "sandbox: process" in server.log_path.read_text()
     finally:
         server.stop()
+
+
+def test_update_lets_in_flight_invocations_finish(lam: Any) -> None:
+    code = "import time\ndef handler(e, c):\n    time.sleep(e.get('sleep', 0))\n    return '{v}'\n"
+    name = create_python_function(lam, code.format(v="old"), Timeout=30)
+    with ThreadPoolExecutor(1) as pool:
+        in_flight = pool.submit(call, lam, name, sleep=1.5)
+        time.sleep(0.5)
+        lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {"CHANGED": "1"}}
+        )
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+        from support import make_zip
+
+        lam.update_function_code(
+            FunctionName=name, ZipFile=make_zip({"lambda_function.py": code.format(v="new")})
+        )
+        lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+        assert call(lam, name) == "new"
+        assert in_flight.result() == "old"
+
+
+def test_delete_stops_the_environments(lam: Any, isolated: LaminaServer) -> None:
+    name = create_python_function(lam, PROBE, Timeout=30)
+    assert call(lam, name, action="whoami")["uid"] == 993
+    assert isolated.process is not None
+    before = descendants(isolated.process.pid)
+    lam.delete_function(FunctionName=name)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        after = descendants(isolated.process.pid)
+        if len(after) < len(before):
+            break
+        time.sleep(0.05)
+    assert len(after) < len(before)
