@@ -190,22 +190,46 @@ class EnvironmentCgroup:
     def _path(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs[controller], name)
 
-    def _configure(self, limits: Limits, cpus: int) -> None:
-        quota = max(MIN_QUOTA_US, round(min(limits.cpu_fraction, cpus) * CPU_PERIOD_US))
-        mem = str(limits.memory_bytes)
+    def set_cpu_fraction(self, fraction: float, cpus: int | None = None) -> None:
+        """Change the CPU quota (AWS lets init run with a boost, then applies the share)."""
+        if "cpu" not in self.dirs:
+            return
+        cpus = cpus or _host_cpus()
+        quota = max(MIN_QUOTA_US, round(min(fraction, cpus) * CPU_PERIOD_US))
         if self.version == 1:
-            _write(self._path("memory", "memory.limit_in_bytes"), mem)
-            if "memsw" in self._caps:
-                _write(self._path("memory", "memory.memsw.limit_in_bytes"), mem)
-            if "cpu" in self.dirs:
-                _write(self._path("cpu", "cpu.cfs_quota_us"), str(quota))
+            _write(self._path("cpu", "cpu.cfs_quota_us"), str(quota))
+        else:
+            _write(self._path("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
+
+    def apply(self, limits: Limits) -> None:
+        """Set new limits on an existing (spare) group."""
+        if self._peak_fd >= 0:
+            os.close(self._peak_fd)
+            self._peak_fd = -1
+        self._configure(limits, _host_cpus())
+
+    def _configure(self, limits: Limits, cpus: int) -> None:
+        mem = str(limits.memory_bytes)
+        self.set_cpu_fraction(limits.cpu_fraction, cpus)
+        if self.version == 1:
+            # memory.memsw.limit_in_bytes may never be below memory.limit_in_bytes: lower
+            # the memory limit first, raise the memsw limit first.
+            memory = self._path("memory", "memory.limit_in_bytes")
+            memsw = self._path("memory", "memory.memsw.limit_in_bytes")
+            if "memsw" in self._caps and _read(memory).strip().isdigit() and int(
+                _read(memory)
+            ) < limits.memory_bytes:
+                _write(memsw, mem)
+                _write(memory, mem)
+            else:
+                _write(memory, mem)
+                if "memsw" in self._caps:
+                    _write(memsw, mem)
             peak = "memory.max_usage_in_bytes"
         else:
             _write(self._path("memory", "memory.max"), mem)
             if "swap" in self._caps:
                 _write(self._path("memory", "memory.swap.max"), "0")
-            if "cpu" in self.dirs:
-                _write(self._path("cpu", "cpu.max"), f"{quota} {CPU_PERIOD_US}")
             peak = "memory.peak" if "peak" in self._caps else "memory.current"
         if "pids" in self.dirs:
             _write(self._path("pids", "pids.max"), str(limits.pids_max))

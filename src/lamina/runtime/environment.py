@@ -309,6 +309,8 @@ class Environment:
     async def next_event(self) -> NextEvent | ApiReply:
         if self._init_duration_ms is None:
             self._init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
+            if self._handle is not None:
+                self._handle.init_done()
         running = self._running
         if running is not None and running.delivered and not running.future.done():
             return runtime_error(

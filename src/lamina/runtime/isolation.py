@@ -75,6 +75,7 @@ class SelectedSandbox:
             reason = await _self_test(sandbox)
         if reason is None and sandbox is not None:
             self.backend = sandbox
+            sandbox.refill_cgroups()
             return
         if sandbox is not None:
             await sandbox.close()

@@ -20,6 +20,7 @@ import os
 import signal
 import socket
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ RUNTIME_API_PORT = 9001
 SANDBOX_UID = 993  # AWS's sbx_user1051
 SANDBOX_GID = 990
 PIDS_MAX = 1024
+SPARE_CGROUPS = 4
 MAX_MESSAGE = 65536
 # Host paths every environment sees read-only (when they exist).
 SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
@@ -177,6 +179,7 @@ class LinuxHandle:
     # The environment's control socket: its init reports how the runtime process ended.
     control: socket.socket
     listeners: dict[str, socket.socket] = field(default_factory=dict)
+    cpu_fraction: float = 1.0
     _frozen: bool = False
     _returncode: int | None = None
 
@@ -218,6 +221,12 @@ class LinuxHandle:
     def oom_killed(self) -> bool:
         return self.cgroup is not None and self.cgroup.oom_killed() > 0
 
+    def init_done(self) -> None:
+        # Init ran with the whole host's CPU (AWS gives init a boost too); from the first
+        # invocation on, the function gets its share: 1,769 MB = 1 vCPU.
+        if self.cgroup is not None:
+            self.cgroup.set_cpu_fraction(self.cpu_fraction)
+
     def freeze(self) -> None:
         if self.cgroup is not None and not self._frozen:
             self.cgroup.freeze()
@@ -234,9 +243,19 @@ class LinuxHandle:
         self.listeners.clear()
         self.control.close()
         if self.cgroup is not None:
-            self.cgroup.remove()
+            _remove_cgroup(self.cgroup)
             self.cgroup = None
         self.spawner.forget(self.pid)
+
+
+def _remove_cgroup(cgroup: EnvironmentCgroup) -> None:
+    """Removing a cgroup can wait on the kernel for milliseconds: off the event loop."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        cgroup.remove()
+        return
+    loop.run_in_executor(None, cgroup.remove)
 
 
 class LinuxSandbox:
@@ -248,6 +267,10 @@ class LinuxSandbox:
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
         self._spawners: dict[str, Spawner] = {}
+        # Cgroups made ahead of need: creating one can wait on the kernel (RCU) for
+        # 10-20 ms on cgroup v1, which must not happen on a cold start's path.
+        self._spare_cgroups: list[EnvironmentCgroup] = []
+        self._refilling = False
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
         self.name = f"linux namespaces + {limits}"
 
@@ -326,15 +349,16 @@ class LinuxSandbox:
                     "lamina_api": socket.socket(fileno=fds[1]),
                 }
             if self.cgroups is not None:
-                cgroup = self.cgroups.create(
-                    spec.env_id,
+                cgroup = await self._take_cgroup(
                     Limits(
                         memory_bytes=spec.memory_mb * 1024 * 1024,
-                        cpu_fraction=cpu_fraction_for_memory(spec.memory_mb),
+                        cpu_fraction=float(os.cpu_count() or 1),
                         pids_max=PIDS_MAX,
-                    ),
+                    )
                 )
-                cgroup.attach(pid)
+                # Moving a task between cgroups can wait for an RCU grace period (5-20 ms
+                # on cgroup v1): keep the event loop serving meanwhile.
+                await asyncio.to_thread(cgroup.attach, pid)
             ours.send(json.dumps({"op": "go"}).encode())
         except BaseException:
             os.close(read_fd)
@@ -343,14 +367,50 @@ class LinuxSandbox:
                 cgroup.remove()
             raise
         os.set_blocking(read_fd, False)
-        return LinuxHandle(pid, read_fd, cgroup, spawner, ours, listeners)
+        handle = LinuxHandle(pid, read_fd, cgroup, spawner, ours, listeners)
+        handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)
+        return handle
+
+    async def _take_cgroup(self, limits: Limits) -> EnvironmentCgroup:
+        assert self.cgroups is not None
+        if self._spare_cgroups:
+            cgroup = self._spare_cgroups.pop()
+            cgroup.apply(limits)
+        else:
+            cgroup = await asyncio.to_thread(self.cgroups.create, _cgroup_id(), limits)
+        self.refill_cgroups()
+        return cgroup
+
+    def refill_cgroups(self, target: int = SPARE_CGROUPS) -> None:
+        if self.cgroups is None or self._refilling or len(self._spare_cgroups) >= target:
+            return
+        self._refilling = True
+        cgroups = self.cgroups
+        idle = Limits(memory_bytes=128 * 1024 * 1024, cpu_fraction=1.0, pids_max=PIDS_MAX)
+
+        async def refill() -> None:
+            try:
+                while len(self._spare_cgroups) < target:
+                    cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), idle)
+                    self._spare_cgroups.append(cgroup)
+            except OSError as exc:
+                log.warning("could not prepare cgroups: %s", exc)
+            finally:
+                self._refilling = False
+
+        asyncio.ensure_future(refill())
 
     async def close(self) -> None:
         for spawner in self._spawners.values():
             await spawner.close()
         self._spawners.clear()
+        self._spare_cgroups.clear()
         if self.cgroups is not None:
-            self.cgroups.cleanup()
+            await asyncio.to_thread(self.cgroups.cleanup)
+
+
+def _cgroup_id() -> str:
+    return f"env-{uuid.uuid4().hex[:16]}"
 
 
 def _interpreter_prefixes(spec: SandboxSpec) -> list[str]:

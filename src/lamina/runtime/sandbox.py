@@ -54,6 +54,10 @@ class SandboxHandle(Protocol):
 
     def oom_killed(self) -> bool: ...
 
+    def init_done(self) -> None:
+        """The runtime finished its init (its first ``/next``): apply the steady-state limits."""
+        ...
+
     def freeze(self) -> None: ...
 
     def thaw(self) -> None: ...
@@ -119,6 +123,9 @@ class ProcessHandle:
 
     def oom_killed(self) -> bool:
         return False
+
+    def init_done(self) -> None:
+        """Plain processes have no limits to apply."""
 
     def freeze(self) -> None:
         """Plain processes are not frozen between invocations."""
