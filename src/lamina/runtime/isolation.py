@@ -76,6 +76,7 @@ class SelectedSandbox:
         if reason is None and sandbox is not None:
             self.backend = sandbox
             sandbox.refill_cgroups()
+            sandbox.place_forkers(sandbox.default_spawner())
             return
         if sandbox is not None:
             await sandbox.close()

@@ -37,6 +37,7 @@ SANDBOX_UID = 993  # AWS's sbx_user1051
 SANDBOX_GID = 990
 PIDS_MAX = 1024
 SPARE_CGROUPS = 4
+REPLACE_DELAY = 0.1
 MAX_MESSAGE = 65536
 # Host paths every environment sees read-only (when they exist).
 SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
@@ -114,7 +115,7 @@ class Spawner:
                 return
             message = json.loads(data)
             op = message.get("op")
-            if op == "spawned":
+            if op in ("spawned", "prepared"):
                 future = self._pending.pop(message["id"], None)
                 if future is not None and not future.done():
                     future.set_result(int(message["pid"]))
@@ -147,27 +148,40 @@ class Spawner:
     def forget(self, pid: int) -> None:
         self._exits.pop(pid, None)
 
-    async def spawn(self, spec: dict[str, Any], log_w: int, control: socket.socket) -> int:
+    async def _request(self, message: dict[str, Any], fds: list[int]) -> int:
         if self._sock is None:
             await self.start()
         assert self._sock is not None
         self._next_id += 1
-        request_id = self._next_id
+        message["id"] = self._next_id
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending[request_id] = future
-        message = json.dumps({"op": "spawn", "id": request_id, "spec": spec}).encode()
-        socket.send_fds(self._sock, [message], [log_w, control.fileno()])
+        self._pending[self._next_id] = future
+        socket.send_fds(self._sock, [json.dumps(message).encode()], fds)
         return await future
 
+    async def spawn(
+        self, spec: dict[str, Any], log_w: int, control: socket.socket, forker: int | None = None
+    ) -> int:
+        message = {"op": "spawn", "spec": spec, "forker": forker}
+        return await self._request(message, [log_w, control.fileno()])
+
+    async def prepare(self) -> int:
+        """A forker process waiting for one spawn request; its pid."""
+        return await self._request({"op": "prepare"}, [])
+
     async def close(self) -> None:
+        """Closing the socket tells the spawner to kill and reap everything it started."""
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
         if self._process is not None and self._process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                self._process.kill()
-            await self._process.wait()
+            try:
+                await asyncio.wait_for(self._process.wait(), 5)
+            except asyncio.TimeoutError:
+                with contextlib.suppress(ProcessLookupError):
+                    self._process.kill()
+                await self._process.wait()
 
 
 @dataclass
@@ -271,11 +285,23 @@ class LinuxSandbox:
         # 10-20 ms on cgroup v1, which must not happen on a cold start's path.
         self._spare_cgroups: list[EnvironmentCgroup] = []
         self._refilling = False
+        # Per spawner: forkers already inside a prepared cgroup (see spawner.prepare_forker).
+        self._placed: dict[str, list[tuple[int, EnvironmentCgroup]]] = {}
+        self._placing: set[str] = set()
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
         self.name = f"linux namespaces + {limits}"
 
     def runtime_api_address(self, network: str) -> str | None:
         return f"127.0.0.1:{RUNTIME_API_PORT}" if network == "none" else None
+
+    def default_spawner(self) -> Spawner:
+        """The spawner of the server's own interpreter (Python functions of this version,
+        and every exec-based runtime)."""
+        spawner = self._spawners.get(sys.executable)
+        if spawner is None:
+            spawner = Spawner(sys.executable, preload_python=True)
+            self._spawners[sys.executable] = spawner
+        return spawner
 
     def _spawner_for(self, spec: SandboxSpec) -> tuple[Spawner, str]:
         """Python runtimes fork from a spawner that preloaded the runtime; others exec."""
@@ -330,9 +356,16 @@ class LinuxSandbox:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         ours.setblocking(False)
         cgroup: EnvironmentCgroup | None = None
+        forker: int | None = None
+        placed = self._placed.get(spawner.interpreter)
+        if placed:
+            forker, cgroup = placed.pop()
+        # Replace it a little later: moving a process into a cgroup blocks every fork on
+        # the host until an RCU grace period passes, so it must not overlap this start.
+        asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
         try:
             try:
-                pid = await spawner.spawn(payload, write_fd, theirs)
+                pid = await spawner.spawn(payload, write_fd, theirs, forker)
             finally:
                 os.close(write_fd)
                 theirs.close()
@@ -348,14 +381,15 @@ class LinuxSandbox:
                     "runtime_api": socket.socket(fileno=fds[0]),
                     "lamina_api": socket.socket(fileno=fds[1]),
                 }
-            if self.cgroups is not None:
-                cgroup = await self._take_cgroup(
-                    Limits(
-                        memory_bytes=spec.memory_mb * 1024 * 1024,
-                        cpu_fraction=float(os.cpu_count() or 1),
-                        pids_max=PIDS_MAX,
-                    )
-                )
+            limits = Limits(
+                memory_bytes=spec.memory_mb * 1024 * 1024,
+                cpu_fraction=float(os.cpu_count() or 1),
+                pids_max=PIDS_MAX,
+            )
+            if cgroup is not None:
+                cgroup.apply(limits)  # it was forked inside it
+            elif self.cgroups is not None:
+                cgroup = await self._take_cgroup(limits)
                 # Moving a task between cgroups can wait for an RCU grace period (5-20 ms
                 # on cgroup v1): keep the event loop serving meanwhile.
                 await asyncio.to_thread(cgroup.attach, pid)
@@ -400,7 +434,38 @@ class LinuxSandbox:
 
         asyncio.ensure_future(refill())
 
+    def place_forkers(self, spawner: Spawner, target: int = SPARE_CGROUPS) -> None:
+        """Keep ``target`` forkers of this spawner waiting inside prepared cgroups."""
+        key = spawner.interpreter
+        if self.cgroups is None or key in self._placing:
+            return
+        placed = self._placed.setdefault(key, [])
+        if len(placed) >= target:
+            return
+        self._placing.add(key)
+        cgroups = self.cgroups
+        boost = Limits(
+            memory_bytes=128 * 1024 * 1024,
+            cpu_fraction=float(os.cpu_count() or 1),
+            pids_max=PIDS_MAX,
+        )
+
+        async def place() -> None:
+            try:
+                while len(placed) < target:
+                    cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), boost)
+                    forker = await spawner.prepare()
+                    await asyncio.to_thread(cgroup.attach, forker)
+                    placed.append((forker, cgroup))
+            except (OSError, SandboxUnavailable) as exc:
+                log.warning("could not prepare environments ahead: %s", exc)
+            finally:
+                self._placing.discard(key)
+
+        asyncio.ensure_future(place())
+
     async def close(self) -> None:
+        self._placed.clear()
         for spawner in self._spawners.values():
             await spawner.close()
         self._spawners.clear()
