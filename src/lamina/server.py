@@ -71,7 +71,7 @@ def build(settings: Settings) -> Lamina:
     store = SqliteFunctionStore(data / "lamina.sqlite3")
     code = CodeStore(data / "code")
     logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
-    sandbox = SelectedSandbox(settings.isolation, data, settings.port)
+    sandbox = SelectedSandbox(settings.isolation, data, settings.port, settings.function_network)
     sdk_dir = sdk_path(data / "runtime-sdk")
     links = CodeLinks(settings.base_url, secrets.token_bytes(32), code)
     layer_store = SqliteLayerStore(data / "lamina.sqlite3")

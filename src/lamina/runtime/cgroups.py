@@ -216,9 +216,11 @@ class EnvironmentCgroup:
             # the memory limit first, raise the memsw limit first.
             memory = self._path("memory", "memory.limit_in_bytes")
             memsw = self._path("memory", "memory.memsw.limit_in_bytes")
-            if "memsw" in self._caps and _read(memory).strip().isdigit() and int(
-                _read(memory)
-            ) < limits.memory_bytes:
+            if (
+                "memsw" in self._caps
+                and _read(memory).strip().isdigit()
+                and int(_read(memory)) < limits.memory_bytes
+            ):
                 _write(memsw, mem)
                 _write(memory, mem)
             else:

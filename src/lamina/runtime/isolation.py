@@ -28,7 +28,10 @@ ISOLATION_MODES = ("auto", "linux", "process")
 class SelectedSandbox:
     """Delegates to the backend chosen by ``select``; plain processes until then."""
 
-    def __init__(self, mode: str, data_dir: Path, lamina_api_port: int) -> None:
+    def __init__(
+        self, mode: str, data_dir: Path, lamina_api_port: int, network: str = "none"
+    ) -> None:
+        self.network = network
         # Cgroups are named after the port: a crashed server's leftovers on the same port
         # are removed at the next start.
         if mode not in ISOLATION_MODES:
@@ -70,7 +73,7 @@ class SelectedSandbox:
                 log.warning("no resource limits: %s", detected)
             root = self.data_dir / "sandbox" / "root"
             root.mkdir(parents=True, exist_ok=True)
-            sandbox = LinuxSandbox(cgroups, root, [])
+            sandbox = LinuxSandbox(cgroups, root, [], self.network)
             sandbox.lamina_api_port = self.lamina_api_port
             reason = await _self_test(sandbox)
         if reason is None and sandbox is not None:

@@ -165,9 +165,9 @@ class Spawner:
         message = {"op": "spawn", "spec": spec, "forker": forker}
         return await self._request(message, [log_w, control.fileno()])
 
-    async def prepare(self) -> int:
-        """A forker process waiting for one spawn request; its pid."""
-        return await self._request({"op": "prepare"}, [])
+    async def prepare(self, network: str) -> int:
+        """A forker process, in new namespaces, waiting for one spawn request; its pid."""
+        return await self._request({"op": "prepare", "network": network}, [])
 
     async def close(self) -> None:
         """Closing the socket tells the spawner to kill and reap everything it started."""
@@ -275,8 +275,16 @@ def _remove_cgroup(cgroup: EnvironmentCgroup) -> None:
 class LinuxSandbox:
     isolated_fs = True
 
-    def __init__(self, cgroups: Cgroups | None, root_dir: Path, extra_ro_binds: list[str]) -> None:
+    def __init__(
+        self,
+        cgroups: Cgroups | None,
+        root_dir: Path,
+        extra_ro_binds: list[str],
+        network: str = "none",
+    ) -> None:
         self.cgroups = cgroups
+        # The functions' network mode: environments prepared ahead use it.
+        self.network = network
         self.root_dir = root_dir
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
@@ -358,7 +366,7 @@ class LinuxSandbox:
         cgroup: EnvironmentCgroup | None = None
         forker: int | None = None
         placed = self._placed.get(spawner.interpreter)
-        if placed:
+        if placed and spec.network == self.network:
             forker, cgroup = placed.pop()
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
@@ -454,7 +462,7 @@ class LinuxSandbox:
             try:
                 while len(placed) < target:
                     cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), boost)
-                    forker = await spawner.prepare()
+                    forker = await spawner.prepare(self.network)
                     await asyncio.to_thread(cgroup.attach, forker)
                     placed.append((forker, cgroup))
             except (OSError, SandboxUnavailable) as exc:
