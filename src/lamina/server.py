@@ -73,6 +73,7 @@ def build(settings: Settings) -> Lamina:
     logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
     sandbox = SelectedSandbox(settings.isolation, data, settings.port, settings.function_network)
     sdk_dir = sdk_path(data / "runtime-sdk")
+    sandbox.sdk_dir = sdk_dir
     links = CodeLinks(settings.base_url, secrets.token_bytes(32), code)
     layer_store = SqliteLayerStore(data / "lamina.sqlite3")
     layers = LayerService(

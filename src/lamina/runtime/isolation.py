@@ -32,6 +32,8 @@ class SelectedSandbox:
         self, mode: str, data_dir: Path, lamina_api_port: int, network: str = "none"
     ) -> None:
         self.network = network
+        # The Python SDK directory every environment mounts (set by the server).
+        self.sdk_dir: Path | None = None
         # Cgroups are named after the port: a crashed server's leftovers on the same port
         # are removed at the next start.
         if mode not in ISOLATION_MODES:
@@ -74,6 +76,7 @@ class SelectedSandbox:
             root = self.data_dir / "sandbox" / "root"
             root.mkdir(parents=True, exist_ok=True)
             sandbox = LinuxSandbox(cgroups, root, [], self.network)
+            sandbox.sdk_dir = str(self.sdk_dir) if self.sdk_dir else None
             sandbox.lamina_api_port = self.lamina_api_port
             reason = await _self_test(sandbox)
         if reason is None and sandbox is not None:

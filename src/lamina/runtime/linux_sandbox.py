@@ -165,9 +165,11 @@ class Spawner:
         message = {"op": "spawn", "spec": spec, "forker": forker}
         return await self._request(message, [log_w, control.fileno()])
 
-    async def prepare(self, network: str) -> int:
-        """A forker process, in new namespaces, waiting for one spawn request; its pid."""
-        return await self._request({"op": "prepare", "network": network}, [])
+    async def prepare(self, network: str, root: str, ro_binds: list[list[str]]) -> int:
+        """A forker process, in new namespaces with the shared part of a root mounted,
+        waiting for one spawn request; its pid."""
+        message = {"op": "prepare", "network": network, "root": root, "ro_binds": ro_binds}
+        return await self._request(message, [])
 
     async def close(self) -> None:
         """Closing the socket tells the spawner to kill and reap everything it started."""
@@ -296,6 +298,9 @@ class LinuxSandbox:
         # Per spawner: forkers already inside a prepared cgroup (see spawner.prepare_forker).
         self._placed: dict[str, list[tuple[int, EnvironmentCgroup]]] = {}
         self._placing: set[str] = set()
+        # Per spawner: the binds its prepared forkers have mounted already.
+        self._premounted: dict[str, list[list[str]]] = {}
+        self.sdk_dir: str | None = None
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
         self.name = f"linux namespaces + {limits}"
 
@@ -325,16 +330,19 @@ class LinuxSandbox:
         return spawner, mode
 
     def _ro_binds(self, spec: SandboxSpec) -> list[list[str]]:
+        return self.shared_binds(spec.sdk_dir, _interpreter_prefixes(spec))
+
+    def shared_binds(self, sdk_dir: str | None, prefixes: list[str]) -> list[list[str]]:
         binds = [[path, path] for path in SYSTEM_BINDS]
         seen = set(SYSTEM_BINDS)
-        for path in [*self.extra_ro_binds, *_interpreter_prefixes(spec)]:
+        for path in [*self.extra_ro_binds, *prefixes]:
             if path and path not in seen and not path.startswith(SYSTEM_BINDS):
                 seen.add(path)
                 binds.append([path, path])
         binds.append([str(RUNTIMES_DIR), SANDBOX_RUNTIMES_DIR])
-        if spec.sdk_dir:
+        if sdk_dir:
             with contextlib.suppress(OSError):
-                for entry in os.scandir(spec.sdk_dir):
+                for entry in os.scandir(sdk_dir):
                     binds.append([os.path.realpath(entry.path), f"{SANDBOX_SDK_DIR}/{entry.name}"])
         return binds
 
@@ -343,7 +351,8 @@ class LinuxSandbox:
         argv = list(spec.argv)
         if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
             argv[0] = os.path.realpath(argv[0])
-        payload = {
+        ro_binds = self._ro_binds(spec)
+        payload: dict[str, Any] = {
             "argv": argv,
             "env": spec.env,
             "cwd": spec.cwd,
@@ -355,7 +364,7 @@ class LinuxSandbox:
             "task_dir": spec.task_dir,
             "opt_dir": spec.opt_dir,
             "tmp_mb": spec.ephemeral_mb,
-            "ro_binds": self._ro_binds(spec),
+            "ro_binds": ro_binds,
             "uid": SANDBOX_UID,
             "gid": SANDBOX_GID,
             "hostname": "localhost",
@@ -368,6 +377,8 @@ class LinuxSandbox:
         placed = self._placed.get(spawner.interpreter)
         if placed and spec.network == self.network:
             forker, cgroup = placed.pop()
+            premounted = self._premounted.get(spawner.interpreter, [])
+            payload["ro_binds"] = [b for b in ro_binds if b not in premounted]
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
         asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
@@ -458,11 +469,14 @@ class LinuxSandbox:
             pids_max=PIDS_MAX,
         )
 
+        premounted = self.shared_binds(self.sdk_dir, _prefixes_of(spawner.interpreter))
+        self._premounted[key] = premounted
+
         async def place() -> None:
             try:
                 while len(placed) < target:
                     cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), boost)
-                    forker = await spawner.prepare(self.network)
+                    forker = await spawner.prepare(self.network, str(self.root_dir), premounted)
                     await asyncio.to_thread(cgroup.attach, forker)
                     placed.append((forker, cgroup))
             except (OSError, SandboxUnavailable) as exc:
@@ -484,6 +498,12 @@ class LinuxSandbox:
 
 def _cgroup_id() -> str:
     return f"env-{uuid.uuid4().hex[:16]}"
+
+
+def _prefixes_of(executable: str) -> list[str]:
+    return _interpreter_prefixes(
+        SandboxSpec(env_id="", argv=[executable], env={}, cwd="/", memory_mb=0)
+    )
 
 
 def _interpreter_prefixes(spec: SandboxSpec) -> list[str]:

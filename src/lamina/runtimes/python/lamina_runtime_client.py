@@ -62,7 +62,19 @@ class RuntimeAPIClient:
 
     # connection -----------------------------------------------------------------------------
     def _connect(self) -> None:
-        sock = socket.create_connection((self._host, self._port), timeout=None)
+        try:
+            # A numeric IPv4 address (as AWS and Lamina set it) needs no name resolution:
+            # getaddrinfo would load the NSS modules, a millisecond or two on a cold start.
+            socket.inet_aton(self._host)
+        except OSError:
+            sock = socket.create_connection((self._host, self._port), timeout=None)
+        else:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            try:
+                sock.connect((self._host, self._port))
+            except BaseException:
+                sock.close()
+                raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
         self._reader = sock.makefile("rb")
