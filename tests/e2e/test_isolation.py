@@ -359,3 +359,19 @@ def test_delete_stops_the_environments(lam: Any, isolated: LaminaServer) -> None
             break
         time.sleep(0.05)
     assert len(after) < len(before)
+
+
+def test_a_burst_of_new_environments_all_start(isolated: LaminaServer) -> None:
+    burst = 80
+    lam = isolated.client(max_pool_connections=burst)
+    name = create_python_function(
+        lam,
+        "import time, uuid\nENV = uuid.uuid4().hex\n"
+        "def handler(e, c):\n    time.sleep(1.0)\n    return ENV\n",
+        Timeout=60,
+    )
+    with ThreadPoolExecutor(burst) as pool:
+        results = list(pool.map(lambda _: call(lam, name), range(burst)))
+    errors = [r for r in results if isinstance(r, dict)]
+    assert errors == []
+    assert len(set(results)) == burst  # one environment each: they overlapped

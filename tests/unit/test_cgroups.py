@@ -144,12 +144,12 @@ def test_v1_detects_all_controllers(groups: Cgroups) -> None:
     assert Path(mem, "memory.limit_in_bytes").read_text().strip() == str(64 * MiB)
     if os.path.exists(f"{mem}/memory.memsw.limit_in_bytes"):
         assert Path(mem, "memory.memsw.limit_in_bytes").read_text().strip() == str(64 * MiB)
-    assert Path(cpu, "cpu.cfs_quota_us").read_text().strip() == "25000"
-    assert Path(cpu, "cpu.cfs_period_us").read_text().strip() == "100000"
+    assert Path(cpu, "cpu.cfs_quota_us").read_text().strip() == "2500"
+    assert Path(cpu, "cpu.cfs_period_us").read_text().strip() == "10000"
     assert Path(env.dirs["pids"], "pids.max").read_text().strip() == "20"
     capped = groups.create("capped", Limits(64 * MiB, 1000.0, 20))
     cpus = len(os.sched_getaffinity(0))
-    assert Path(capped.dirs["cpu"], "cpu.cfs_quota_us").read_text().strip() == str(cpus * 100000)
+    assert Path(capped.dirs["cpu"], "cpu.cfs_quota_us").read_text().strip() == str(cpus * 10000)
 
 
 @v1_only
@@ -306,7 +306,7 @@ def test_v2_real_kernel(groups: Cgroups) -> None:
     d = env.dirs["memory"]
     assert Path(d, "memory.max").read_text().strip() == str(64 * MiB)
     if "cpu" in env.dirs:
-        assert Path(d, "cpu.max").read_text().split() == ["25000", "100000"]
+        assert Path(d, "cpu.max").read_text().split() == ["2500", "10000"]
     with child("b = b'x' * (256 << 20)") as p:
         env.attach(p.pid)
         go(p)
@@ -534,7 +534,7 @@ def test_fake_v2_server_in_root(fake: FakeCgroup2) -> None:
     d = parent / "abc"
     assert text(d / "memory.max") == str(128 * MiB)
     assert text(d / "memory.swap.max") == "0"
-    assert text(d / "cpu.max") == "7236 100000"
+    assert text(d / "cpu.max") == "1000 13821"  # 7.24 % of a CPU, 1 ms quotas
     assert text(d / "pids.max") == "1024"
     env.attach(4242)
     assert env.procs() == [4242]
@@ -568,7 +568,7 @@ def test_fake_v2_server_alone_in_delegated_group_moves_into_a_leaf(fake: FakeCgr
     assert sorted(text(service / "cgroup.subtree_control").split()) == ["cpu", "memory", "pids"]
     assert groups.parents["memory"] == str(service / "lamina-t")
     env = groups.create("e1", Limits(64 * MiB, 0.5, 10))
-    assert text(service / "lamina-t" / "e1" / "cpu.max") == "50000 100000"
+    assert text(service / "lamina-t" / "e1" / "cpu.max") == "5000 10000"
     # A crashed run's groups are found and removed; the server's own leaf is left alone.
     stale = fake.add_group("/system.slice/lamina.service/lamina-t/old", [777])
     groups.cleanup()

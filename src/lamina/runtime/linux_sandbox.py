@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -85,6 +86,7 @@ class Spawner:
         self._pending: dict[int, asyncio.Future[int]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._next_id = 0
+        self._send_lock = asyncio.Lock()
 
     async def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -156,8 +158,23 @@ class Spawner:
         message["id"] = self._next_id
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending[self._next_id] = future
-        socket.send_fds(self._sock, [json.dumps(message).encode()], fds)
+        await self._send(json.dumps(message).encode(), fds)
         return await future
+
+    async def _send(self, data: bytes, fds: list[int]) -> None:
+        """Send one message, waiting for room when a burst of spawns fills the socket.
+
+        One sender at a time: a file descriptor has a single writer callback, so
+        concurrent waiters would replace each other's and be left waiting forever."""
+        loop = asyncio.get_running_loop()
+        async with self._send_lock:
+            while True:
+                assert self._sock is not None
+                try:
+                    socket.send_fds(self._sock, [data], fds)
+                    return
+                except BlockingIOError:
+                    await _writable(loop, self._sock.fileno())
 
     async def spawn(
         self, spec: dict[str, Any], log_w: int, control: socket.socket, forker: int | None = None
@@ -245,7 +262,8 @@ class LinuxHandle:
 
     def freeze(self) -> None:
         if self.cgroup is not None and not self._frozen:
-            self.cgroup.freeze()
+            # Asks the kernel to freeze and returns: the event loop never waits on it.
+            self.cgroup.freeze(wait=False)
             self._frozen = True
 
     def thaw(self) -> None:
@@ -341,9 +359,7 @@ class LinuxSandbox:
                 binds.append([path, path])
         binds.append([str(RUNTIMES_DIR), SANDBOX_RUNTIMES_DIR])
         if sdk_dir:
-            with contextlib.suppress(OSError):
-                for entry in os.scandir(sdk_dir):
-                    binds.append([os.path.realpath(entry.path), f"{SANDBOX_SDK_DIR}/{entry.name}"])
+            binds.extend(_sdk_binds(sdk_dir))
         return binds
 
     async def start(self, spec: SandboxSpec) -> LinuxHandle:
@@ -494,6 +510,31 @@ class LinuxSandbox:
         self._spare_cgroups.clear()
         if self.cgroups is not None:
             await asyncio.to_thread(self.cgroups.cleanup)
+
+
+async def _writable(loop: asyncio.AbstractEventLoop, fileno: int) -> None:
+    ready: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not ready.done():
+            ready.set_result(None)
+
+    loop.add_writer(fileno, wake)
+    try:
+        await ready
+    finally:
+        loop.remove_writer(fileno)
+
+
+@functools.cache
+def _sdk_binds(sdk_dir: str) -> tuple[list[str], ...]:
+    """Each SDK package's real directory, mounted under /var/runtime/python (fixed for the
+    server's lifetime, so resolved once)."""
+    binds: list[list[str]] = []
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(sdk_dir):
+            binds.append([os.path.realpath(entry.path), f"{SANDBOX_SDK_DIR}/{entry.name}"])
+    return tuple(binds)
 
 
 def _cgroup_id() -> str:
