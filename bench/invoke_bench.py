@@ -367,6 +367,24 @@ def lambda_client(port: int) -> Any:
     )
 
 
+def environments_started(port: int, function: str) -> int:
+    """Environments the function has had: one log stream each (isolated environments
+    are not the server's children, so counting processes would not tell)."""
+    import boto3
+
+    logs = boto3.client(
+        "logs",
+        endpoint_url=f"http://{HOST}:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    pages = logs.get_paginator("describe_log_streams").paginate(
+        logGroupName=f"/aws/lambda/{function}"
+    )
+    return sum(len(page["logStreams"]) for page in pages)
+
+
 def create_function(lam: Any, name: str, code: bytes) -> None:
     lam.create_function(
         FunctionName=name,
@@ -631,7 +649,7 @@ def main(argv: list[str] | None = None) -> int:
 
         load(lamina_port, 1.0)  # warm-up: start one environment per client
         load(echo_port, 1.0)
-        environments = len(lamina.children())
+        environments = environments_started(lamina_port, FUNCTION)
         loads: dict[str, list[LoadResult]] = {"lamina": [], "echo": []}
         for r in range(load_rounds):
             order = ["lamina", "echo"] if r % 2 == 0 else ["echo", "lamina"]
