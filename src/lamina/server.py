@@ -11,7 +11,6 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lamina.api.app import EdgeApp
@@ -207,4 +206,3 @@ def run(settings: Settings) -> None:
     sys.stdout.flush()
 
 
-__all__ = ["Lamina", "build", "run", "serve", "Path"]

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import logging
 import os
-import socket
 import uuid
 from pathlib import Path
 
@@ -130,4 +129,3 @@ async def _self_test(sandbox: LinuxSandbox) -> str | None:
     return f"the sandbox self-test exited with {code}" + (f": {detail}" if detail else "")
 
 
-__all__ = ["ISOLATION_MODES", "SelectedSandbox", "socket"]

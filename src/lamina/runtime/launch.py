@@ -253,6 +253,3 @@ def plan_launch(
         f"The runtime parameter of {runtime} is not supported by Lamina yet."
     )
 
-
-def is_supported_runtime(runtime: str | None) -> bool:
-    return any(handles(runtime or "") for handles, _ in RUNTIME_FAMILIES)

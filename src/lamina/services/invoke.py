@@ -164,5 +164,3 @@ def _decode_client_context(value: str | None) -> str | None:
         ) from None
     return decoded
 
-
-__all__ = ["InvokeService", "LATEST"]
