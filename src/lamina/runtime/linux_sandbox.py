@@ -398,12 +398,24 @@ class LinuxSandbox:
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
         asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
+        limits = Limits(
+            memory_bytes=spec.memory_mb * 1024 * 1024,
+            cpu_fraction=float(os.cpu_count() or 1),
+            pids_max=PIDS_MAX,
+        )
+        go = json.dumps({"op": "go"}).encode()
         try:
+            if cgroup is not None:
+                cgroup.apply(limits)  # the environment will be forked inside it
             try:
                 pid = await spawner.spawn(payload, write_fd, theirs, forker)
             finally:
                 os.close(write_fd)
                 theirs.close()
+            if cgroup is not None:
+                # Already in its cgroup, with its limits: the go can wait for it while it
+                # sets up (the spawner answers after the first child has exited).
+                ours.send(go)
             message, fds = await _receive(ours)
             if message is None or message.get("op") != "ready":
                 for fd in fds:
@@ -416,19 +428,13 @@ class LinuxSandbox:
                     "runtime_api": socket.socket(fileno=fds[0]),
                     "lamina_api": socket.socket(fileno=fds[1]),
                 }
-            limits = Limits(
-                memory_bytes=spec.memory_mb * 1024 * 1024,
-                cpu_fraction=float(os.cpu_count() or 1),
-                pids_max=PIDS_MAX,
-            )
-            if cgroup is not None:
-                cgroup.apply(limits)  # it was forked inside it
-            elif self.cgroups is not None:
-                cgroup = await self._take_cgroup(limits)
-                # Moving a task between cgroups can wait for an RCU grace period (5-20 ms
-                # on cgroup v1): keep the event loop serving meanwhile.
-                await asyncio.to_thread(cgroup.attach, pid)
-            ours.send(json.dumps({"op": "go"}).encode())
+            if forker is None:
+                if self.cgroups is not None:
+                    cgroup = await self._take_cgroup(limits)
+                    # Moving a task between cgroups can wait for an RCU grace period (5-20
+                    # ms on cgroup v1): keep the event loop serving meanwhile.
+                    await asyncio.to_thread(cgroup.attach, pid)
+                ours.send(go)
         except BaseException:
             os.close(read_fd)
             ours.close()
