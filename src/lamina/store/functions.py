@@ -8,14 +8,10 @@ rejected request never leaves half a change behind.
 from __future__ import annotations
 
 import json
-import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from lamina.domain.models import LATEST, FunctionConfig
-from lamina.store.sqlite import connect, write_transaction
+from lamina.store.sqlite import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
@@ -32,18 +28,9 @@ CREATE TABLE IF NOT EXISTS function_versions (
 """
 
 
-class SqliteFunctionStore:
+class SqliteFunctionStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self._conn = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self._conn, self._lock):
-            yield self._conn
+        super().__init__(path, _SCHEMA)
 
     def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
         """Insert a new function with its $LATEST. False if the name is taken."""

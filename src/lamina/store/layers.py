@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lamina.domain.layers import LayerPolicy, LayerVersion
-from lamina.store.sqlite import connect, write_transaction
+from lamina.store.sqlite import SqliteStore
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS layers (
@@ -84,18 +81,9 @@ def _policy(text: str | None) -> LayerPolicy | None:
     return LayerPolicy(data["revision_id"], tuple(data["statements"]))
 
 
-class SqliteLayerStore:
+class SqliteLayerStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        self._conn = connect(path, _SCHEMA)
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self._conn.close()
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        with write_transaction(self._conn, self._lock):
-            yield self._conn
+        super().__init__(path, _SCHEMA)
 
     def publish(self, draft: LayerVersion) -> LayerVersion:
         """Store ``draft`` as the layer's next version (its ``version`` is ignored)."""

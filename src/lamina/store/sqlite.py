@@ -31,3 +31,19 @@ def write_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Iterato
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+
+class SqliteStore:
+    """A store on one connection: reads under the lock, writes in ``_tx`` transactions."""
+
+    def __init__(self, path: Path, schema: str) -> None:
+        self._conn = connect(path, schema)
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with write_transaction(self._conn, self._lock):
+            yield self._conn
