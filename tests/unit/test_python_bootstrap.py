@@ -7,7 +7,6 @@ and runs the bootstrap as ``<python> -I -S bootstrap.py`` exactly as the Lamina 
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import queue
@@ -150,12 +149,14 @@ class Run:
 
 
 def interpreters() -> dict[str, str]:
-    """pyenv interpreters by minor version (absolute paths, never shims)."""
+    """Host interpreters by minor version, found the way the server finds them."""
+    from lamina.runtime.launch import find_python
+
     found: dict[str, str] = {}
-    for path in sorted(glob.glob("/root/.pyenv/versions/3.*/bin/python3.*")):
-        match = re.search(r"/python(3\.\d+)$", path)
-        if match and os.access(path, os.X_OK):
-            found[match.group(1)] = path
+    for minor in range(8, 15):
+        path = find_python(f"3.{minor}")
+        if path:
+            found[f"3.{minor}"] = path
     return found
 
 
@@ -960,7 +961,7 @@ def test_user_modules_with_generic_names_are_not_shadowed(harness: Harness) -> N
 def test_other_interpreters(harness: Harness, version: str) -> None:
     python = interpreters().get(version)
     if python is None:
-        pytest.skip(f"no python{version} under /root/.pyenv/versions")
+        pytest.skip(f"no python{version} on this host")
     files = {
         "lambda_function.py": """
             import logging, sys
@@ -990,7 +991,7 @@ def test_other_interpreters(harness: Harness, version: str) -> None:
 def test_other_interpreters_init_error(harness: Harness, version: str) -> None:
     python = interpreters().get(version)
     if python is None:
-        pytest.skip(f"no python{version} under /root/.pyenv/versions")
+        pytest.skip(f"no python{version} on this host")
     run = harness.run({}, [], handler="nope.handler", python=python, expect_exit=True)
     assert run.returncode == 1
     assert run.posts[0].json()["errorType"] == "Runtime.ImportModuleError"
