@@ -30,7 +30,6 @@ import asyncio
 import base64
 import contextlib
 import gc
-import io
 import json
 import math
 import os
@@ -43,7 +42,6 @@ import sys
 import tempfile
 import textwrap
 import time
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -340,13 +338,6 @@ def interpreter_burst(python: str, k: int) -> tuple[float, float]:
 # --- Lamina side -------------------------------------------------------------------------------
 
 
-def code_zip() -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("lambda_function.py", HANDLER_SOURCE)
-    return buf.getvalue()
-
-
 def create_function(
     lam: Any, name: str, code: bytes, memory: int, handler: str = "handler"
 ) -> None:
@@ -609,7 +600,7 @@ def main(argv: list[str] | None = None) -> int:
 
         # Functions: hello (128 and 1769 MB), the burst's sleeper, and one fresh function per
         # cold-start sample (created up front, concurrently).
-        code = code_zip()
+        code = ib.hello_zip(HANDLER_SOURCE)
         lams = {"isolated": ib.lambda_client(iso.port), "process": ib.lambda_client(proc.port)}
         ports = {"isolated": iso.port, "process": proc.port}
         configs = [("isolated", 128), ("isolated", 1769), ("process", 128)]

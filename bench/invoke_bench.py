@@ -346,10 +346,10 @@ def run_python_load(port: int, path: str, clients: int, duration: float) -> Load
 # --- Lamina setup ----------------------------------------------------------------------------
 
 
-def hello_zip() -> bytes:
+def hello_zip(source: str = HANDLER_SOURCE) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        z.writestr("lambda_function.py", HANDLER_SOURCE)
+        z.writestr("lambda_function.py", source)
     return buf.getvalue()
 
 
