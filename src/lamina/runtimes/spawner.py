@@ -217,11 +217,25 @@ def receive(sock):
 
 
 def run_environment(spec, log_w, control):
-    """pid 1 of the new namespaces: set up, wait for the server's go, start the runtime."""
+    """pid 1 of the new namespaces: set up, wait for the server's go, start the runtime.
+
+    The runtime process is forked first and waits on a pipe, so its fork (the costliest
+    step of a start) overlaps this process's set-up instead of following it.
+    """
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    released, release = os.pipe()
+    runtime = os.fork()
+    if runtime == 0:
+        os.close(release)
+        if os.read(released, 1) != b"g":
+            os._exit(1)
+        os.close(released)
+        enter_runtime(spec)
+        become_runtime(spec, log_w, control)
+    os.close(released)
     try:
-        signal.set_wakeup_fd(-1)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         listeners = []
         if spec["network"] == "none":
             loopback_up()
@@ -238,19 +252,28 @@ def run_environment(spec, log_w, control):
         # The first child has exited by now, so the parent is the spawner: if it dies (the
         # server died with it), this init gets SIGKILL and the whole namespace goes.
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        os.chdir(spec["cwd"])
         if spec.get("uid") is not None:
             drop_privileges(spec["uid"], spec["gid"])
-        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
     except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
         try:
             send(control, {"op": "error", "error": "%s: %s" % (type(exc).__name__, exc)})
         finally:
             os._exit(1)
-    runtime = os.fork()
-    if runtime == 0:
-        become_runtime(spec, log_w, control)
+    os.write(release, b"g")
+    os.close(release)
     supervise(runtime, log_w, control)
+
+
+def enter_runtime(spec):
+    """In the runtime process, once released: its directory, identity and limits."""
+    try:
+        os.chdir(spec["cwd"])
+        if spec.get("uid") is not None:
+            drop_privileges(spec["uid"], spec["gid"])
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+    except BaseException as exc:  # noqa: BLE001
+        os.write(2, ("environment set-up failed: %s\n" % exc).encode())
+        os._exit(1)
 
 
 def supervise(runtime, log_w, control):
