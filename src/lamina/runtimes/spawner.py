@@ -532,6 +532,7 @@ def main():
         import bootstrap  # the built-in Python runtime, imported once for every child
 
         sys.path.pop(0)
+        bootstrap.preload()
         PRELOADED = bootstrap
     gc.collect()
     gc.freeze()

@@ -148,6 +148,17 @@ def _install_exit_builtins() -> None:
             setattr(builtins, name, _sitebuiltins.Quitter(name, "Ctrl-D (i.e. EOF)"))
 
 
+# Made ahead of need by ``preload`` (in a spawner, before it forks environments).
+_MARSHALLERS: Dict[bool, Marshaller] = {}
+
+
+def preload() -> None:
+    """Work that depends on no function: done once in a forking spawner, not per start."""
+    _install_exit_builtins()
+    for ensure_ascii in (True, False):
+        _MARSHALLERS[ensure_ascii] = Marshaller(ensure_ascii=ensure_ascii)
+
+
 def report_init_error(
     client: RuntimeAPIClient, error: ErrorResult, errors: ErrorLogger, marshaller: Marshaller
 ) -> None:
@@ -249,7 +260,8 @@ def main() -> None:
 
     json_format = (environ.get("AWS_LAMBDA_LOG_FORMAT") or "").upper() == "JSON"
     log_level = log_level_from_env(environ.get("AWS_LAMBDA_LOG_LEVEL"))
-    marshaller = Marshaller(ensure_ascii=not non_ascii_json(environ))
+    ensure_ascii = not non_ascii_json(environ)
+    marshaller = _MARSHALLERS.get(ensure_ascii) or Marshaller(ensure_ascii=ensure_ascii)
     log_sink = create_log_sink(environ, json_format)
     errors = ErrorLogger(log_sink, json_format, marshaller)
     client = RuntimeAPIClient(environ["AWS_LAMBDA_RUNTIME_API"])
