@@ -651,3 +651,33 @@ def test_fake_invalid_ids_are_rejected(fake: FakeCgroup2) -> None:
             groups.create(bad, LIMITS)
     with pytest.raises(ValueError):
         Cgroups.detect("../escape")
+
+
+@needs_root
+@v1_only
+def test_remove_stale_siblings_removes_only_dead_servers_groups() -> None:
+    ours = Cgroups.detect("stale-ours")
+    dead = Cgroups.detect("stale-dead")
+    alive = Cgroups.detect("stale-alive")
+    assert isinstance(ours, Cgroups) and isinstance(dead, Cgroups) and isinstance(alive, Cgroups)
+    limits = Limits(64 * MiB, 0.5, 10)
+    try:
+        ours.create("e1", limits)
+        dead.create("e1", limits)
+        alive.create("e1", limits)
+        asked: list[str] = []
+
+        def is_alive(name: str, directories: list[str]) -> bool:
+            asked.append(name)
+            assert directories and all(os.path.isdir(d) for d in directories)
+            return name != "lamina-stale-dead"
+
+        removed = ours.remove_stale_siblings(is_alive)
+        assert "lamina-stale-dead" in removed
+        assert "lamina-stale-ours" not in asked
+        assert not any(os.path.exists(d) for d in dead.parents.values())
+        assert all(os.path.isdir(d) for d in alive.parents.values())
+        assert all(os.path.isdir(d) for d in ours.parents.values())
+    finally:
+        for groups in (ours, dead, alive):
+            groups.cleanup()

@@ -34,6 +34,7 @@ Only the memory controller is required; cpu, pids and freezer are used when pres
 from __future__ import annotations
 
 import contextlib
+import copy
 import math
 import os
 import re
@@ -424,6 +425,33 @@ class Cgroups:
             self._existing(n).remove(timeout)
         self._existing("").remove(timeout)
         self._ready = False
+
+
+    def remove_stale_siblings(self, alive: Callable[[str, list[str]], bool]) -> list[str]:
+        """Remove the groups other Lamina servers left behind when they died without
+        cleaning up (``alive(name, directories)`` says whether the server that owns
+        ``name`` still runs). Returns the names removed."""
+        ours = os.path.basename(self.parents["memory"])
+        bases = {c: os.path.dirname(p) for c, p in self.parents.items()}
+        names: set[str] = set()
+        for base in set(bases.values()):
+            with contextlib.suppress(OSError):
+                names |= {
+                    e.name
+                    for e in os.scandir(base)
+                    if e.is_dir() and e.name.startswith("lamina-") and "." not in e.name
+                }
+        removed = []
+        for name in sorted(names - {ours}):
+            directories = [os.path.join(base, name) for base in set(bases.values())]
+            if alive(name, [d for d in directories if os.path.isdir(d)]):
+                continue
+            other = copy.copy(self)
+            other.parents = {c: os.path.join(base, name) for c, base in bases.items()}
+            with contextlib.suppress(OSError):
+                other.cleanup()
+                removed.append(name)
+        return removed
 
 
 def _make_parents(version: int, parents: dict[str, str]) -> None:

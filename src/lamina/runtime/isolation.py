@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 import uuid
 from pathlib import Path
 
@@ -72,6 +73,10 @@ class SelectedSandbox:
             cgroups = detected if isinstance(detected, Cgroups) else None
             if cgroups is None:
                 log.warning("no resource limits: %s", detected)
+            else:
+                removed = await asyncio.to_thread(cgroups.remove_stale_siblings, _server_alive)
+                if removed:
+                    log.info("removed cgroups left by stopped servers: %s", ", ".join(removed))
             root = self.data_dir / "sandbox" / "root"
             root.mkdir(parents=True, exist_ok=True)
             sandbox = LinuxSandbox(cgroups, root, [], self.network)
@@ -93,6 +98,37 @@ class SelectedSandbox:
             "Run the server as root on Linux for namespaces and cgroups.",
             reason,
         )
+
+
+def _listening_ports() -> set[int]:
+    ports: set[int] = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as fh:
+            next(fh, None)
+            for line in fh:
+                fields = line.split()
+                if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                    ports.add(int(fields[1].rsplit(":", 1)[1], 16))
+    return ports
+
+
+def _server_alive(name: str, directories: list[str]) -> bool:
+    """A server's cgroups are named ``lamina-port-<port>``: it runs while the port listens.
+    Anything else is assumed to be alive (never removed), and so is a group changed in
+    the last minute (a server that is starting has not bound its port yet)."""
+    prefix = "lamina-port-"
+    if not name.startswith(prefix) or not name[len(prefix) :].isdigit():
+        return True
+    if int(name[len(prefix) :]) in _listening_ports():
+        return True
+    for path in directories:
+        with contextlib.suppress(OSError):
+            if time.time() - os.stat(path).st_mtime < STALE_AFTER_SECONDS:
+                return True
+    return False
+
+
+STALE_AFTER_SECONDS = 60
 
 
 async def _self_test(sandbox: LinuxSandbox) -> str | None:
