@@ -85,7 +85,6 @@ class SelectedSandbox:
             reason = await _self_test(sandbox)
         if reason is None and sandbox is not None:
             self.backend = sandbox
-            sandbox.refill_cgroups()
             sandbox.place_forkers(sandbox.default_spawner())
             return
         if sandbox is not None:

@@ -37,7 +37,7 @@ RUNTIME_API_PORT = 9001
 SANDBOX_UID = 993  # AWS's sbx_user1051
 SANDBOX_GID = 990
 PIDS_MAX = 1024
-SPARE_CGROUPS = 4
+PREPARED_FORKERS = 4
 REPLACE_DELAY = 0.1
 MAX_MESSAGE = 65536
 # Host paths every environment sees read-only (when they exist).
@@ -309,10 +309,6 @@ class LinuxSandbox:
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
         self._spawners: dict[str, Spawner] = {}
-        # Cgroups made ahead of need: creating one can wait on the kernel (RCU) for
-        # 10-20 ms on cgroup v1, which must not happen on a cold start's path.
-        self._spare_cgroups: list[EnvironmentCgroup] = []
-        self._refilling = False
         # Per spawner: forkers already inside a prepared cgroup (see spawner.prepare_forker).
         self._placed: dict[str, list[tuple[int, EnvironmentCgroup]]] = {}
         self._placing: set[str] = set()
@@ -348,7 +344,8 @@ class LinuxSandbox:
         return spawner, mode
 
     def _ro_binds(self, spec: SandboxSpec) -> list[list[str]]:
-        return self.shared_binds(spec.sdk_dir, _interpreter_prefixes(spec))
+        runtime = spec.argv[0] if spec.argv else None
+        return self.shared_binds(spec.sdk_dir, _interpreter_prefixes(runtime))
 
     def shared_binds(self, sdk_dir: str | None, prefixes: list[str]) -> list[list[str]]:
         binds = [[path, path] for path in SYSTEM_BINDS]
@@ -398,11 +395,7 @@ class LinuxSandbox:
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
         asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
-        limits = Limits(
-            memory_bytes=spec.memory_mb * 1024 * 1024,
-            cpu_fraction=float(os.cpu_count() or 1),
-            pids_max=PIDS_MAX,
-        )
+        limits = _init_limits(spec.memory_mb)
         go = json.dumps({"op": "go"}).encode()
         try:
             if cgroup is not None:
@@ -430,7 +423,7 @@ class LinuxSandbox:
                 }
             if forker is None:
                 if self.cgroups is not None:
-                    cgroup = await self._take_cgroup(limits)
+                    cgroup = await asyncio.to_thread(self.cgroups.create, _cgroup_id(), limits)
                     # Moving a task between cgroups can wait for an RCU grace period (5-20
                     # ms on cgroup v1): keep the event loop serving meanwhile.
                     await asyncio.to_thread(cgroup.attach, pid)
@@ -446,36 +439,7 @@ class LinuxSandbox:
         handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)
         return handle
 
-    async def _take_cgroup(self, limits: Limits) -> EnvironmentCgroup:
-        assert self.cgroups is not None
-        if self._spare_cgroups:
-            cgroup = self._spare_cgroups.pop()
-            cgroup.apply(limits)
-        else:
-            cgroup = await asyncio.to_thread(self.cgroups.create, _cgroup_id(), limits)
-        self.refill_cgroups()
-        return cgroup
-
-    def refill_cgroups(self, target: int = SPARE_CGROUPS) -> None:
-        if self.cgroups is None or self._refilling or len(self._spare_cgroups) >= target:
-            return
-        self._refilling = True
-        cgroups = self.cgroups
-        idle = Limits(memory_bytes=128 * 1024 * 1024, cpu_fraction=1.0, pids_max=PIDS_MAX)
-
-        async def refill() -> None:
-            try:
-                while len(self._spare_cgroups) < target:
-                    cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), idle)
-                    self._spare_cgroups.append(cgroup)
-            except OSError as exc:
-                log.warning("could not prepare cgroups: %s", exc)
-            finally:
-                self._refilling = False
-
-        asyncio.ensure_future(refill())
-
-    def place_forkers(self, spawner: Spawner, target: int = SPARE_CGROUPS) -> None:
+    def place_forkers(self, spawner: Spawner, target: int = PREPARED_FORKERS) -> None:
         """Keep ``target`` forkers of this spawner waiting inside prepared cgroups."""
         key = spawner.interpreter
         if self.cgroups is None or key in self._placing:
@@ -485,13 +449,9 @@ class LinuxSandbox:
             return
         self._placing.add(key)
         cgroups = self.cgroups
-        boost = Limits(
-            memory_bytes=128 * 1024 * 1024,
-            cpu_fraction=float(os.cpu_count() or 1),
-            pids_max=PIDS_MAX,
-        )
+        boost = _init_limits(128)
 
-        premounted = self.shared_binds(self.sdk_dir, _prefixes_of(spawner.interpreter))
+        premounted = self.shared_binds(self.sdk_dir, _interpreter_prefixes(spawner.interpreter))
         self._premounted[key] = premounted
 
         async def place() -> None:
@@ -513,7 +473,6 @@ class LinuxSandbox:
         for spawner in self._spawners.values():
             await spawner.close()
         self._spawners.clear()
-        self._spare_cgroups.clear()
         if self.cgroups is not None:
             await asyncio.to_thread(self.cgroups.cleanup)
 
@@ -543,26 +502,31 @@ def _sdk_binds(sdk_dir: str) -> tuple[list[str], ...]:
     return tuple(binds)
 
 
+def _init_limits(memory_mb: int) -> Limits:
+    """Limits while the runtime initialises: its memory, and the host's whole CPU (the
+    proportional share applies from the first invocation, see ``LinuxHandle.init_done``)."""
+    return Limits(
+        memory_bytes=memory_mb * 1024 * 1024,
+        cpu_fraction=float(os.cpu_count() or 1),
+        pids_max=PIDS_MAX,
+    )
+
+
 def _cgroup_id() -> str:
     return f"env-{uuid.uuid4().hex[:16]}"
 
 
-def _prefixes_of(executable: str) -> list[str]:
-    return _interpreter_prefixes(
-        SandboxSpec(env_id="", argv=[executable], env={}, cwd="/", memory_mb=0)
-    )
-
-
-def _interpreter_prefixes(spec: SandboxSpec) -> list[str]:
-    """The installation prefixes of the runtime's interpreter and of the spawner's.
+@functools.cache
+def _interpreter_prefixes(runtime: str | None) -> list[str]:
+    """The installation prefixes of the runtime's executable and of the spawner's.
 
     The spawner's own interpreter (this one) runs the environment until it execs, so its
-    standard library is always there too.
+    standard library is always there too. Resolved once per executable.
     """
     paths: list[str] = [sys.base_prefix]
     # A custom runtime's bootstrap is already an in-sandbox path (/var/task, /opt).
-    if spec.argv and not spec.argv[0].startswith(("/var/task/", "/opt/")):
-        executable = os.path.realpath(spec.argv[0])
+    if runtime and not runtime.startswith(("/var/task/", "/opt/")):
+        executable = os.path.realpath(runtime)
         prefix = os.path.dirname(os.path.dirname(executable))
         if prefix not in ("/usr", "/", "/usr/local"):
             paths.append(prefix)
