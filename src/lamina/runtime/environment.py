@@ -162,6 +162,9 @@ class Environment:
         self._running: _Running | None = None
         self._next_waiter: asyncio.Future[_Running] | None = None
         self._orphan_lines: list[str] = []
+        # Invocations handed to this environment: the first one is its cold start (whether
+        # or not the runtime already reached /next while the environment was being set up).
+        self._invocations = 0
         self._partial = b""
         self._exit_task: asyncio.Task[None] | None = None
 
@@ -284,7 +287,8 @@ class Environment:
 
     async def invoke(self, invocation: Invocation) -> Outcome:
         loop = asyncio.get_running_loop()
-        running = _Running(invocation, loop.create_future(), cold=self.state is State.STARTING)
+        running = _Running(invocation, loop.create_future(), cold=self._invocations == 0)
+        self._invocations += 1
         if self._launch_failure is not None:
             failure = self._launch_failure
             body = platform_error(invocation.request_id, failure.error_type, failure.message)
