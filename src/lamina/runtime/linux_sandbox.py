@@ -83,7 +83,7 @@ class Spawner:
         self.preload_python = preload_python
         self._sock: socket.socket | None = None
         self._process: asyncio.subprocess.Process | None = None
-        self._pending: dict[int, asyncio.Future[int]] = {}
+        self._pending: dict[int, asyncio.Future[tuple[int, socket.socket]]] = {}
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._next_id = 0
         self._send_lock = asyncio.Lock()
@@ -110,35 +110,41 @@ class Spawner:
                 return
             except OSError:
                 data = b""
-            for fd in fds:
-                os.close(fd)
             if not data:
+                for fd in fds:
+                    os.close(fd)
                 self._on_lost()
                 return
             message = json.loads(data)
             op = message.get("op")
-            if op in ("spawned", "prepared"):
-                future = self._pending.pop(message["id"], None)
+            future = self._pending.pop(message["id"], None) if "id" in message else None
+            if op == "prepared" and len(fds) == 1:
+                control = socket.socket(fileno=fds.pop())
+                control.setblocking(False)
                 if future is not None and not future.done():
-                    future.set_result(int(message["pid"]))
-            elif op == "failed":
-                future = self._pending.pop(message["id"], None)
+                    future.set_result((int(message["pid"]), control))
+                else:
+                    control.close()
+            elif op in ("failed", "prepared"):
                 if future is not None and not future.done():
-                    future.set_exception(SandboxUnavailable(message.get("error", "")))
+                    error = message.get("error", "the spawner sent no control socket")
+                    future.set_exception(SandboxUnavailable(error))
             elif op == "exit":
                 self.exit_future(int(message["pid"])).set_result(int(message["returncode"]))
+            for fd in fds:
+                os.close(fd)
 
     def _on_lost(self) -> None:
         if self._sock is not None:
             asyncio.get_running_loop().remove_reader(self._sock.fileno())
             self._sock.close()
             self._sock = None
-        for future in self._pending.values():
-            if not future.done():
-                future.set_exception(SandboxUnavailable("the spawner exited"))
-        for future in self._exits.values():
-            if not future.done():
-                future.set_result(-signal.SIGKILL)
+        for pending in self._pending.values():
+            if not pending.done():
+                pending.set_exception(SandboxUnavailable("the spawner exited"))
+        for ended in self._exits.values():
+            if not ended.done():
+                ended.set_result(-signal.SIGKILL)
 
     def exit_future(self, pid: int) -> asyncio.Future[int]:
         future = self._exits.get(pid)
@@ -150,15 +156,16 @@ class Spawner:
     def forget(self, pid: int) -> None:
         self._exits.pop(pid, None)
 
-    async def _request(self, message: dict[str, Any], fds: list[int]) -> int:
+    async def _request(self, message: dict[str, Any]) -> tuple[int, socket.socket]:
         if self._sock is None:
             await self.start()
         assert self._sock is not None
         self._next_id += 1
         message["id"] = self._next_id
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[tuple[int, socket.socket]] = loop.create_future()
         self._pending[self._next_id] = future
-        await self._send(json.dumps(message).encode(), fds)
+        await self._send(json.dumps(message).encode(), [])
         return await future
 
     async def _send(self, data: bytes, fds: list[int]) -> None:
@@ -171,22 +178,27 @@ class Spawner:
             while True:
                 assert self._sock is not None
                 try:
-                    socket.send_fds(self._sock, [data], fds)
+                    if fds:
+                        socket.send_fds(self._sock, [data], fds)
+                    else:
+                        self._sock.send(data)
                     return
                 except BlockingIOError:
                     await _writable(loop, self._sock.fileno())
 
-    async def spawn(
-        self, spec: dict[str, Any], log_w: int, control: socket.socket, forker: int | None = None
-    ) -> int:
-        message = {"op": "spawn", "spec": spec, "forker": forker}
-        return await self._request(message, [log_w, control.fileno()])
-
-    async def prepare(self, network: str, root: str, ro_binds: list[list[str]]) -> int:
-        """A forker process, in new namespaces with the shared part of a root mounted,
-        waiting for one spawn request; its pid."""
-        message = {"op": "prepare", "network": network, "root": root, "ro_binds": ro_binds}
-        return await self._request(message, [])
+    async def prepare(
+        self, network: str, root: str, ro_binds: list[list[str]], ports: list[int]
+    ) -> tuple[int, socket.socket]:
+        """An init in new namespaces, its root's shared part mounted and its listeners
+        open, waiting for a spec (see spawner.py); its pid and its control socket."""
+        message = {
+            "op": "prepare",
+            "network": network,
+            "root": root,
+            "ro_binds": ro_binds,
+            "ports": ports,
+        }
+        return await self._request(message)
 
     async def close(self) -> None:
         """Closing the socket tells the spawner to kill and reap everything it started."""
@@ -201,6 +213,24 @@ class Spawner:
                 with contextlib.suppress(ProcessLookupError):
                     self._process.kill()
                 await self._process.wait()
+
+
+@dataclass
+class PreparedInit:
+    """An environment's init, prepared ahead of need and waiting for its spec."""
+
+    pid: int
+    control: socket.socket
+    cgroup: EnvironmentCgroup | None
+
+    def discard(self, remove_cgroup: bool = True) -> None:
+        """Kill it (its namespaces go with it) and drop its cgroup."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        self.control.close()
+        if self.cgroup is not None and remove_cgroup:
+            _remove_cgroup(self.cgroup)
+        self.cgroup = None
 
 
 @dataclass
@@ -287,9 +317,17 @@ def _remove_cgroup(cgroup: EnvironmentCgroup) -> None:
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
-        cgroup.remove()
+        _remove_quietly(cgroup)
         return
-    loop.run_in_executor(None, cgroup.remove)
+    loop.run_in_executor(None, _remove_quietly, cgroup)
+
+
+def _remove_quietly(cgroup: EnvironmentCgroup) -> None:
+    # Gone already (the server's cgroup sweep at shutdown may remove it first) is fine.
+    try:
+        cgroup.remove()
+    except OSError as exc:
+        log.debug("removing cgroup %s: %s", cgroup, exc)
 
 
 class LinuxSandbox:
@@ -309,10 +347,11 @@ class LinuxSandbox:
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
         self._spawners: dict[str, Spawner] = {}
-        # Per spawner: forkers already inside a prepared cgroup (see spawner.prepare_forker).
-        self._placed: dict[str, list[tuple[int, EnvironmentCgroup]]] = {}
+        # Per spawner: inits already inside a prepared cgroup (see spawner.prepare).
+        self._placed: dict[str, list[PreparedInit]] = {}
         self._placing: set[str] = set()
-        # Per spawner: the binds its prepared forkers have mounted already.
+        self._closed = False
+        # Per spawner: the binds its prepared inits mount before they know their function.
         self._premounted: dict[str, list[list[str]]] = {}
         self.sdk_dir: str | None = None
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
@@ -364,117 +403,154 @@ class LinuxSandbox:
         argv = list(spec.argv)
         if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
             argv[0] = os.path.realpath(argv[0])
-        ro_binds = self._ro_binds(spec)
+        premounted = self._premounted_binds(spawner)
         payload: dict[str, Any] = {
             "argv": argv,
             "env": spec.env,
             "cwd": spec.cwd,
             "mode": mode,
-            "network": spec.network,
-            "runtime_api_port": RUNTIME_API_PORT,
-            "lamina_api_port": self.lamina_api_port,
-            "root_dir": str(self.root_dir),
             "task_dir": spec.task_dir,
             "opt_dir": spec.opt_dir,
             "tmp_mb": spec.ephemeral_mb,
-            "ro_binds": ro_binds,
+            "ro_binds": [b for b in self._ro_binds(spec) if b not in premounted],
             "uid": SANDBOX_UID,
             "gid": SANDBOX_GID,
-            "hostname": "localhost",
         }
-        read_fd, write_fd = os.pipe()
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        ours.setblocking(False)
-        cgroup: EnvironmentCgroup | None = None
-        forker: int | None = None
+        limits = _init_limits(spec.memory_mb)
         placed = self._placed.get(spawner.interpreter)
         if placed and spec.network == self.network:
-            forker, cgroup = placed.pop()
-            premounted = self._premounted.get(spawner.interpreter, [])
-            payload["ro_binds"] = [b for b in ro_binds if b not in premounted]
+            init = placed.pop()
+            try:
+                if init.cgroup is not None:
+                    init.cgroup.apply(limits)
+            except BaseException:
+                init.discard()
+                raise
+        else:
+            init = await self._prepare_init(spawner, spec.network, limits)
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
         asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
-        limits = _init_limits(spec.memory_mb)
-        go = json.dumps({"op": "go"}).encode()
+        read_fd, write_fd = os.pipe()
         try:
-            if cgroup is not None:
-                cgroup.apply(limits)  # the environment will be forked inside it
             try:
-                pid = await spawner.spawn(payload, write_fd, theirs, forker)
+                await _send_message(init.control, {"op": "spawn", "spec": payload}, [write_fd])
             finally:
                 os.close(write_fd)
-                theirs.close()
-            if cgroup is not None:
-                # Already in its cgroup, with its limits: the go can wait for it while it
-                # sets up (the spawner answers after the first child has exited).
-                ours.send(go)
-            message, fds = await _receive(ours)
+            message, fds = await _receive(init.control)
             if message is None or message.get("op") != "ready":
                 for fd in fds:
                     os.close(fd)
                 error = (message or {}).get("error", "the environment exited during set-up")
                 raise SandboxUnavailable(error)
-            listeners = {}
-            if len(fds) == 2:
-                listeners = {
-                    "runtime_api": socket.socket(fileno=fds[0]),
-                    "lamina_api": socket.socket(fileno=fds[1]),
-                }
-            if forker is None:
-                if self.cgroups is not None:
-                    cgroup = await asyncio.to_thread(self.cgroups.create, _cgroup_id(), limits)
-                    # Moving a task between cgroups can wait for an RCU grace period (5-20
-                    # ms on cgroup v1): keep the event loop serving meanwhile.
-                    await asyncio.to_thread(cgroup.attach, pid)
-                ours.send(go)
         except BaseException:
             os.close(read_fd)
-            ours.close()
-            if cgroup is not None:
-                cgroup.remove()
+            init.discard()
             raise
+        listeners = {}
+        if len(fds) == 2:
+            listeners = {
+                "runtime_api": socket.socket(fileno=fds[0]),
+                "lamina_api": socket.socket(fileno=fds[1]),
+            }
         os.set_blocking(read_fd, False)
-        handle = LinuxHandle(pid, read_fd, cgroup, spawner, ours, listeners)
+        handle = LinuxHandle(init.pid, read_fd, init.cgroup, spawner, init.control, listeners)
         handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)
         return handle
 
+    def _premounted_binds(self, spawner: Spawner) -> list[list[str]]:
+        """The read-only binds a spawner's inits mount before they know their function."""
+        binds = self._premounted.get(spawner.interpreter)
+        if binds is None:
+            prefixes = _interpreter_prefixes(spawner.interpreter)
+            binds = self.shared_binds(self.sdk_dir, prefixes)
+            self._premounted[spawner.interpreter] = binds
+        return binds
+
+    async def _prepare_init(self, spawner: Spawner, network: str, limits: Limits) -> PreparedInit:
+        """An init waiting in new namespaces, inside its own cgroup."""
+        cgroups = self.cgroups
+        creating = (
+            asyncio.ensure_future(asyncio.to_thread(cgroups.create, _cgroup_id(), limits))
+            if cgroups is not None
+            else None
+        )
+        init: PreparedInit | None = None
+        try:
+            ports = [RUNTIME_API_PORT, self.lamina_api_port]
+            pid, control = await spawner.prepare(
+                network, str(self.root_dir), self._premounted_binds(spawner), ports
+            )
+            init = PreparedInit(pid, control, None)
+            message, fds = await _receive(control)
+            for fd in fds:
+                os.close(fd)
+            if message is None or message.get("op") != "prepared":
+                error = (message or {}).get("error", "the environment exited during set-up")
+                raise SandboxUnavailable(error)
+            if creating is not None:
+                init.cgroup = await creating
+                # Moving a task between cgroups can wait for an RCU grace period (5-20 ms
+                # on cgroup v1): keep the event loop serving meanwhile.
+                await asyncio.to_thread(init.cgroup.attach, pid)
+        except BaseException:
+            if init is not None:
+                init.discard()
+            if creating is not None:
+                if not creating.done():
+                    with contextlib.suppress(BaseException):
+                        await creating
+                if init is None or init.cgroup is None:
+                    with contextlib.suppress(BaseException):
+                        _remove_cgroup(creating.result())
+            raise
+        return init
+
     def place_forkers(self, spawner: Spawner, target: int = PREPARED_FORKERS) -> None:
-        """Keep ``target`` forkers of this spawner waiting inside prepared cgroups."""
+        """Keep ``target`` inits of this spawner waiting inside prepared cgroups."""
         key = spawner.interpreter
-        if self.cgroups is None or key in self._placing:
+        if self.cgroups is None or key in self._placing or self._closed:
             return
         placed = self._placed.setdefault(key, [])
         if len(placed) >= target:
             return
         self._placing.add(key)
-        cgroups = self.cgroups
         boost = _init_limits(128)
-
-        premounted = self.shared_binds(self.sdk_dir, _interpreter_prefixes(spawner.interpreter))
-        self._premounted[key] = premounted
 
         async def place() -> None:
             try:
-                while len(placed) < target:
-                    cgroup = await asyncio.to_thread(cgroups.create, _cgroup_id(), boost)
-                    forker = await spawner.prepare(self.network, str(self.root_dir), premounted)
-                    await asyncio.to_thread(cgroup.attach, forker)
-                    placed.append((forker, cgroup))
+                while len(placed) < target and not self._closed:
+                    placed.append(await self._prepare_init(spawner, self.network, boost))
             except (OSError, SandboxUnavailable) as exc:
-                log.warning("could not prepare environments ahead: %s", exc)
+                if not self._closed:
+                    log.warning("could not prepare environments ahead: %s", exc)
             finally:
                 self._placing.discard(key)
 
         asyncio.ensure_future(place())
 
     async def close(self) -> None:
+        self._closed = True
+        for placed in self._placed.values():
+            for init in placed:
+                init.discard(remove_cgroup=False)  # the cleanup below removes them all
         self._placed.clear()
         for spawner in self._spawners.values():
             await spawner.close()
         self._spawners.clear()
         if self.cgroups is not None:
             await asyncio.to_thread(self.cgroups.cleanup)
+
+
+async def _send_message(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
+    data = json.dumps(message).encode()
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            socket.send_fds(sock, [data], fds)
+            return
+        except BlockingIOError:
+            await _writable(loop, sock.fileno())
 
 
 async def _writable(loop: asyncio.AbstractEventLoop, fileno: int) -> None:

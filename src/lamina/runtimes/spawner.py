@@ -5,21 +5,26 @@ only, and it imports nothing from Lamina. When ``--preload-python`` is given it 
 the built-in Python runtime and freezes the heap (``gc.freeze()``), so a Python
 environment is a ``fork`` away from running its handler.
 
-Protocol (SOCK_SEQPACKET, JSON messages, file descriptors by SCM_RIGHTS):
-  server → spawner  {"op": "prepare", "id": N}  → {"op": "prepared", "id": N, "pid": F}
-  server → spawner  {"op": "spawn", "id": N, "spec": {...}, "forker": F?}  + fds [log_w, control]
-  spawner → server  {"op": "spawned", "id": N, "pid": P} | {"op": "failed", "id": N, "error": s}
-  spawner → server  {"op": "exit", "pid": P, "returncode": R}
-Per environment, on its control socket:
-  environment → server  {"op": "ready"} + fds [runtime API listener, Lamina API listener]
-  server → environment  {"op": "go"}  (after it has put the pid in its cgroup)
-  environment → server  {"op": "error", "error": s} when set-up fails
-  environment → server  {"op": "exit", "returncode": R} when the runtime process ended
+Environments are prepared ahead of need. The spawner clones an **init** straight into
+new mount, pid, ipc, uts and (optionally) network namespaces, so it is pid 1 of its own
+pid namespace from its first instruction; the init mounts the shared part of its root
+and opens its listeners, then waits. The server puts it in a cgroup and, when an
+invocation needs a new environment, sends it the function's spec: the init forks the
+runtime process (which starts inside the cgroup), finishes the root, drops privileges
+and releases the runtime. When the init exits, everything in its namespace dies.
 
-The environment is the second of a double fork: the first child unshares the mount,
-pid, ipc, uts and (optionally) network namespaces and forks again, so the environment
-is pid 1 of its own pid namespace; when it exits, everything it started dies with it.
-The spawner is a child subreaper, so it reaps environments and reports their exits.
+Protocol (SOCK_SEQPACKET, JSON messages, file descriptors by SCM_RIGHTS):
+  server → spawner  {"op": "prepare", "id": N, "network": s, "root": s, "ro_binds": [...],
+                     "ports": [runtime API, Lamina API]}
+  spawner → server  {"op": "prepared", "id": N, "pid": P} + fds [the init's control socket]
+                    | {"op": "failed", "id": N, "error": s}
+  spawner → server  {"op": "exit", "pid": P, "returncode": R}   (an init ended)
+Per environment, on its control socket:
+  init → server     {"op": "prepared"} | {"op": "error", "error": s}
+  server → init     {"op": "spawn", "spec": {...}} + fds [log_w]   (once it is in its cgroup)
+  init → server     {"op": "ready"} + fds [runtime API listener, Lamina API listener]
+                    | {"op": "error", "error": s}
+  init → server     {"op": "exit", "returncode": R} when the runtime process ended
 """
 
 import contextlib
@@ -54,9 +59,11 @@ MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 
 PR_SET_NO_NEW_PRIVS = 38
-PR_SET_CHILD_SUBREAPER = 36
 PR_SET_PDEATHSIG = 1
-SYS_PIVOT_ROOT = 155  # x86_64
+PR_SET_NAME = 15
+# System call numbers by architecture: (clone, pivot_root).
+_SYSCALLS = {"x86_64": (56, 155), "aarch64": (220, 41)}
+SYS_CLONE, SYS_PIVOT_ROOT = _SYSCALLS.get(os.uname().machine, (None, None))
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -67,17 +74,16 @@ _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
                         ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.unshare.argtypes = [ctypes.c_int]
+# clone(2) runs with the GIL held (PyDLL), bracketed by the interpreter's fork hooks.
+_raw_syscall = ctypes.PyDLL(None, use_errno=True).syscall
+_raw_syscall.restype = ctypes.c_long
+_raw_syscall.argtypes = [ctypes.c_long] * 6
 
 
 def _check(result, what):
     if result != 0:
         err = ctypes.get_errno()
         raise OSError(err, "%s: %s" % (what, os.strerror(err)))
-
-
-def unshare(flags):
-    _check(_libc.unshare(flags), "unshare")
 
 
 def mount(source, target, fstype, flags, data=None):
@@ -98,11 +104,46 @@ def umount(target):
 
 
 def pivot_root(new_root, put_old):
+    if SYS_PIVOT_ROOT is None:
+        raise OSError(errno.ENOSYS, "pivot_root: unsupported architecture")
     _check(_libc.syscall(SYS_PIVOT_ROOT, new_root.encode(), put_old.encode()), "pivot_root")
+
+
+def clone(flags):
+    """``fork`` into new namespaces in one step: with CLONE_NEWPID the child is pid 1.
+
+    ``os.fork`` cannot take namespace flags and ``unshare(CLONE_NEWPID)`` only affects
+    children, which would cost a second fork; so this is the raw system call, between
+    the interpreter's own before/after-fork hooks (the spawner is single-threaded)."""
+    if SYS_CLONE is None:
+        raise OSError(errno.ENOSYS, "clone: unsupported architecture")
+    api = ctypes.pythonapi
+    api.PyOS_BeforeFork()
+    pid = _raw_syscall(SYS_CLONE, flags | signal.SIGCHLD, 0, 0, 0, 0)
+    if pid == 0:
+        api.PyOS_AfterFork_Child()
+        return 0
+    err = ctypes.get_errno()
+    api.PyOS_AfterFork_Parent()
+    if pid < 0:
+        raise OSError(err, "clone: %s" % os.strerror(err))
+    return pid
+
+
+def exit_code(status):
+    """``os.waitstatus_to_exitcode`` (Python 3.9+) for every supported interpreter."""
+    if os.WIFSIGNALED(status):
+        return -os.WTERMSIG(status)
+    return os.WEXITSTATUS(status)
 
 
 def prctl(option, value):
     _check(_libc.prctl(option, ctypes.c_ulong(value), 0, 0, 0), "prctl")
+
+
+def set_process_name(name):
+    """The name ``ps`` and ``top`` show (at most 15 bytes)."""
+    _libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
 
 
 # --- inside the environment ------------------------------------------------------------
@@ -146,34 +187,13 @@ def _bind(root, source, target, read_only):
 def start_root(root, ro_binds):
     """The shared part of a new root: a tmpfs with read-only binds of what runtimes need.
 
-    A prepared forker does this ahead of need, in its own mount namespace."""
+    A prepared init does this ahead of need, in its own mount namespace."""
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
     for source, target in ro_binds:
         if os.path.exists(source):
             _bind(root, source, target, True)
-
-
-def build_root(spec):
-    """A fresh root: tmpfs with read-only binds of what the runtime needs, /tmp, /proc."""
-    root = spec["root_dir"]
-    if not spec.get("root_started"):
-        start_root(root, [])
-    for source, target in spec["ro_binds"]:
-        if os.path.exists(source):
-            _bind(root, source, target, True)
-    _mkdirs(root + "/var/task")
-    mount(spec["task_dir"], root + "/var/task", None, MS_BIND | MS_REC)
-    mount(None, root + "/var/task", None,
-          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    _mkdirs(root + "/opt")
-    if spec.get("opt_dir"):
-        mount(spec["opt_dir"], root + "/opt", None, MS_BIND | MS_REC)
-        mount(None, root + "/opt", None,
-              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    _mkdirs(root + "/tmp")
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-          "size=%dm,mode=1777" % spec["tmp_mb"])
+    # This init is pid 1 of its pid namespace already, so its /proc can be mounted now.
     _mkdirs(root + "/proc")
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     _mkdirs(root + "/dev")
@@ -185,7 +205,25 @@ def build_root(spec):
         os.symlink(target, root + "/dev/" + name)
     _mkdirs(root + "/dev/shm")
     mount("tmpfs", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    _mkdirs(root + "/.old-root")
+    for name in ("var/task", "opt", "tmp", ".old-root"):
+        _mkdirs(root + "/" + name)
+
+
+def build_root(root, spec):
+    """Finish the root ``start_root`` began: the function's own binds, code, layers and
+    /tmp; then make it read-only and pivot into it."""
+    for source, target in spec["ro_binds"]:
+        if os.path.exists(source):
+            _bind(root, source, target, True)
+    mount(spec["task_dir"], root + "/var/task", None, MS_BIND | MS_REC)
+    mount(None, root + "/var/task", None,
+          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    if spec.get("opt_dir"):
+        mount(spec["opt_dir"], root + "/opt", None, MS_BIND | MS_REC)
+        mount(None, root + "/opt", None,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
+          "size=%dm,mode=1777" % spec["tmp_mb"])
     # The root itself becomes read-only: only /tmp (and /dev/shm) are writable.
     mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chdir(root)
@@ -210,24 +248,57 @@ def send(sock, message, fds=()):
 
 
 def receive(sock):
-    data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 8)
+    try:
+        data, fds, _flags, _addr = socket.recv_fds(sock, MAX_MESSAGE, 8)
+    except ConnectionResetError:  # the peer closed with messages unread: it is gone
+        return None, []
     if not data:
         return None, fds
     return json.loads(data), fds
 
 
-def run_environment(spec, log_w, control):
-    """pid 1 of the new namespaces: set up, wait for the server's go, start the runtime.
+def run_init(control, prepare):
+    """pid 1 of the new namespaces: prepare what no function decides, wait for a spec,
+    then start the runtime process and supervise it."""
+    set_process_name("lamina-init")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        # The parent is the spawner: if it dies (the server died with it), this init gets
+        # SIGKILL and the whole namespace goes.
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        listeners = []
+        if prepare["network"] == "none":
+            loopback_up()
+            listeners = [listener(port) for port in prepare["ports"]]
+        socket.sethostname("localhost")
+        start_root(prepare["root"], prepare["ro_binds"])
+    except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
+        _fail(control, exc)
+    send(control, {"op": "prepared"})
+    message, fds = receive(control)
+    if not message or message.get("op") != "spawn" or len(fds) != 1:
+        os._exit(0)
+    spec, log_w = message["spec"], fds[0]
+    start_environment(spec, log_w, control, listeners, prepare["root"])
+
+
+def _fail(control, exc):
+    try:
+        send(control, {"op": "error", "error": "%s: %s" % (type(exc).__name__, exc)})
+    finally:
+        os._exit(1)
+
+
+def start_environment(spec, log_w, control, listeners, root):
+    """In the init, now inside its cgroup: fork the runtime, finish the root, release it.
 
     The runtime process is forked first and waits on a pipe, so its fork (the costliest
-    step of a start) overlaps this process's set-up instead of following it.
+    step of a start) overlaps the init's set-up instead of following it.
     """
-    signal.set_wakeup_fd(-1)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     released, release = os.pipe()
     runtime = os.fork()
     if runtime == 0:
+        set_process_name(os.path.basename(sys.executable))
         os.close(release)
         if os.read(released, 1) != b"g":
             os._exit(1)
@@ -236,29 +307,14 @@ def run_environment(spec, log_w, control):
         become_runtime(spec, log_w, control)
     os.close(released)
     try:
-        listeners = []
-        if spec["network"] == "none":
-            loopback_up()
-            listeners = [listener(spec["runtime_api_port"]), listener(spec["lamina_api_port"])]
-        socket.sethostname(spec.get("hostname", "localhost"))
-        if spec.get("isolate_fs", True):
-            build_root(spec)
+        build_root(root, spec)
         send(control, {"op": "ready"}, [s.fileno() for s in listeners])
         for sock in listeners:
             sock.close()
-        message, _ = receive(control)
-        if not message or message.get("op") != "go":
-            os._exit(1)
-        # The first child has exited by now, so the parent is the spawner: if it dies (the
-        # server died with it), this init gets SIGKILL and the whole namespace goes.
-        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         if spec.get("uid") is not None:
             drop_privileges(spec["uid"], spec["gid"])
-    except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
-        try:
-            send(control, {"op": "error", "error": "%s: %s" % (type(exc).__name__, exc)})
-        finally:
-            os._exit(1)
+    except BaseException as exc:  # noqa: BLE001
+        _fail(control, exc)
     os.write(release, b"g")
     os.close(release)
     supervise(runtime, log_w, control)
@@ -291,7 +347,7 @@ def supervise(runtime, log_w, control):
             os._exit(0)
         if pid == runtime:
             try:
-                send(control, {"op": "exit", "returncode": os.waitstatus_to_exitcode(status)})
+                send(control, {"op": "exit", "returncode": exit_code(status)})
             finally:
                 os._exit(0)
 
@@ -325,102 +381,41 @@ def become_runtime(spec, log_w, control):
 # --- the spawner ------------------------------------------------------------------------
 
 
-FORKERS = {}  # pid of a prepared forker -> the spawner's end of its socket
+INITS = set()  # pids of the inits this spawner cloned (prepared or running)
 
 
-def enter_namespaces(network):
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
-    if network == "none":
-        flags |= CLONE_NEWNET
-    unshare(flags)
-
-
-def fork_environment(spec, log_w, control, report, entered=False):
-    """In the first child: new namespaces, fork the environment's init, report its pid."""
-    try:
-        if not entered:
-            enter_namespaces(spec["network"])
-        second = os.fork()
-        if second == 0:
-            report.close()
-            run_environment(spec, log_w, control)
-            os._exit(0)
-        report.send(str(second).encode())
-    except BaseException as exc:  # noqa: BLE001
-        try:
-            report.send(("error %s" % exc).encode())
-        finally:
-            os._exit(1)
-    os._exit(0)
-
-
-def _child_reset(keep):
-    """A fresh child of the spawner: drop the spawner's signal set-up and its sockets."""
+def _child_reset():
+    """A fresh child of the spawner: drop its signal set-up and its server socket."""
     signal.set_wakeup_fd(-1)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    for sock in list(FORKERS.values()) + [SERVER[0]]:
-        if sock is not keep:
-            sock.close()
+    SERVER[0].close()
 
 
-def prepare_forker(network, root=None, ro_binds=()):
-    """Fork a child that enters fresh namespaces and waits for one spawn request. The
-    server moves it into a cgroup ahead of need, so the environment it forks starts inside
-    that cgroup and those namespaces: no cgroup move (5-20 ms on cgroup v1) and no
-    namespace creation on a cold start's path."""
+def prepare(message):
+    """Clone an init into fresh namespaces; returns its pid and the server's end of its
+    control socket. The server moves it into a cgroup ahead of need, so the environment
+    it starts is inside that cgroup and those namespaces: no cgroup move (5-20 ms on
+    cgroup v1) and no namespace creation on a cold start's path."""
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+    if message["network"] == "none":
+        flags |= CLONE_NEWNET
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    pid = os.fork()
-    if pid == 0:
-        _child_reset(theirs)
-        ours.close()
-        try:
-            enter_namespaces(network)
-            if root:
-                start_root(root, ro_binds)
-        except OSError:
-            os._exit(1)
-        message, fds = receive(theirs)
-        if message is None:
-            os._exit(0)
-        spec = message["spec"]
-        spec["root_started"] = bool(root)
-        control = socket.socket(fileno=fds[1])
-        if spec["network"] != network:
-            report_error = "the forker was prepared for network %r" % network
-            theirs.send(("error " + report_error).encode())
-            os._exit(1)
-        fork_environment(spec, fds[0], control, theirs, entered=True)
-    theirs.close()
-    FORKERS[pid] = ours
-    return pid
-
-
-def spawn(spec, log_w, control, forker=None):
-    """Start an environment; returns the pid of its init (as the host sees it)."""
-    sock = FORKERS.pop(forker, None) if forker else None
-    if sock is None:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        forker = os.fork()
-        if forker == 0:
-            _child_reset(theirs)
-            ours.close()
-            fork_environment(spec, log_w, control, theirs)
-        theirs.close()
-        sock = ours
-    else:
-        send(sock, {"op": "spawn", "spec": spec}, [log_w, control.fileno()])
     try:
-        data = sock.recv(256)
-    finally:
-        sock.close()
-        os.waitpid(forker, 0)
-    text = data.decode()
-    if not text or text.startswith("error"):
-        raise OSError(errno.EPERM, text[6:] or "environment set-up failed")
-    return int(text)
-
-
-ENVIRONMENTS = set()
+        pid = clone(flags)
+    except OSError:
+        ours.close()
+        theirs.close()
+        raise
+    if pid == 0:
+        try:
+            _child_reset()
+            ours.close()
+            run_init(theirs, message)
+        finally:
+            os._exit(1)
+    theirs.close()
+    INITS.add(pid)
+    return pid, ours
 
 
 def thaw(pid):
@@ -443,25 +438,20 @@ def thaw(pid):
 
 
 def kill_environments():
-    """The server is gone (or stopping): no environment or forker may outlive it, and none
-    is left as a zombie for the host's init."""
-    for pid in list(ENVIRONMENTS):
+    """The server is gone (or stopping): no environment may outlive it, and none is left
+    as a zombie for the host's init."""
+    for pid in list(INITS):
         thaw(pid)
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-    for pid, sock in list(FORKERS.items()):
-        sock.close()
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-    for pid in list(ENVIRONMENTS) + list(FORKERS):
+    for pid in list(INITS):
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
-    ENVIRONMENTS.clear()
-    FORKERS.clear()
+    INITS.clear()
 
 
 def serve(server_sock):
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
+    set_process_name("lamina-spawner")
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     rfd, wfd = os.pipe()
     os.set_blocking(wfd, False)
@@ -479,24 +469,21 @@ def serve(server_sock):
                 reap(server_sock)
                 continue
             message, fds = receive(server_sock)
+            for extra in fds:
+                os.close(extra)
             if message is None:
                 kill_environments()
                 return
             if message.get("op") == "prepare":
-                pid = prepare_forker(
-                    message.get("network", "none"), message.get("root"), message.get("ro_binds", ())
-                )
-                send(server_sock, {"op": "prepared", "id": message["id"], "pid": pid})
-            elif message.get("op") == "spawn":
-                log_w, control = fds[0], socket.socket(fileno=fds[1])
                 try:
-                    pid = spawn(message["spec"], log_w, control, message.get("forker"))
-                    ENVIRONMENTS.add(pid)
-                    send(server_sock, {"op": "spawned", "id": message["id"], "pid": pid})
-                except Exception as exc:  # noqa: BLE001
+                    pid, control = prepare(message)
+                except OSError as exc:
                     send(server_sock, {"op": "failed", "id": message["id"], "error": str(exc)})
+                    continue
+                try:
+                    send(server_sock, {"op": "prepared", "id": message["id"], "pid": pid},
+                         [control.fileno()])
                 finally:
-                    os.close(log_w)
                     control.close()
         reap(server_sock)
 
@@ -509,12 +496,8 @@ def reap(server_sock):
             return
         if pid == 0:
             return
-        ENVIRONMENTS.discard(pid)
-        forker = FORKERS.pop(pid, None)
-        if forker is not None:
-            forker.close()
-        returncode = os.waitstatus_to_exitcode(status)
-        send(server_sock, {"op": "exit", "pid": pid, "returncode": returncode})
+        INITS.discard(pid)
+        send(server_sock, {"op": "exit", "pid": pid, "returncode": exit_code(status)})
 
 
 PRELOADED = None
@@ -537,7 +520,10 @@ def main():
     gc.collect()
     gc.freeze()
     SERVER.append(socket.socket(fileno=fd))
-    serve(SERVER[0])
+    try:
+        serve(SERVER[0])
+    except (BrokenPipeError, ConnectionResetError):  # the server is gone
+        kill_environments()
 
 
 if __name__ == "__main__":
