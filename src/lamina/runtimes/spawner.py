@@ -39,6 +39,7 @@ import resource
 import select
 import signal
 import socket
+import stat
 import struct
 import sys
 
@@ -71,9 +72,15 @@ IFF_UP = 0x1
 MAX_MESSAGE = 65536
 
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
-                        ctypes.c_char_p]
+_libc.mount.argtypes = [
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_char_p,
+    ctypes.c_ulong,
+    ctypes.c_char_p,
+]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.unshare.argtypes = [ctypes.c_int]
 # clone(2) runs with the GIL held (PyDLL), bracketed by the interpreter's fork hooks.
 _raw_syscall = ctypes.PyDLL(None, use_errno=True).syscall
 _raw_syscall.restype = ctypes.c_long
@@ -101,6 +108,10 @@ def mount(source, target, fstype, flags, data=None):
 
 def umount(target):
     _check(_libc.umount2(target.encode(), MNT_DETACH), "umount " + target)
+
+
+def unshare(flags):
+    _check(_libc.unshare(flags), "unshare")
 
 
 def pivot_root(new_root, put_old):
@@ -173,6 +184,12 @@ def _mkdirs(path):
 
 def _bind(root, source, target, read_only):
     dest = root + target
+    if source == target and os.path.islink(source):
+        # /bin -> usr/bin on merged-/usr systems: the same link, not a second mount.
+        _mkdirs(os.path.dirname(dest))
+        if not os.path.lexists(dest):
+            os.symlink(os.readlink(source), dest)
+        return
     if os.path.isdir(source):
         _mkdirs(dest)
     else:
@@ -184,48 +201,73 @@ def _bind(root, source, target, read_only):
         mount(None, dest, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
-def start_root(root, ro_binds):
-    """The shared part of a new root: a tmpfs with read-only binds of what runtimes need.
+DEVICES = ("null", "zero", "full", "random", "urandom", "tty")
+TEMPLATE = {}  # what the template root was built from: {"root": ..., "ro_binds": ...}
 
-    A prepared init does this ahead of need, in its own mount namespace."""
-    mount(None, "/", None, MS_REC | MS_PRIVATE)
+
+def build_template(root, ro_binds):
+    """The part of every root that no function decides, built once in the spawner's own
+    mount namespace: a tmpfs with read-only binds of what runtimes need and a /dev.
+
+    Each init is cloned with a copy of this namespace, so it starts with the template
+    mounted at ``root`` and only adds its function's mounts."""
+    wanted = {"root": root, "ro_binds": ro_binds}
+    if wanted == TEMPLATE:
+        return
+    if not TEMPLATE:
+        unshare(CLONE_NEWNS)  # the spawner's mounts never reach the host's namespace
+        mount(None, "/", None, MS_REC | MS_PRIVATE)
+    else:
+        umount(TEMPLATE["root"])
+        TEMPLATE.clear()
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=4m,mode=755")
     for source, target in ro_binds:
-        if os.path.exists(source):
+        if os.path.lexists(source):
             _bind(root, source, target, True)
-    # This init is pid 1 of its pid namespace already, so its /proc can be mounted now.
-    _mkdirs(root + "/proc")
-    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    _mkdirs(root + "/dev")
-    mount("tmpfs", root + "/dev", "tmpfs", MS_NOSUID, "size=64k,mode=755")
-    for name in ("null", "zero", "full", "random", "urandom", "tty"):
-        _bind(root, "/dev/" + name, "/dev/" + name, False)
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, root + "/dev/" + name)
-    _mkdirs(root + "/dev/shm")
-    mount("tmpfs", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
-    for name in ("var/task", "opt", "tmp", ".old-root"):
+    dev = root + "/dev"
+    _mkdirs(dev)
+    mount("tmpfs", dev, "tmpfs", MS_NOSUID, "size=64k,mode=755")
+    for name in DEVICES:
+        os.mknod(dev + "/" + name, stat.S_IFCHR | 0o666, os.stat("/dev/" + name).st_rdev)
+        os.chmod(dev + "/" + name, 0o666)
+    for name, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
+        os.symlink(target, dev + "/" + name)
+    _mkdirs(dev + "/shm")
+    mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
+    for name in ("proc", "var/task", "opt", "tmp", ".old-root"):
         _mkdirs(root + "/" + name)
+    TEMPLATE.update(wanted)
+
+
+def start_root(root):
+    """In a new init: the mounts that need its own namespaces, before it knows its
+    function (it is pid 1 of its pid namespace already, so /proc can be mounted)."""
+    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    mount("tmpfs", root + "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=1777")
 
 
 def build_root(root, spec):
     """Finish the root ``start_root`` began: the function's own binds, code, layers and
     /tmp; then make it read-only and pivot into it."""
     for source, target in spec["ro_binds"]:
-        if os.path.exists(source):
+        if os.path.lexists(source):
             _bind(root, source, target, True)
     mount(spec["task_dir"], root + "/var/task", None, MS_BIND | MS_REC)
-    mount(None, root + "/var/task", None,
-          MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    mount(None, root + "/var/task", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     if spec.get("opt_dir"):
         mount(spec["opt_dir"], root + "/opt", None, MS_BIND | MS_REC)
-        mount(None, root + "/opt", None,
-              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV,
-          "size=%dm,mode=1777" % spec["tmp_mb"])
-    # The root itself becomes read-only: only /tmp (and /dev/shm) are writable.
-    mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+        mount(None, root + "/opt", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    mount(
+        "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % spec["tmp_mb"]
+    )
+    # The root itself becomes read-only: only /tmp (and /dev/shm) are writable. MS_BIND:
+    # this mount only, the template's tmpfs is shared with the other environments.
+    mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     os.chdir(root)
     pivot_root(".", ".old-root")
     os.chdir("/")
@@ -271,7 +313,7 @@ def run_init(control, prepare):
             loopback_up()
             listeners = [listener(port) for port in prepare["ports"]]
         socket.sethostname("localhost")
-        start_root(prepare["root"], prepare["ro_binds"])
+        start_root(prepare["root"])
     except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
         _fail(control, exc)
     send(control, {"op": "prepared"})
@@ -399,6 +441,7 @@ def prepare(message):
     flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
     if message["network"] == "none":
         flags |= CLONE_NEWNET
+    build_template(message["root"], message["ro_binds"])
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         pid = clone(flags)
@@ -481,8 +524,11 @@ def serve(server_sock):
                     send(server_sock, {"op": "failed", "id": message["id"], "error": str(exc)})
                     continue
                 try:
-                    send(server_sock, {"op": "prepared", "id": message["id"], "pid": pid},
-                         [control.fileno()])
+                    send(
+                        server_sock,
+                        {"op": "prepared", "id": message["id"], "pid": pid},
+                        [control.fileno()],
+                    )
                 finally:
                     control.close()
         reap(server_sock)
