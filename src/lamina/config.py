@@ -11,6 +11,12 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_ACCOUNT = "000000000000"
 DEFAULT_REGION = "us-east-1"
 DEFAULT_IDLE_TIMEOUT = 300.0
+# Concurrency (see docs/concurrency.md): executions in flight per account, the part that
+# must stay unreserved, and how fast one function may add execution environments.
+DEFAULT_CONCURRENCY_LIMIT = 1000
+DEFAULT_UNRESERVED_MINIMUM = 100
+DEFAULT_SCALING_RATE = 1000
+DEFAULT_SCALING_WINDOW = 10.0
 
 
 def default_data_dir() -> Path:
@@ -35,6 +41,13 @@ class Settings:
     function_network: str = "none"
     # Public base URL clients use to reach the server (for Code.Location, AWS_ENDPOINT_URL).
     public_url: str = ""
+    # Concurrent executions of the account (AccountLimit.ConcurrentExecutions).
+    concurrency_limit: int = DEFAULT_CONCURRENCY_LIMIT
+    # Reservations must leave this much unreserved (capped at concurrency_limit).
+    unreserved_minimum: int = DEFAULT_UNRESERVED_MINIMUM
+    # New execution environments a function may add per scaling_window seconds.
+    scaling_rate: int = DEFAULT_SCALING_RATE
+    scaling_window: float = DEFAULT_SCALING_WINDOW
 
     @property
     def base_url(self) -> str:
@@ -56,6 +69,14 @@ class Settings:
             "public_url": env.get("LAMINA_PUBLIC_URL", ""),
             "isolation": env.get("LAMINA_ISOLATION", "auto"),
             "function_network": env.get("LAMINA_FUNCTION_NETWORK", "none"),
+            "concurrency_limit": int(
+                env.get("LAMINA_CONCURRENCY_LIMIT", DEFAULT_CONCURRENCY_LIMIT)
+            ),
+            "unreserved_minimum": int(
+                env.get("LAMINA_UNRESERVED_MINIMUM", DEFAULT_UNRESERVED_MINIMUM)
+            ),
+            "scaling_rate": int(env.get("LAMINA_SCALING_RATE", DEFAULT_SCALING_RATE)),
+            "scaling_window": float(env.get("LAMINA_SCALING_WINDOW", DEFAULT_SCALING_WINDOW)),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()

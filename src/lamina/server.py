@@ -21,15 +21,21 @@ from lamina.api.model import lambda_model
 from lamina.config import Settings
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.api_proxy import serve_proxy
+from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, plan_launch, sdk_path
 from lamina.runtime.pool import EnvironmentPool
+from lamina.services.aliases import AliasService
+from lamina.services.concurrency import ConcurrencyService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
+from lamina.services.versions import VersionService
+from lamina.store.aliases import SqliteAliasStore
 from lamina.store.code import CodeStore
+from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
@@ -48,6 +54,8 @@ class Lamina:
     sandbox: SelectedSandbox
     store: SqliteFunctionStore
     layers: LayerService | None = None
+    concurrency: ConcurrencyService | None = None
+    aliases: AliasService | None = None
 
     async def start(self) -> None:
         await self.sandbox.select()
@@ -62,6 +70,10 @@ class Lamina:
         self.store.close()
         if self.layers is not None:
             self.layers.close()
+        if self.concurrency is not None:
+            self.concurrency.store.close()
+        if self.aliases is not None:
+            self.aliases.close()
 
 
 def build(settings: Settings) -> Lamina:
@@ -102,27 +114,63 @@ def build(settings: Settings) -> Lamina:
 
     pool = EnvironmentPool(make_environment, settings.idle_timeout)
     pool_ref.append(pool)
+    concurrency_ref: list[ConcurrencyService] = []
+
+    def function_changed(name: str) -> None:
+        pool.retire_function(name)
+        if concurrency_ref:
+            concurrency_ref[0].function_changed(name)
+
     functions = FunctionService(
         store,
         code,
         settings.region,
         settings.account_id,
         links.url,
-        pool.retire_function,
+        function_changed,
         layers=layers,
     )
-    invoke = InvokeService(functions, pool)
+    aliases = AliasService(SqliteAliasStore(data / "lamina.sqlite3"), functions)
+    functions.aliases = aliases
+    versions = VersionService(functions)
+    limiter = ConcurrencyLimiter(
+        settings.concurrency_limit,
+        unreserved_minimum=settings.unreserved_minimum,
+        scaling_burst=settings.scaling_rate,
+        scaling_window=settings.scaling_window,
+    )
+    invoke = InvokeService(functions, pool, limiter)
+    concurrency = ConcurrencyService(
+        SqliteConcurrencyStore(data / "lamina.sqlite3"),
+        functions,
+        limiter,
+        on_capacity=invoke.capacity_changed,
+    )
+    concurrency_ref.append(concurrency)
+    functions.reserved_concurrency = concurrency.reserved
 
     async def logs_handler(target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         return await handle_logs_request(target, body, logs)
 
     app = EdgeApp(
         lambda_model(),
-        lambda_handlers(functions, invoke, layers),
+        lambda_handlers(functions, invoke, layers, concurrency, versions, aliases),
         logs_handler=logs_handler,
         internal={"/_lamina/code/": links.serve, "/_lamina/health": health},
     )
-    return Lamina(settings, app, functions, invoke, pool, logs, sandbox, store, layers=layers)
+    return Lamina(
+        settings,
+        app,
+        functions,
+        invoke,
+        pool,
+        logs,
+        sandbox,
+        store,
+        layers=layers,
+        concurrency=concurrency,
+        aliases=aliases,
+    )
 
 
 def _graceful_server_class() -> Any:
@@ -204,5 +252,3 @@ def run(settings: Settings) -> None:
         runner = asyncio.run
     runner(serve(settings))
     sys.stdout.flush()
-
-

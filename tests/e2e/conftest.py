@@ -21,4 +21,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaServer]:
 @pytest.fixture(scope="session")
 def lam(server: LaminaServer) -> Any:
     return server.client()
-

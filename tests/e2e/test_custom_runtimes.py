@@ -111,7 +111,7 @@ def _ric_package() -> bytes:
                 files[relative] = path.read_bytes()
     # The base interpreter (not the venv's launcher), as an image or layer would ship it.
     python = os.path.realpath(sys.executable)
-    files["bootstrap"] = f"#!/bin/sh\nexec {python} -m awslambdaric \"$_HANDLER\"\n"
+    files["bootstrap"] = f'#!/bin/sh\nexec {python} -m awslambdaric "$_HANDLER"\n'
     return make_zip(files, modes={"bootstrap": 0o755})
 
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 from typing import Any
 
 from lamina.api.app import Handler
+from lamina.services.aliases import AliasService
+from lamina.services.concurrency import ConcurrencyService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
+from lamina.services.versions import VersionService
 
 DEFAULT_CONCURRENCY_LIMIT = 1000
 
 
 def lambda_handlers(
-    functions: FunctionService, invoke: InvokeService, layers: LayerService | None = None
+    functions: FunctionService,
+    invoke: InvokeService,
+    layers: LayerService | None = None,
+    concurrency: ConcurrencyService | None = None,
+    versions: VersionService | None = None,
+    aliases: AliasService | None = None,
 ) -> dict[str, Handler]:
     def sync(fn: Any) -> Handler:
         async def handler(params: dict[str, Any]) -> dict[str, Any]:
@@ -40,6 +48,32 @@ def lambda_handlers(
         "GetAccountSettings": account_settings,
         "Invoke": invoke.invoke,
     }
+    if concurrency is not None:
+        handlers.update(
+            {
+                "GetAccountSettings": sync(concurrency.account_settings),
+                "PutFunctionConcurrency": sync(concurrency.put),
+                "GetFunctionConcurrency": sync(concurrency.get),
+                "DeleteFunctionConcurrency": sync(concurrency.delete),
+            }
+        )
+    if versions is not None:
+        handlers.update(
+            {
+                "PublishVersion": sync(versions.publish),
+                "ListVersionsByFunction": sync(versions.list_versions),
+            }
+        )
+    if aliases is not None:
+        handlers.update(
+            {
+                "CreateAlias": sync(aliases.create),
+                "GetAlias": sync(aliases.get),
+                "UpdateAlias": sync(aliases.update),
+                "DeleteAlias": sync(aliases.delete),
+                "ListAliases": sync(aliases.list_aliases),
+            }
+        )
     if layers is not None:
         handlers.update(
             {

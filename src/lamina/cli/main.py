@@ -20,6 +20,10 @@ def _server(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         isolation=args.isolation,
         function_network=args.function_network,
+        concurrency_limit=args.concurrency_limit,
+        unreserved_minimum=args.unreserved_minimum,
+        scaling_rate=args.scaling_rate,
+        scaling_window=args.scaling_window,
     )
     run(settings)
     return 0
@@ -56,12 +60,55 @@ def build_parser() -> argparse.ArgumentParser:
         help="functions' outbound network: none (their own namespace, only Lamina is "
         "reachable) or host (env LAMINA_FUNCTION_NETWORK; none)",
     )
+    server.add_argument(
+        "--concurrency-limit",
+        type=_non_negative_int,
+        help="concurrent executions of the account (env LAMINA_CONCURRENCY_LIMIT; 1000)",
+    )
+    server.add_argument(
+        "--unreserved-minimum",
+        type=_non_negative_int,
+        help="concurrency that reservations must leave unreserved, at most the limit "
+        "(env LAMINA_UNRESERVED_MINIMUM; 100)",
+    )
+    server.add_argument(
+        "--scaling-rate",
+        type=_positive_int,
+        help="new execution environments a function may add per scaling window "
+        "(env LAMINA_SCALING_RATE; 1000)",
+    )
+    server.add_argument(
+        "--scaling-window",
+        type=_positive_float,
+        help="seconds of the scaling window (env LAMINA_SCALING_WINDOW; 10)",
+    )
     server.set_defaults(func=_server)
 
     from lamina.cli.logs_cmd import add_logs_parser
 
     add_logs_parser(sub)
     return parser
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be > 0: {text}")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -56,6 +56,14 @@ class InvalidParameterValueException(LambdaError):
     message_key = "message"
 
 
+class UntypedInvalidParameterValueException(InvalidParameterValueException):
+    """The few InvalidParameterValueExceptions whose body has no ``Type`` (recorded: CreateAlias
+    of ``$LATEST`` with a routing configuration; the reserved/provisioned concurrency limit
+    checks of PutFunctionConcurrency and PutProvisionedConcurrencyConfig)."""
+
+    typed = False
+
+
 class InvalidRequestContentException(LambdaError):
     code = "InvalidRequestContentException"
     status = 400
@@ -145,8 +153,19 @@ class TooManyRequestsException(LambdaError):
     status = 429
     message_key = "message"
 
-    def __init__(self, message: str, reason: str, retry_after_seconds: int = 1) -> None:
+    def __init__(
+        self,
+        message: str,
+        reason: str,
+        retry_after_seconds: int = 1,
+        *,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message, Reason=reason)
+        self.reason = reason
+        # ``Retry-After`` is whole seconds; ``retry_after`` keeps the precise wait (for
+        # Lamina's own retries of asynchronous invocations).
+        self.retry_after = float(retry_after_seconds) if retry_after is None else retry_after
         self.headers["Retry-After"] = str(retry_after_seconds)
 
 

@@ -69,6 +69,9 @@ class FunctionConfig:
     last_update_status_reason_code: str | None = None
     # Layers in order: merged into the environment's /opt (later ones overwrite earlier files).
     layers: tuple[FunctionLayer, ...] = ()
+    # A published version: the fingerprint (``domain.versions.fingerprint``) of the $LATEST it
+    # was published from, so PublishVersion with nothing changed answers this version again.
+    published_from: str | None = None
     # Wire members Lamina stores and echoes but does not act on yet
     # (VpcConfig, DeadLetterConfig, KMSKeyArn, FileSystemConfigs, ImageConfigResponse...).
     passthrough: dict[str, Any] = field(default_factory=dict)

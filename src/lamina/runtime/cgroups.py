@@ -426,7 +426,6 @@ class Cgroups:
         self._existing("").remove(timeout)
         self._ready = False
 
-
     def remove_stale_siblings(self, alive: Callable[[str, list[str]], bool]) -> list[str]:
         """Remove the groups other Lamina servers left behind when they died without
         cleaning up (``alive(name, directories)`` says whether the server that owns

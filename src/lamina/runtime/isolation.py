@@ -162,5 +162,3 @@ async def _self_test(sandbox: LinuxSandbox) -> str | None:
         return None
     detail = output.decode(errors="replace").strip()
     return f"the sandbox self-test exited with {code}" + (f": {detail}" if detail else "")
-
-

@@ -252,4 +252,3 @@ def plan_launch(
     raise InvalidRuntimeException(
         f"The runtime parameter of {runtime} is not supported by Lamina yet."
     )
-

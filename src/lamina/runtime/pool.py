@@ -62,6 +62,11 @@ class EnvironmentPool:
             raise
         return env
 
+    def has_idle(self, config: FunctionConfig) -> bool:
+        """Whether an invocation of this function version would find a warm environment
+        (only new environments count against the function's scaling rate)."""
+        return bool(self._idle.get((config.name, config.version)))
+
     def release(self, env: Environment) -> None:
         if env.state is not State.IDLE or env.retired:
             self._retire(env)

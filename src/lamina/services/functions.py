@@ -19,7 +19,8 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
-from lamina.domain import names, validation
+from lamina.domain import names, validation, versions
+from lamina.domain.aliases import is_alias_name
 from lamina.domain.errors import (
     InvalidParameterValueException,
     PreconditionFailedException,
@@ -31,6 +32,7 @@ from lamina.store.code import CodeStore
 from lamina.store.functions import SqliteFunctionStore
 
 if TYPE_CHECKING:
+    from lamina.services.aliases import AliasService
     from lamina.services.layers import LayerService
 
 LIST_PAGE_LIMIT = 50
@@ -89,6 +91,11 @@ class FunctionService:
         self._code_url = code_url
         self._on_change = on_change
         self._cache: dict[tuple[str, str], FunctionConfig] = {}
+        # Set when aliases are wired in: alias qualifiers resolve through it.
+        self.aliases: AliasService | None = None
+        # A function's reserved concurrency, for GetFunction's ``Concurrency`` (set by the
+        # server to ``ConcurrencyService.reserved``).
+        self.reserved_concurrency: Callable[[str], int | None] | None = None
 
     # --- lookups -------------------------------------------------------------------
 
@@ -110,8 +117,16 @@ class FunctionService:
                 self._cache[key] = cached
         return cached
 
-    def require(self, name: str, qualifier: str | None = None) -> FunctionConfig:
+    def require(
+        self, name: str, qualifier: str | None = None, *, route: bool = False
+    ) -> FunctionConfig:
+        """The configuration a qualifier names: ``$LATEST`` (None), a version, or an alias's
+        version. ``route``: for an invocation, an alias picks its version by its weights."""
         version = qualifier or LATEST
+        if self.aliases is not None and is_alias_name(version):
+            alias = self.aliases.lookup(name, version)
+            if alias is not None:
+                version = self.aliases.route(alias) if route else alias.function_version
         found = self.config(name, version)
         if found is None:
             raise names.function_not_found(self.region, self.account, name, qualifier)
@@ -167,7 +182,7 @@ class FunctionService:
         self._cache[(ref.name, LATEST)] = active
         response = config.to_wire()
         if params.get("Publish"):
-            published = self._publish(active)
+            published, _ = self.publish(active)
             response["Version"] = published.version
         return response
 
@@ -184,13 +199,36 @@ class FunctionService:
         if self.layers is not None:
             self.layers.check_size(function_unzipped, layers)
 
-    def _publish(self, latest: FunctionConfig) -> FunctionConfig:
-        versions = self.store.versions(latest.name)
-        numbers = [int(v) for v in versions if v.isdigit()]
-        version = str(max(numbers, default=0) + 1)
-        published = latest.replace(version=version, revision_id=str(uuid.uuid4()))
-        self._save(published)
-        return published
+    def publish(
+        self, latest: FunctionConfig, description: str | None = None
+    ) -> tuple[FunctionConfig, bool]:
+        """Publish ``$LATEST`` as the next version (``description`` defaults to $LATEST's);
+        ``$LATEST`` gets a new RevisionId. If ``$LATEST`` is unchanged since the last version
+        published, that version is answered instead (and nothing changes). Returns the version
+        and whether it is new."""
+        source = versions.fingerprint(latest)
+        number = self.store.next_version(latest.name)
+        last = self.config(latest.name, str(int(number) - 1))
+        if last is not None and last.published_from == source:
+            return last, False
+        published = latest.replace(
+            version=number,
+            revision_id=str(uuid.uuid4()),
+            last_modified=now_lambda_timestamp(),
+            description=latest.description if description is None else description,
+            state="Active",
+            state_reason=None,
+            state_reason_code=None,
+            last_update_status="Successful",
+            last_update_status_reason=None,
+            last_update_status_reason_code=None,
+            published_from=source,
+        )
+        revised = latest.replace(revision_id=str(uuid.uuid4()))
+        self.store.publish(published, revised)
+        self._cache[(published.name, published.version)] = published
+        self._cache[(revised.name, LATEST)] = revised
+        return published, True
 
     def _code_from_request(self, code: dict[str, Any]) -> tuple[bytes, int]:
         if "ZipFile" in code:
@@ -211,17 +249,29 @@ class FunctionService:
         ref = self.ref(params, "GetFunction")
         config = self.require(ref.name, ref.qualifier)
         out: dict[str, Any] = {
-            "Configuration": config.to_wire(qualified=ref.qualifier is not None),
+            "Configuration": self._as_named(config, ref.qualifier),
             "Code": {"RepositoryType": "S3", "Location": self._code_url(config.code_sha256)},
         }
         tags = self.store.get_tags(ref.name) or {}
         if tags and ref.qualifier in (None, LATEST):
             out["Tags"] = tags
+        reserved = self.reserved_concurrency(ref.name) if self.reserved_concurrency else None
+        if reserved is not None:
+            out["Concurrency"] = {"ReservedConcurrentExecutions": reserved}
         return out
 
     def get_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "GetFunctionConfiguration")
-        return self.require(ref.name, ref.qualifier).to_wire(qualified=ref.qualifier is not None)
+        return self._as_named(self.require(ref.name, ref.qualifier), ref.qualifier)
+
+    @staticmethod
+    def _as_named(config: FunctionConfig, qualifier: str | None) -> dict[str, Any]:
+        """A configuration as read through ``qualifier``: the FunctionArn is the one asked
+        for (an alias's ARN for an alias; recorded in TestLambdaAlias::test_alias_lifecycle)."""
+        out = config.to_wire(qualified=qualifier is not None)
+        if qualifier is not None:
+            out["FunctionArn"] = f"{config.arn}:{qualifier}"
+        return out
 
     def list_functions(self, params: dict[str, Any]) -> dict[str, Any]:
         version = params.get("FunctionVersion")
@@ -321,10 +371,19 @@ class FunctionService:
         )
         self._save(done)
         self._on_change(done.name)
-        response = in_progress.to_wire()
-        if publish:
-            response["Version"] = self._publish(done).version
-        return response
+        if not publish:
+            return in_progress.to_wire()
+        # The answer is the new version, still being created (recorded:
+        # TestLambdaVersions::test_publish_with_update).
+        published, created = self.publish(done)
+        if not created:
+            return published.to_wire()
+        return published.replace(
+            state="Pending",
+            state_reason="The function is being created.",
+            state_reason_code="Creating",
+            last_update_status=None,
+        ).to_wire()
 
     # --- delete -------------------------------------------------------------------
 
@@ -341,6 +400,8 @@ class FunctionService:
             version = self.config(ref.name, ref.qualifier)
             if version is None:
                 return {"StatusCode": 204}
+            if self.aliases is not None:
+                self.aliases.check_unreferenced(ref.name, ref.qualifier)
             self.store.delete_version(ref.name, ref.qualifier)
             self._cache.pop((ref.name, ref.qualifier), None)
             shas = _packages(version)
@@ -353,6 +414,8 @@ class FunctionService:
             self.store.delete(ref.name)
             for key in [k for k in self._cache if k[0] == ref.name]:
                 del self._cache[key]
+            if self.aliases is not None:
+                self.aliases.forget_function(ref.name)
         self._on_change(ref.name)
         self._collect_code(shas)
         return {"StatusCode": 204}

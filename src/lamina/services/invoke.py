@@ -4,6 +4,11 @@ RequestResponse waits for the outcome; a function error is a value (HTTP 200 wit
 ``X-Amz-Function-Error``), never an exception. Event is accepted with 202 and run in
 the background (the durable queue replaces this in its own issue). DryRun only
 validates (204).
+
+Concurrency (``runtime.concurrency``): every invocation holds a lease while it runs, taken
+before it gets an environment and released however it ends. A synchronous invocation
+beyond what is available is refused with 429 ``TooManyRequestsException``; an asynchronous
+one waits in memory until capacity frees (see ``_run_event``).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import os
@@ -21,9 +27,11 @@ from typing import Any
 from lamina.domain.errors import (
     InvalidRequestContentException,
     RequestTooLargeException,
+    TooManyRequestsException,
     ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.services.functions import FunctionService
@@ -34,6 +42,10 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
+# How long a throttled asynchronous invocation keeps waiting for capacity (AWS's default
+# MaximumEventAgeInSeconds), and the longest wait between its attempts.
+EVENT_MAX_AGE = 6 * 3600.0
+EVENT_RETRY_CAP = 1.0
 LOG_TYPES = ("None", "Tail")
 
 
@@ -50,10 +62,19 @@ def log_tail(log_text: str) -> str:
 
 
 class InvokeService:
-    def __init__(self, functions: FunctionService, pool: EnvironmentPool) -> None:
+    def __init__(
+        self,
+        functions: FunctionService,
+        pool: EnvironmentPool,
+        limiter: ConcurrencyLimiter | None = None,
+    ) -> None:
         self.functions = functions
         self.pool = pool
-        self._background: set[asyncio.Task[Outcome]] = set()
+        self.limiter = limiter or ConcurrencyLimiter()
+        self._background: set[asyncio.Task[Outcome | None]] = set()
+        # Set (and dropped) when capacity may have freed: wakes throttled async invocations.
+        self._capacity: asyncio.Event | None = None
+        self._closing = False
 
     async def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
         invocation_type = params.get("InvocationType") or "RequestResponse"
@@ -70,7 +91,7 @@ class InvokeService:
                 "satisfy constraint: Member must satisfy enum value set: [None, Tail]"
             )
         ref = self.functions.ref(params, "Invoke")
-        config = self.functions.require(ref.name, ref.qualifier or LATEST)
+        config = self.functions.require(ref.name, ref.qualifier or LATEST, route=True)
         payload: bytes = params.get("Payload") or b""
         limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
@@ -91,7 +112,7 @@ class InvokeService:
         if invocation_type == "DryRun":
             return {"StatusCode": 204}
         if invocation_type == "Event":
-            task = asyncio.ensure_future(self.run(config, invocation))
+            task = asyncio.ensure_future(self._run_event(config, invocation))
             self._background.add(task)
             task.add_done_callback(self._event_done)
             return {"StatusCode": 202}
@@ -108,13 +129,73 @@ class InvokeService:
         return result
 
     async def run(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
+        """Run one invocation under a concurrency lease (or raise the 429)."""
+        lease = self.limiter.acquire(config.name, not self.pool.has_idle(config))
         try:
-            return await self._run_once(config, invocation)
-        except EnvironmentGone:
-            # The warm environment exited just before it got the event (its runtime had
-            # crashed after the previous invocation): the invocation never ran; run it on
-            # a fresh environment.
-            return await self._run_once(config, invocation)
+            try:
+                return await self._run_once(config, invocation)
+            except EnvironmentGone:
+                # The warm environment exited just before it got the event (its runtime had
+                # crashed after the previous invocation): the invocation never ran; run it on
+                # a fresh environment.
+                return await self._run_once(config, invocation)
+        finally:
+            self.limiter.release(lease)
+            if self._capacity is not None:
+                self.capacity_changed()
+
+    async def _run_event(self, config: FunctionConfig, invocation: Invocation) -> Outcome | None:
+        """An asynchronous invocation: throttles are not the caller's problem (it already got
+        its 202). It waits until capacity frees (woken by every lease released, or after
+        the throttle's retry-after, at most ``EVENT_RETRY_CAP``) and tries again, with the
+        function's current configuration, for up to ``EVENT_MAX_AGE``. As on AWS, an event
+        for a function whose reserved concurrency is 0 is not retried."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + EVENT_MAX_AGE
+        while True:
+            try:
+                return await self.run(config, invocation)
+            except TooManyRequestsException as throttle:
+                if self.limiter.reserved(config.name) == 0:
+                    # AWS sends these straight to the on-failure destination / DLQ with the
+                    # condition ZeroReservedConcurrency, without retries (lambda-spec §5).
+                    log.warning(
+                        "asynchronous invocation %s of %s dropped: reserved concurrency is 0",
+                        invocation.request_id,
+                        config.name,
+                    )
+                    return None
+                remaining = deadline - loop.time()
+                if self._closing or remaining <= 0:
+                    log.warning(
+                        "asynchronous invocation %s of %s dropped while throttled (%s)",
+                        invocation.request_id,
+                        config.name,
+                        throttle.reason,
+                    )
+                    return None
+                await self._wait_for_capacity(min(throttle.retry_after, EVENT_RETRY_CAP, remaining))
+            current = self.functions.config(config.name, config.version)
+            if current is None:
+                log.warning(
+                    "asynchronous invocation %s dropped: function %s no longer exists",
+                    invocation.request_id,
+                    config.name,
+                )
+                return None
+            config = current
+
+    async def _wait_for_capacity(self, timeout: float) -> None:
+        if self._capacity is None:
+            self._capacity = asyncio.Event()
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._capacity.wait(), timeout)
+
+    def capacity_changed(self) -> None:
+        """Wake the asynchronous invocations waiting for capacity (they try again)."""
+        event, self._capacity = self._capacity, None
+        if event is not None:
+            event.set()
 
     async def _run_once(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
         env = await self.pool.acquire(config)
@@ -123,12 +204,14 @@ class InvokeService:
         finally:
             self.pool.release(env)
 
-    def _event_done(self, task: asyncio.Task[Outcome]) -> None:
+    def _event_done(self, task: asyncio.Task[Outcome | None]) -> None:
         self._background.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.warning("asynchronous invocation failed: %s", task.exception())
 
     async def drain(self) -> None:
+        self._closing = True
+        self.capacity_changed()
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
 
@@ -163,4 +246,3 @@ def _decode_client_context(value: str | None) -> str | None:
             "Client context must be a valid Base64-encoded JSON object."
         ) from None
     return decoded
-

@@ -1,7 +1,8 @@
 """Function configurations and tags in SQLite.
 
 One row per (function, version). ``$LATEST`` is the mutable version; published
-versions (a later issue) are further rows. Writes are single transactions, so a
+versions are further rows, numbered from ``functions.last_version`` (the highest number
+ever handed out, so numbers are never reused). Writes are single transactions, so a
 rejected request never leaves half a change behind.
 """
 
@@ -17,7 +18,8 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     tags TEXT NOT NULL DEFAULT '{}',
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL,
+    last_version INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS function_versions (
     name TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
@@ -31,6 +33,12 @@ CREATE TABLE IF NOT EXISTS function_versions (
 class SqliteFunctionStore(SqliteStore):
     def __init__(self, path: Path) -> None:
         super().__init__(path, _SCHEMA)
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(functions)")}
+        if "last_version" not in columns:  # a data directory from before versions
+            with self._tx() as conn:
+                conn.execute(
+                    "ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0"
+                )
 
     def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
         """Insert a new function with its $LATEST. False if the name is taken."""
@@ -53,6 +61,36 @@ class SqliteFunctionStore(SqliteStore):
             conn.execute(
                 "INSERT OR REPLACE INTO function_versions(name, version, config) VALUES (?,?,?)",
                 (config.name, config.version, json.dumps(config.to_record())),
+            )
+
+    def next_version(self, name: str) -> str:
+        """The number the function's next published version gets."""
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT last_version FROM functions WHERE name=?", (name,)
+            ).fetchone()
+            numbers = [
+                int(v)
+                for (v,) in self._conn.execute(
+                    "SELECT version FROM function_versions WHERE name=?", (name,)
+                )
+                if v.isdigit()
+            ]
+        return str(max([row[0] if row else 0, *numbers]) + 1)
+
+    def publish(self, version: FunctionConfig, latest: FunctionConfig) -> None:
+        """Store a new published version and the function's $LATEST (whose RevisionId changes
+        with every publish) in one transaction."""
+        with self._tx() as conn:
+            for config in (version, latest):
+                conn.execute(
+                    "INSERT OR REPLACE INTO function_versions(name, version, config)"
+                    " VALUES (?,?,?)",
+                    (config.name, config.version, json.dumps(config.to_record())),
+                )
+            conn.execute(
+                "UPDATE functions SET last_version=MAX(last_version, ?) WHERE name=?",
+                (int(version.version), version.name),
             )
 
     def get(self, name: str, version: str = LATEST) -> FunctionConfig | None:
