@@ -563,6 +563,10 @@ def main():
         sys.path.pop(0)
         bootstrap.preload()
         PRELOADED = bootstrap
+    # Every environment gets exactly its function's variables; with none here, a Python
+    # runtime's os.environ starts empty (clearing a copied one costs each start ~150 page
+    # copies).
+    os.environ.clear()
     gc.collect()
     gc.freeze()
     SERVER.append(socket.socket(fileno=fd))
