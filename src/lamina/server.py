@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.api.app import EdgeApp
-from lamina.api.internal import CodeLinks, health
+from lamina.api.internal import CodeLinks, health, metrics_endpoint
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.logs_api import handle_logs_request
 from lamina.api.model import lambda_model
@@ -32,6 +32,8 @@ from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
+from lamina.services.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from lamina.services.metrics import MetricsCollector
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
 from lamina.store.code import CodeStore
@@ -56,6 +58,7 @@ class Lamina:
     layers: LayerService | None = None
     concurrency: ConcurrencyService | None = None
     aliases: AliasService | None = None
+    metrics: MetricsCollector | None = None
 
     async def start(self) -> None:
         await self.sandbox.select()
@@ -139,7 +142,9 @@ def build(settings: Settings) -> Lamina:
         scaling_burst=settings.scaling_rate,
         scaling_window=settings.scaling_window,
     )
-    invoke = InvokeService(functions, pool, limiter)
+    # Provisioned concurrency stats (``provisioned_stats``) are wired in when they exist.
+    metrics = MetricsCollector(limiter, pool)
+    invoke = InvokeService(functions, pool, limiter, metrics)
     concurrency = ConcurrencyService(
         SqliteConcurrencyStore(data / "lamina.sqlite3"),
         functions,
@@ -156,7 +161,11 @@ def build(settings: Settings) -> Lamina:
         lambda_model(),
         lambda_handlers(functions, invoke, layers, concurrency, versions, aliases),
         logs_handler=logs_handler,
-        internal={"/_lamina/code/": links.serve, "/_lamina/health": health},
+        internal={
+            "/_lamina/code/": links.serve,
+            "/_lamina/health": health,
+            "/_lamina/metrics": metrics_endpoint(metrics.render, METRICS_CONTENT_TYPE),
+        },
     )
     return Lamina(
         settings,
@@ -170,6 +179,7 @@ def build(settings: Settings) -> Lamina:
         layers=layers,
         concurrency=concurrency,
         aliases=aliases,
+        metrics=metrics,
     )
 
 

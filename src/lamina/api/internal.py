@@ -1,4 +1,5 @@
-"""Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``) and health.
+"""Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``), health and
+metrics (``GET /_lamina/metrics[?function=NAME]``, Prometheus text; docs/metrics.md).
 
 A code URL is signed with the server's secret and expires after ten minutes, like
 the presigned S3 URL AWS returns.
@@ -10,6 +11,7 @@ import hashlib
 import hmac
 import re
 import time
+from collections.abc import Awaitable, Callable
 
 from lamina.store.code import CodeStore
 
@@ -17,6 +19,7 @@ CODE_URL_TTL = 600
 _SHA = re.compile(r"^[0-9a-f]{64}$")
 
 Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
+RawHandler = Callable[[str, dict[str, list[str]], dict[str, str], bytes], Awaitable[Reply]]
 
 
 class CodeLinks:
@@ -58,3 +61,19 @@ async def health(
     rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
 ) -> Reply:
     return 200, [(b"content-type", b"application/json")], b'{"status":"ok"}'
+
+
+def metrics_endpoint(render: Callable[[str | None], str], content_type: str) -> RawHandler:
+    """``GET /_lamina/metrics``: the exposition text (``?function=NAME`` keeps one function's
+    series; the account-wide families stay complete)."""
+
+    async def serve(
+        rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        if rest:
+            return 404, [(b"content-type", b"text/plain")], b"NotFound"
+        function = query.get("function", [""])[0] or None
+        text = render(function)
+        return 200, [(b"content-type", content_type.encode())], text.encode()
+
+    return serve

@@ -87,6 +87,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lamina.cli.logs_cmd import add_logs_parser
 
     add_logs_parser(sub)
+
+    from lamina.cli.metrics_cmd import add_metrics_parser
+
+    add_metrics_parser(sub)
     return parser
 
 

@@ -116,6 +116,14 @@ class ResourceNotFoundException(LambdaError):
     message_key = "Message"
 
 
+class ProvisionedConcurrencyConfigNotFoundException(LambdaError):
+    """GetProvisionedConcurrencyConfig of a version or alias without one (recorded)."""
+
+    code = "ProvisionedConcurrencyConfigNotFoundException"
+    status = 404
+    message_key = "message"
+
+
 class ResourceConflictException(LambdaError):
     code = "ResourceConflictException"
     status = 409

@@ -9,10 +9,14 @@ and no locks (it lives on the event loop), and keeps only counters:
   and caps it (0 throttles every invocation). The rest, ``account_limit - sum(reserved)``,
   is the **unreserved pool** that all functions without a reservation share; a reservation
   may not leave it below ``unreserved_minimum`` (100, or the account limit when lower);
-- **provisioned concurrency** (a seam for later): ``set_provisioned`` tells the limiter a
-  function's provisioned total. It is carved out of the function's reservation (or, without
-  one, out of the unreserved pool), so on-demand invocations get what is left; invocations
-  served by provisioned environments will take their own lease kind when that exists;
+- **provisioned concurrency**: ``set_provisioned`` tells the limiter a function's
+  provisioned total (over all its versions and aliases; ``check_provisioned`` validates it
+  first). It is carved out of the function's reservation (or, without one, out of the
+  unreserved pool), so on-demand invocations get what is left. An invocation served by a
+  provisioned environment holds a *provisioned lease* (``acquire_provisioned``): it counts
+  against that carve-out, never against the on-demand counters, and is never refused (the
+  number of provisioned environments bounds it). When every provisioned environment is busy
+  the invocation spills over to an ordinary on-demand lease;
 - the **scaling rate**: a function may add at most ``scaling_burst`` new execution
   environments per ``scaling_window`` seconds beyond the ones it has: a token bucket of
   ``scaling_burst`` tokens refilled continuously, one token per new environment. Reusing a
@@ -30,6 +34,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from typing import NamedTuple
 
 from lamina.domain.errors import (
     InvalidParameterValueException,
@@ -63,24 +68,38 @@ def throttled(
 class _Function:
     """A function's counters."""
 
-    __slots__ = ("in_flight", "provisioned", "reserved", "stamp", "tokens")
+    __slots__ = ("in_flight", "provisioned", "provisioned_in_flight", "reserved", "stamp", "tokens")
 
     def __init__(self, tokens: float, stamp: float) -> None:
         self.reserved: int | None = None
         self.provisioned = 0
+        # On-demand invocations in flight (what reservations and the pool limit) and
+        # invocations in flight on provisioned environments (limited by those environments).
         self.in_flight = 0
+        self.provisioned_in_flight = 0
         self.tokens = tokens
         self.stamp = stamp
+
+
+class FunctionFigures(NamedTuple):
+    """A read-only snapshot of one function's counters (for metrics)."""
+
+    name: str
+    in_flight: int
+    reserved: int | None
+    provisioned: int
 
 
 class Lease:
     """One invocation in flight. Release it exactly once (``ConcurrencyLimiter.release``)."""
 
-    __slots__ = ("fn", "released", "unreserved")
+    __slots__ = ("fn", "provisioned", "released", "unreserved")
 
-    def __init__(self, fn: _Function, unreserved: bool) -> None:
+    def __init__(self, fn: _Function, unreserved: bool, provisioned: bool = False) -> None:
         self.fn = fn
         self.unreserved = unreserved
+        # Served by a provisioned environment: counts against the provisioned carve-out.
+        self.provisioned = provisioned
         self.released = False
 
 
@@ -145,12 +164,25 @@ class ConcurrencyLimiter:
             self._unreserved_in_flight += 1
         return Lease(fn, unreserved)
 
+    def acquire_provisioned(self, name: str) -> Lease:
+        """A lease for one invocation served by a provisioned environment of ``name``. Never
+        refused and costs no scaling token: the environment exists and was set aside for it."""
+        fn = self._functions.get(name)
+        if fn is None:
+            fn = self._functions[name] = _Function(self.scaling_burst, self._clock())
+        fn.provisioned_in_flight += 1
+        self._in_flight += 1
+        return Lease(fn, False, True)
+
     def release(self, lease: Lease) -> None:
         if lease.released:
             return
         lease.released = True
-        lease.fn.in_flight -= 1
         self._in_flight -= 1
+        if lease.provisioned:
+            lease.fn.provisioned_in_flight -= 1
+            return
+        lease.fn.in_flight -= 1
         if lease.unreserved:
             self._unreserved_in_flight -= 1
 
@@ -166,9 +198,27 @@ class ConcurrencyLimiter:
     def in_flight(self) -> int:
         return self._in_flight
 
+    @property
+    def unreserved_in_flight(self) -> int:
+        """Invocations in flight in the unreserved pool."""
+        return self._unreserved_in_flight
+
+    def functions(self) -> list[FunctionFigures]:
+        """Every function the limiter knows, by name (read at scrape time, O(functions))."""
+        return [
+            FunctionFigures(name, fn.in_flight, fn.reserved, fn.provisioned)
+            for name, fn in sorted(self._functions.items())
+        ]
+
     def function_in_flight(self, name: str) -> int:
+        """On-demand invocations of ``name`` in flight."""
         fn = self._functions.get(name)
         return fn.in_flight if fn is not None else 0
+
+    def provisioned_in_flight(self, name: str) -> int:
+        """Invocations of ``name`` in flight on provisioned environments."""
+        fn = self._functions.get(name)
+        return fn.provisioned_in_flight if fn is not None else 0
 
     def reserved(self, name: str) -> int | None:
         fn = self._functions.get(name)

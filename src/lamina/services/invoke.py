@@ -35,6 +35,7 @@ from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.services.functions import FunctionService
+from lamina.services.metrics import MetricsCollector
 
 log = logging.getLogger("lamina.invoke")
 
@@ -67,10 +68,12 @@ class InvokeService:
         functions: FunctionService,
         pool: EnvironmentPool,
         limiter: ConcurrencyLimiter | None = None,
+        metrics: MetricsCollector | None = None,
     ) -> None:
         self.functions = functions
         self.pool = pool
         self.limiter = limiter or ConcurrencyLimiter()
+        self.metrics = metrics or MetricsCollector(self.limiter, pool)
         self._background: set[asyncio.Task[Outcome | None]] = set()
         # Set (and dropped) when capacity may have freed: wakes throttled async invocations.
         self._capacity: asyncio.Event | None = None
@@ -116,7 +119,11 @@ class InvokeService:
             self._background.add(task)
             task.add_done_callback(self._event_done)
             return {"StatusCode": 202}
-        outcome = await self.run(config, invocation)
+        try:
+            outcome = await self.run(config, invocation)
+        except TooManyRequestsException as throttle:
+            self.metrics.throttled(config.name, invoked_arn, throttle.reason)
+            raise
         result: dict[str, Any] = {
             "StatusCode": 200,
             "ExecutedVersion": config.version,
@@ -152,10 +159,14 @@ class InvokeService:
         for a function whose reserved concurrency is 0 is not retried."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + EVENT_MAX_AGE
+        counted = False  # an event counts as one throttled request, however often it waits
         while True:
             try:
                 return await self.run(config, invocation)
             except TooManyRequestsException as throttle:
+                if not counted:
+                    counted = True
+                    self.metrics.throttled(config.name, invocation.invoked_arn, throttle.reason)
                 if self.limiter.reserved(config.name) == 0:
                     # AWS sends these straight to the on-failure destination / DLQ with the
                     # condition ZeroReservedConcurrency, without retries (lambda-spec §5).
@@ -200,9 +211,11 @@ class InvokeService:
     async def _run_once(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
         env = await self.pool.acquire(config)
         try:
-            return await env.invoke(invocation)
+            outcome = await env.invoke(invocation)
         finally:
             self.pool.release(env)
+        self.metrics.invoked(config.name, invocation.invoked_arn, config.version, outcome)
+        return outcome
 
     def _event_done(self, task: asyncio.Task[Outcome | None]) -> None:
         self._background.discard(task)

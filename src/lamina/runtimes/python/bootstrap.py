@@ -118,7 +118,8 @@ def configure_sys_path(environ: Any) -> None:
     The bootstrap's directory (which ``python bootstrap.py`` puts first before 3.11) is removed
     so it can never shadow user modules.
     """
-    here = os.path.dirname(os.path.realpath(__file__))
+    realpath = _REALPATHS.get
+    here = realpath(__file__) or os.path.dirname(os.path.realpath(__file__))
     version = "python%d.%d" % sys.version_info[:2]
     front: List[str] = []
     task_root = environ.get("LAMBDA_TASK_ROOT")
@@ -130,7 +131,7 @@ def configure_sys_path(environ: Any) -> None:
         if os.path.isdir(layer_dir):
             front.append(layer_dir)
     front.extend(p for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p)
-    middle = [p for p in sys.path if os.path.realpath(p or ".") != here]
+    middle = [p for p in sys.path if (realpath(p) or os.path.realpath(p or ".")) != here]
     back = [p for p in environ.pop("LAMINA_SDK_PATH", "").split(os.pathsep) if p]
     sys.path[:] = list(dict.fromkeys(front + middle + back))
 
@@ -150,11 +151,18 @@ def _install_exit_builtins() -> None:
 
 # Made ahead of need by ``preload`` (in a spawner, before it forks environments).
 _MARSHALLERS: Dict[bool, Marshaller] = {}
+# The bootstrap's directory (key: this file) and the interpreter's own sys.path entries,
+# resolved once by ``preload``: each realpath costs several lstat calls.
+_REALPATHS: Dict[str, str] = {}
 
 
 def preload() -> None:
     """Work that depends on no function: done once in a forking spawner, not per start."""
     _install_exit_builtins()
+    _REALPATHS[__file__] = os.path.dirname(os.path.realpath(__file__))
+    for entry in sys.path:
+        if os.path.isabs(entry):  # a relative entry depends on the working directory
+            _REALPATHS[entry] = os.path.realpath(entry)
     for ensure_ascii in (True, False):
         _MARSHALLERS[ensure_ascii] = Marshaller(ensure_ascii=ensure_ascii)
 
