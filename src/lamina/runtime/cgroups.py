@@ -202,12 +202,14 @@ class EnvironmentCgroup:
         self._all = list(dict.fromkeys(dirs.values()))
         self._caps = caps
         self._peak_fd = -1
+        self._limits: Limits | None = None  # what _configure last set
 
     def _path(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs[controller], name)
 
     def set_cpu_fraction(self, fraction: float, cpus: int | None = None) -> None:
         """Change the CPU quota (AWS lets init run with a boost, then applies the share)."""
+        self._limits = None
         if "cpu" not in self.dirs:
             return
         quota, period = cpu_quota(fraction, cpus or _host_cpus())
@@ -218,7 +220,9 @@ class EnvironmentCgroup:
             _write(self._path("cpu", "cpu.max"), f"{quota} {period}")
 
     def apply(self, limits: Limits) -> None:
-        """Set new limits on an existing (spare) group."""
+        """Set new limits on an existing (spare) group (nothing to write if unchanged)."""
+        if limits == self._limits:
+            return
         if self._peak_fd >= 0:
             os.close(self._peak_fd)
             self._peak_fd = -1
@@ -253,6 +257,7 @@ class EnvironmentCgroup:
             _write(self._path("pids", "pids.max"), str(limits.pids_max))
         writable = self.version == 1 or "peak_reset" in self._caps
         self._peak_fd = os.open(self._path("memory", peak), os.O_RDWR if writable else os.O_RDONLY)
+        self._limits = limits
 
     def attach(self, pid: int) -> None:
         for d in self._all:

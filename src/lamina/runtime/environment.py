@@ -165,6 +165,10 @@ class Environment:
         # Invocations handed to this environment: the first one is its cold start (whether
         # or not the runtime already reached /next while the environment was being set up).
         self._invocations = 0
+        # Provisioned environments: settled when init ends (True: the runtime reached its
+        # first /next), and whether init happened ahead of every invocation.
+        self._initialised: asyncio.Future[bool] | None = None
+        self._initialised_ahead = False
         self._partial = b""
         self._exit_task: asyncio.Task[None] | None = None
 
@@ -218,6 +222,35 @@ class Environment:
         asyncio.get_running_loop().add_reader(handle.log_fd, self._read_logs)
         self._exit_task = asyncio.ensure_future(self._watch_exit(handle))
 
+    async def wait_initialised(self) -> bool:
+        """After ``start``: wait until init ends. True when the runtime reached its first
+        ``/next`` (the environment is IDLE and its first invocation is no cold start); False
+        when init failed (init error, exit, launch failure) or the environment was stopped."""
+        if self._launch_failure is not None or self.state is State.DEAD:
+            return False
+        if self._init_error is not None:
+            return False
+        if self._init_duration_ms is None:
+            if self._initialised is None:
+                self._initialised = asyncio.get_running_loop().create_future()
+            if not await asyncio.shield(self._initialised):
+                return False
+        if self.state is not State.IDLE or self._invocations:
+            return False
+        self._initialised_ahead = True
+        # Init's output went to the log stream already; it is no invocation's.
+        self._orphan_lines = []
+        return True
+
+    def _settle_init(self, ok: bool) -> None:
+        future = self._initialised
+        if future is not None and not future.done():
+            future.set_result(ok)
+
+    def freeze(self) -> None:
+        """Freeze the environment while it is idle (as after an invocation)."""
+        self._freeze_if_idle()
+
     async def _reap_unused(self, handle: SandboxHandle) -> None:
         await handle.wait()
         os.close(handle.log_fd)
@@ -256,6 +289,7 @@ class Environment:
             self._next_waiter.cancel()
         if self._handle is not None:
             self._handle.kill()
+        self._settle_init(False)
         self._on_dead(self)
 
     async def _watch_exit(self, handle: SandboxHandle) -> None:
@@ -287,7 +321,8 @@ class Environment:
 
     async def invoke(self, invocation: Invocation) -> Outcome:
         loop = asyncio.get_running_loop()
-        running = _Running(invocation, loop.create_future(), cold=self._invocations == 0)
+        cold = self._invocations == 0 and not self._initialised_ahead
+        running = _Running(invocation, loop.create_future(), cold=cold)
         self._invocations += 1
         if self._launch_failure is not None:
             failure = self._launch_failure
@@ -315,6 +350,8 @@ class Environment:
             self._init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
             if self._handle is not None:
                 self._handle.init_done()
+            if self._init_error is None:
+                self._settle_init(True)
         running = self._running
         if running is not None and running.delivered and not running.future.done():
             return runtime_error(
@@ -403,6 +440,7 @@ class Environment:
                 403, "InvalidStateTransition", "State transition from Ready to InitError failed"
             )
         self._init_error = (body, error_type)
+        self._settle_init(False)
         duration = (time.perf_counter() - self._spawned_at) * 1000
         self._log(
             f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: error\t"

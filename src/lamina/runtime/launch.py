@@ -208,7 +208,10 @@ def plan_launch(
     runtime_api: str,
     log_stream: str,
     endpoint_url: str,
+    initialization_type: str = "on-demand",
 ) -> LaunchPlan:
+    """The command line and environment of one runtime. ``initialization_type``:
+    ``on-demand``, or ``provisioned-concurrency`` for environments initialised ahead."""
     runtime = config.runtime or ""
     task = paths.task_root
     env: dict[str, str] = {
@@ -226,7 +229,7 @@ def plan_launch(
             "AWS_LAMBDA_FUNCTION_NAME": config.name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(config.memory_size),
             "AWS_LAMBDA_FUNCTION_VERSION": config.version,
-            "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
+            "AWS_LAMBDA_INITIALIZATION_TYPE": initialization_type,
             "AWS_LAMBDA_LOG_GROUP_NAME": config.effective_log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
