@@ -308,6 +308,11 @@ def run_init(control, prepare):
         # The parent is the spawner: if it dies (the server died with it), this init gets
         # SIGKILL and the whole namespace goes.
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # The mount namespace starts as a copy of the spawner's, template root included.
+        flags = CLONE_NEWNS | CLONE_NEWIPC | CLONE_NEWUTS
+        if prepare["network"] == "none":
+            flags |= CLONE_NEWNET
+        unshare(flags)
         listeners = []
         if prepare["network"] == "none":
             loopback_up()
@@ -434,17 +439,16 @@ def _child_reset():
 
 
 def prepare(message):
-    """Clone an init into fresh namespaces; returns its pid and the server's end of its
-    control socket. The server moves it into a cgroup ahead of need, so the environment
-    it starts is inside that cgroup and those namespaces: no cgroup move (5-20 ms on
-    cgroup v1) and no namespace creation on a cold start's path."""
-    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
-    if message["network"] == "none":
-        flags |= CLONE_NEWNET
+    """Clone an init as pid 1 of a new pid namespace; returns its pid and the server's end
+    of its control socket. The init creates its other namespaces itself (``run_init``):
+    the spawner starts every environment one after another, so the less it does per
+    environment, the faster a burst of them starts. The server moves the init into a
+    cgroup ahead of need, so the environment it starts is inside that cgroup and those
+    namespaces: no cgroup move and no namespace creation on a cold start's path."""
     build_template(message["root"], message["ro_binds"])
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        pid = clone(flags)
+        pid = clone(CLONE_NEWPID)
     except OSError:
         ours.close()
         theirs.close()
