@@ -417,6 +417,21 @@ def test_python_runtime_runs_on_the_matching_interpreter(lam: Any, version: str)
     assert json.loads(response["Body"]) == [version, "boto3"]
 
 
+@pytest.mark.parametrize("version", ["3.8", "3.9"])
+def test_older_python_runtimes_run_on_their_interpreter(lam: Any, version: str) -> None:
+    """The spawner and the built-in runtime are plain Python 3.8 (boto3 itself needs 3.10
+    on the host, see docs/invocation.md)."""
+    name = create_python_function(
+        lam,
+        "import sys\ndef handler(e, c):\n    return '%d.%d' % sys.version_info[:2]\n",
+        runtime=f"python{version}",
+        Timeout=30,
+    )
+    response = invoke(lam, name, {})
+    assert "FunctionError" not in response, response["Body"]
+    assert json.loads(response["Body"]) == version
+
+
 def test_runtime_lamina_cannot_run_yet(lam: Any) -> None:
     name = unique()
     lam.create_function(

@@ -375,3 +375,31 @@ def test_a_burst_of_new_environments_all_start(isolated: LaminaServer) -> None:
     errors = [r for r in results if isinstance(r, dict)]
     assert errors == []
     assert len(set(results)) == burst  # one environment each: they overlapped
+
+
+def test_the_runtime_process_is_a_clean_fork(isolated: LaminaServer) -> None:
+    """The runtime is forked from the preloaded spawner's init: threads can import (the
+    import lock is free), `random` is seeded per environment, the main thread is main."""
+    lam = isolated.client(max_pool_connections=4)
+    name = create_python_function(
+        lam,
+        "import random, threading, time\n"
+        "SEED = random.random()\n"
+        "imported = []\n"
+        "def load():\n"
+        "    import decimal, fractions\n"
+        "    imported.append(str(decimal.Decimal('1.5') + 1) + str(fractions.Fraction(1, 2)))\n"
+        "worker = threading.Thread(target=load)\n"
+        "worker.start()\n"
+        "worker.join(10)\n"
+        "def handler(e, c):\n"
+        "    time.sleep(0.5)\n"
+        "    return {'seed': SEED, 'imported': str(imported),\n"
+        "            'main': threading.current_thread() is threading.main_thread()}\n",
+        Timeout=30,
+    )
+    with ThreadPoolExecutor(2) as pool:
+        first, second = pool.map(lambda _: call(lam, name), range(2))
+    assert first["imported"] == second["imported"] == "['2.51/2']"
+    assert first["main"] and second["main"]
+    assert first["seed"] != second["seed"]

@@ -109,7 +109,7 @@ class Spawner:
             except BlockingIOError:
                 return
             except OSError:
-                data = b""
+                data, fds = b"", []
             if not data:
                 for fd in fds:
                     os.close(fd)
