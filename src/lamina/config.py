@@ -17,6 +17,9 @@ DEFAULT_CONCURRENCY_LIMIT = 1000
 DEFAULT_UNRESERVED_MINIMUM = 100
 DEFAULT_SCALING_RATE = 1000
 DEFAULT_SCALING_WINDOW = 10.0
+# Asynchronous invocation (docs/async.md): multiplies AWS's retry delays, backoffs and
+# MaximumEventAgeInSeconds (1.0 = AWS's schedule; 0.01 = a hundred times faster).
+DEFAULT_ASYNC_DELAY_SCALE = 1.0
 
 
 def default_data_dir() -> Path:
@@ -48,6 +51,7 @@ class Settings:
     # New execution environments a function may add per scaling_window seconds.
     scaling_rate: int = DEFAULT_SCALING_RATE
     scaling_window: float = DEFAULT_SCALING_WINDOW
+    async_delay_scale: float = DEFAULT_ASYNC_DELAY_SCALE
 
     @property
     def base_url(self) -> str:
@@ -77,6 +81,9 @@ class Settings:
             ),
             "scaling_rate": int(env.get("LAMINA_SCALING_RATE", DEFAULT_SCALING_RATE)),
             "scaling_window": float(env.get("LAMINA_SCALING_WINDOW", DEFAULT_SCALING_WINDOW)),
+            "async_delay_scale": float(
+                env.get("LAMINA_ASYNC_DELAY_SCALE", DEFAULT_ASYNC_DELAY_SCALE)
+            ),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()

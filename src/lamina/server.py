@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lamina.api.app import EdgeApp
-from lamina.api.internal import CodeLinks, health, metrics_endpoint
+from lamina.api.internal import CodeLinks, async_endpoint, health, metrics_endpoint
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.logs_api import handle_logs_request
 from lamina.api.model import lambda_model
@@ -26,21 +26,28 @@ from lamina.runtime.environment import Environment
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, plan_launch, sdk_path
 from lamina.runtime.pool import EnvironmentPool
+from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.aliases import AliasService
+from lamina.services.async_invoke import AsyncInvoker
 from lamina.services.concurrency import ConcurrencyService
+from lamina.services.event_invoke_config import EventInvokeConfigService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
 from lamina.services.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from lamina.services.metrics import MetricsCollector
+from lamina.services.provisioned import ProvisionedConcurrencyService
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
+from lamina.store.async_queue import AsyncQueueStore
 from lamina.store.code import CodeStore
 from lamina.store.concurrency import SqliteConcurrencyStore
+from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
+from lamina.store.provisioned import SqliteProvisionedStore
 
 log = logging.getLogger("lamina")
 
@@ -59,16 +66,34 @@ class Lamina:
     concurrency: ConcurrencyService | None = None
     aliases: AliasService | None = None
     metrics: MetricsCollector | None = None
+    provisioned: ProvisionedConcurrencyService | None = None
+    async_invoke: AsyncInvoker | None = None
+    event_configs: EventInvokeConfigService | None = None
 
     async def start(self) -> None:
         await self.sandbox.select()
         await self.logs.start()
         self.pool.start()
+        if self.provisioned is not None:
+            self.provisioned.start()
+        if self.async_invoke is not None:
+            await self.async_invoke.start()
+
+    async def stop_environments(self) -> None:
+        """Stop every execution environment: on-demand and provisioned. Asynchronous events
+        stop being dispatched first: those not done stay queued for the next start."""
+        if self.async_invoke is not None:
+            self.async_invoke.pause()
+        if self.provisioned is not None:
+            await asyncio.gather(self.pool.stop_all(), self.provisioned.stop())
+        else:
+            await self.pool.stop_all()
 
     async def stop(self) -> None:
-        await self.pool.stop_all()
+        await self.stop_environments()
         await self.sandbox.close()
-        await self.invoke.drain()
+        if self.async_invoke is not None:
+            await self.async_invoke.stop()
         await self.logs.stop()
         self.store.close()
         if self.layers is not None:
@@ -77,6 +102,10 @@ class Lamina:
             self.concurrency.store.close()
         if self.aliases is not None:
             self.aliases.close()
+        if self.provisioned is not None:
+            self.provisioned.close()
+        if self.event_configs is not None:
+            self.event_configs.close()
 
 
 def build(settings: Settings) -> Lamina:
@@ -96,11 +125,17 @@ def build(settings: Settings) -> Lamina:
 
     pool_ref: list[EnvironmentPool] = []
 
-    def make_environment(config: FunctionConfig) -> Environment:
+    def make_environment(
+        config: FunctionConfig,
+        on_dead: Callable[[Environment], None] | None = None,
+        initialization_type: str = "on-demand",
+    ) -> Environment:
         def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
             where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
             paths = where(code.extracted(config.code_sha256), sdk_dir, layers.layers_dir(config))
-            return plan_launch(config, paths, runtime_api, log_stream, settings.base_url)
+            return plan_launch(
+                config, paths, runtime_api, log_stream, settings.base_url, initialization_type
+            )
 
         async def serve_lamina_api(listener: socket.socket) -> asyncio.AbstractServer:
             return await serve_proxy(listener, "127.0.0.1", settings.port)
@@ -110,7 +145,7 @@ def build(settings: Settings) -> Lamina:
             sandbox,
             plan,
             logs.append,
-            pool_ref[0].on_dead,
+            on_dead or pool_ref[0].on_dead,
             network=settings.function_network,
             serve_lamina_api=serve_lamina_api,
         )
@@ -118,11 +153,22 @@ def build(settings: Settings) -> Lamina:
     pool = EnvironmentPool(make_environment, settings.idle_timeout)
     pool_ref.append(pool)
     concurrency_ref: list[ConcurrencyService] = []
+    provisioned_ref: list[ProvisionedConcurrencyService] = []
+    event_configs_ref: list[EventInvokeConfigService] = []
+
+    def make_provisioned(
+        config: FunctionConfig, on_dead: Callable[[Environment], None]
+    ) -> Environment:
+        return make_environment(config, on_dead, "provisioned-concurrency")
 
     def function_changed(name: str) -> None:
         pool.retire_function(name)
+        if provisioned_ref:
+            provisioned_ref[0].function_changed(name)
         if concurrency_ref:
             concurrency_ref[0].function_changed(name)
+        if event_configs_ref:
+            event_configs_ref[0].function_changed(name)
 
     functions = FunctionService(
         store,
@@ -142,7 +188,7 @@ def build(settings: Settings) -> Lamina:
         scaling_burst=settings.scaling_rate,
         scaling_window=settings.scaling_window,
     )
-    # Provisioned concurrency stats (``provisioned_stats``) are wired in when they exist.
+    # Provisioned concurrency stats (``provisioned_stats``) are wired in below.
     metrics = MetricsCollector(limiter, pool)
     invoke = InvokeService(functions, pool, limiter, metrics)
     concurrency = ConcurrencyService(
@@ -153,18 +199,59 @@ def build(settings: Settings) -> Lamina:
     )
     concurrency_ref.append(concurrency)
     functions.reserved_concurrency = concurrency.reserved
+    environments = ProvisionedEnvironments(make_provisioned, limiter)
+    environments.on_idle = invoke.capacity_changed
+    invoke.provisioned = environments
+    provisioned = ProvisionedConcurrencyService(
+        SqliteProvisionedStore(data / "lamina.sqlite3"),
+        functions,
+        aliases,
+        limiter,
+        environments,
+        on_capacity=invoke.capacity_changed,
+    )
+    provisioned_ref.append(provisioned)
+    aliases.on_change = provisioned.alias_changed
+    metrics.provisioned_stats = provisioned.stats
+
+    event_configs = EventInvokeConfigService(
+        SqliteEventInvokeConfigStore(data / "lamina.sqlite3"), functions
+    )
+    event_configs_ref.append(event_configs)
+    async_invoke = AsyncInvoker(
+        AsyncQueueStore(data / "async.sqlite3"),
+        invoke,
+        functions,
+        event_configs,
+        delay_scale=settings.async_delay_scale,
+    )
+    invoke.event_queue = async_invoke.enqueue
+    invoke.on_capacity = async_invoke.capacity_changed
+
+    def render_metrics(function: str | None) -> str:
+        return metrics.render(function) + async_invoke.render_metrics(function)
 
     async def logs_handler(target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         return await handle_logs_request(target, body, logs)
 
     app = EdgeApp(
         lambda_model(),
-        lambda_handlers(functions, invoke, layers, concurrency, versions, aliases),
+        lambda_handlers(
+            functions,
+            invoke,
+            layers,
+            concurrency,
+            versions,
+            aliases,
+            provisioned,
+            event_configs=event_configs,
+        ),
         logs_handler=logs_handler,
         internal={
             "/_lamina/code/": links.serve,
             "/_lamina/health": health,
-            "/_lamina/metrics": metrics_endpoint(metrics.render, METRICS_CONTENT_TYPE),
+            "/_lamina/metrics": metrics_endpoint(render_metrics, METRICS_CONTENT_TYPE),
+            "/_lamina/async": async_endpoint(async_invoke.snapshot),
         },
     )
     return Lamina(
@@ -180,6 +267,9 @@ def build(settings: Settings) -> Lamina:
         concurrency=concurrency,
         aliases=aliases,
         metrics=metrics,
+        provisioned=provisioned,
+        async_invoke=async_invoke,
+        event_configs=event_configs,
     )
 
 
@@ -235,7 +325,7 @@ async def serve(settings: Settings) -> None:
         timeout_keep_alive=75,
     )
     server = _GracefulServer(config)
-    server.on_exit = lamina.pool.stop_all
+    server.on_exit = lamina.stop_environments
     print(
         f"Lamina listening on {settings.base_url} "
         f"(account {settings.account_id}, region {settings.region}, "

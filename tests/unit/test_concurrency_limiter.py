@@ -189,8 +189,8 @@ def test_minimum_is_capped_at_small_limits() -> None:
 
 
 def test_provisioned_seam() -> None:
-    """Provisioned concurrency comes later; the limiter already knows how it counts:
-    inside the reservation (on-demand gets the rest), else carved out of the pool."""
+    """How provisioned concurrency counts: inside the reservation (on-demand gets the rest),
+    else carved out of the pool."""
     content = recorded("test_reserved_provisioned_overlap", file="test_lambda")
     lim, _ = limiter(1000)
     lim.set_reserved("f", 2)

@@ -1,5 +1,6 @@
-"""Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``), health and
-metrics (``GET /_lamina/metrics[?function=NAME]``, Prometheus text; docs/metrics.md).
+"""Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``), health,
+metrics (``GET /_lamina/metrics[?function=NAME]``, Prometheus text; docs/metrics.md) and the
+asynchronous queue (``GET /_lamina/async[?function=NAME][&retained=1]``, JSON; docs/async.md).
 
 A code URL is signed with the server's secret and expires after ten minutes, like
 the presigned S3 URL AWS returns.
@@ -9,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import re
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from lamina.store.code import CodeStore
 
@@ -75,5 +78,23 @@ def metrics_endpoint(render: Callable[[str | None], str], content_type: str) -> 
         function = query.get("function", [""])[0] or None
         text = render(function)
         return 200, [(b"content-type", content_type.encode())], text.encode()
+
+    return serve
+
+
+def async_endpoint(snapshot: Callable[[str | None, bool], dict[str, Any]]) -> RawHandler:
+    """``GET /_lamina/async``: the asynchronous queue per function (pending, in flight,
+    retrying, counters); ``?function=NAME`` keeps one; ``?retained=1`` adds the retained
+    items (dead letters, records for destinations Lamina cannot reach yet)."""
+
+    async def serve(
+        rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        if rest:
+            return 404, [(b"content-type", b"text/plain")], b"NotFound"
+        function = query.get("function", [""])[0] or None
+        retained = query.get("retained", [""])[0] in ("1", "true", "yes")
+        data = json.dumps(snapshot(function, retained)).encode()
+        return 200, [(b"content-type", b"application/json")], data
 
     return serve

@@ -7,9 +7,11 @@ from typing import Any
 from lamina.api.app import Handler
 from lamina.services.aliases import AliasService
 from lamina.services.concurrency import ConcurrencyService
+from lamina.services.event_invoke_config import EventInvokeConfigService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
+from lamina.services.provisioned import ProvisionedConcurrencyService
 from lamina.services.versions import VersionService
 
 DEFAULT_CONCURRENCY_LIMIT = 1000
@@ -22,6 +24,9 @@ def lambda_handlers(
     concurrency: ConcurrencyService | None = None,
     versions: VersionService | None = None,
     aliases: AliasService | None = None,
+    provisioned: ProvisionedConcurrencyService | None = None,
+    *,
+    event_configs: EventInvokeConfigService | None = None,
 ) -> dict[str, Handler]:
     def sync(fn: Any) -> Handler:
         async def handler(params: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +38,17 @@ def lambda_handlers(
     async def account_settings(params: dict[str, Any]) -> dict[str, Any]:
         limit = DEFAULT_CONCURRENCY_LIMIT
         return functions.account_settings(limit, limit)
+
+    async def invoke_async(params: dict[str, Any]) -> dict[str, Any]:
+        """The deprecated InvokeAsync: an Event invocation of the function's $LATEST."""
+        await invoke.invoke(
+            {
+                "FunctionName": params.get("FunctionName", ""),
+                "InvocationType": "Event",
+                "Payload": params.get("InvokeArgs") or b"",
+            }
+        )
+        return {"Status": 202}
 
     handlers: dict[str, Handler] = {
         "CreateFunction": sync(functions.create),
@@ -47,6 +63,7 @@ def lambda_handlers(
         "ListTags": sync(functions.list_tags),
         "GetAccountSettings": account_settings,
         "Invoke": invoke.invoke,
+        "InvokeAsync": invoke_async,
     }
     if concurrency is not None:
         handlers.update(
@@ -72,6 +89,25 @@ def lambda_handlers(
                 "UpdateAlias": sync(aliases.update),
                 "DeleteAlias": sync(aliases.delete),
                 "ListAliases": sync(aliases.list_aliases),
+            }
+        )
+    if provisioned is not None:
+        handlers.update(
+            {
+                "PutProvisionedConcurrencyConfig": sync(provisioned.put),
+                "GetProvisionedConcurrencyConfig": sync(provisioned.get),
+                "DeleteProvisionedConcurrencyConfig": sync(provisioned.delete),
+                "ListProvisionedConcurrencyConfigs": sync(provisioned.list_configs),
+            }
+        )
+    if event_configs is not None:
+        handlers.update(
+            {
+                "PutFunctionEventInvokeConfig": sync(event_configs.put),
+                "GetFunctionEventInvokeConfig": sync(event_configs.get),
+                "UpdateFunctionEventInvokeConfig": sync(event_configs.update),
+                "DeleteFunctionEventInvokeConfig": sync(event_configs.delete),
+                "ListFunctionEventInvokeConfigs": sync(event_configs.list_configs),
             }
         )
     if layers is not None:

@@ -24,6 +24,7 @@ def _server(args: argparse.Namespace) -> int:
         unreserved_minimum=args.unreserved_minimum,
         scaling_rate=args.scaling_rate,
         scaling_window=args.scaling_window,
+        async_delay_scale=args.async_delay_scale,
     )
     run(settings)
     return 0
@@ -82,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_float,
         help="seconds of the scaling window (env LAMINA_SCALING_WINDOW; 10)",
     )
+    server.add_argument(
+        "--async-delay-scale",
+        type=_positive_float,
+        help="multiply the retry delays, backoffs and maximum event age of asynchronous "
+        "invocations: 1 = AWS's schedule, 0.01 = a hundred times faster "
+        "(env LAMINA_ASYNC_DELAY_SCALE; 1)",
+    )
     server.set_defaults(func=_server)
 
     from lamina.cli.logs_cmd import add_logs_parser
@@ -91,6 +99,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lamina.cli.metrics_cmd import add_metrics_parser
 
     add_metrics_parser(sub)
+
+    from lamina.cli.queue_cmd import add_queue_parser
+
+    add_queue_parser(sub)
     return parser
 
 

@@ -85,9 +85,10 @@ class FunctionFigures(NamedTuple):
     """A read-only snapshot of one function's counters (for metrics)."""
 
     name: str
-    in_flight: int
+    in_flight: int  # on-demand invocations in flight
     reserved: int | None
     provisioned: int
+    provisioned_in_flight: int  # invocations in flight on provisioned environments
 
 
 class Lease:
@@ -206,7 +207,9 @@ class ConcurrencyLimiter:
     def functions(self) -> list[FunctionFigures]:
         """Every function the limiter knows, by name (read at scrape time, O(functions))."""
         return [
-            FunctionFigures(name, fn.in_flight, fn.reserved, fn.provisioned)
+            FunctionFigures(
+                name, fn.in_flight, fn.reserved, fn.provisioned, fn.provisioned_in_flight
+            )
             for name, fn in sorted(self._functions.items())
         ]
 

@@ -50,6 +50,9 @@ class AliasService:
         self.region = functions.region
         self.account = functions.account
         self._chance = chance
+        # Called with (function, alias name) after an alias was updated or deleted (set by
+        # the server: provisioned concurrency follows its alias).
+        self.on_change: Callable[[str, str], None] | None = None
         # function name -> alias name -> alias
         self._aliases: dict[str, dict[str, Alias]] = {}
         for alias in store.all():
@@ -157,6 +160,8 @@ class AliasService:
         )
         self.store.put(updated)
         self._aliases[name][updated.name] = updated
+        if self.on_change is not None:
+            self.on_change(name, updated.name)
         return updated.to_wire()
 
     def delete(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -168,6 +173,8 @@ class AliasService:
         if self.lookup(name, alias_name) is not None:
             self.store.delete(name, alias_name)
             del self._aliases[name][alias_name]
+            if self.on_change is not None:
+                self.on_change(name, alias_name)
         return {}
 
     def list_aliases(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -1,39 +1,40 @@
 """Invoke: validate the request, pick an environment, run one invocation.
 
 RequestResponse waits for the outcome; a function error is a value (HTTP 200 with
-``X-Amz-Function-Error``), never an exception. Event is accepted with 202 and run in
-the background (the durable queue replaces this in its own issue). DryRun only
+``X-Amz-Function-Error``), never an exception. Event is accepted with 202 once it is durably
+queued (``event_queue``: ``services.async_invoke``, docs/async.md). DryRun only
 validates (204).
 
 Concurrency (``runtime.concurrency``): every invocation holds a lease while it runs, taken
 before it gets an environment and released however it ends. A synchronous invocation
 beyond what is available is refused with 429 ``TooManyRequestsException``; an asynchronous
-one waits in memory until capacity frees (see ``_run_event``).
+one stays queued until capacity frees (every released lease calls ``on_capacity``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
-import contextlib
 import json
 import logging
 import os
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lamina.domain.errors import (
     InvalidRequestContentException,
     RequestTooLargeException,
+    ServiceException,
     TooManyRequestsException,
     ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.runtime.concurrency import ConcurrencyLimiter
-from lamina.runtime.environment import EnvironmentGone, Invocation, Outcome
+from lamina.runtime.environment import Environment, EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
+from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.functions import FunctionService
 from lamina.services.metrics import MetricsCollector
 
@@ -43,10 +44,6 @@ SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
-# How long a throttled asynchronous invocation keeps waiting for capacity (AWS's default
-# MaximumEventAgeInSeconds), and the longest wait between its attempts.
-EVENT_MAX_AGE = 6 * 3600.0
-EVENT_RETRY_CAP = 1.0
 LOG_TYPES = ("None", "Tail")
 
 
@@ -74,10 +71,14 @@ class InvokeService:
         self.pool = pool
         self.limiter = limiter or ConcurrencyLimiter()
         self.metrics = metrics or MetricsCollector(self.limiter, pool)
-        self._background: set[asyncio.Task[Outcome | None]] = set()
-        # Set (and dropped) when capacity may have freed: wakes throttled async invocations.
-        self._capacity: asyncio.Event | None = None
-        self._closing = False
+        # Stores an asynchronous invocation durably (set by the server).
+        self.event_queue: (
+            Callable[[FunctionConfig, str | None, Invocation], Awaitable[None]] | None
+        ) = None
+        # Called whenever capacity may have freed (a lease released, a reservation changed).
+        self.on_capacity: Callable[[], None] | None = None
+        # Provisioned environments (set by the server): served before the on-demand pool.
+        self.provisioned: ProvisionedEnvironments | None = None
 
     async def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
         invocation_type = params.get("InvocationType") or "RequestResponse"
@@ -115,9 +116,9 @@ class InvokeService:
         if invocation_type == "DryRun":
             return {"StatusCode": 204}
         if invocation_type == "Event":
-            task = asyncio.ensure_future(self._run_event(config, invocation))
-            self._background.add(task)
-            task.add_done_callback(self._event_done)
+            if self.event_queue is None:
+                raise ServiceException("Asynchronous invocation is not available.")
+            await self.event_queue(config, ref.qualifier, invocation)
             return {"StatusCode": 202}
         try:
             outcome = await self.run(config, invocation)
@@ -136,7 +137,18 @@ class InvokeService:
         return result
 
     async def run(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
-        """Run one invocation under a concurrency lease (or raise the 429)."""
+        """Run one invocation under a concurrency lease (or raise the 429). An idle
+        provisioned environment of the version serves it first, under a provisioned lease;
+        when all are busy it spills over to the on-demand pool."""
+        slot = self.provisioned.take(config) if self.provisioned is not None else None
+        if slot is not None:
+            try:
+                return await self._run_once(config, invocation, slot.env)
+            except EnvironmentGone:
+                pass  # it died before the event reached it: run the invocation elsewhere
+            finally:
+                assert self.provisioned is not None
+                self.provisioned.give_back(slot)
         lease = self.limiter.acquire(config.name, not self.pool.has_idle(config))
         try:
             try:
@@ -148,85 +160,29 @@ class InvokeService:
                 return await self._run_once(config, invocation)
         finally:
             self.limiter.release(lease)
-            if self._capacity is not None:
-                self.capacity_changed()
-
-    async def _run_event(self, config: FunctionConfig, invocation: Invocation) -> Outcome | None:
-        """An asynchronous invocation: throttles are not the caller's problem (it already got
-        its 202). It waits until capacity frees (woken by every lease released, or after
-        the throttle's retry-after, at most ``EVENT_RETRY_CAP``) and tries again, with the
-        function's current configuration, for up to ``EVENT_MAX_AGE``. As on AWS, an event
-        for a function whose reserved concurrency is 0 is not retried."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + EVENT_MAX_AGE
-        counted = False  # an event counts as one throttled request, however often it waits
-        while True:
-            try:
-                return await self.run(config, invocation)
-            except TooManyRequestsException as throttle:
-                if not counted:
-                    counted = True
-                    self.metrics.throttled(config.name, invocation.invoked_arn, throttle.reason)
-                if self.limiter.reserved(config.name) == 0:
-                    # AWS sends these straight to the on-failure destination / DLQ with the
-                    # condition ZeroReservedConcurrency, without retries (lambda-spec §5).
-                    log.warning(
-                        "asynchronous invocation %s of %s dropped: reserved concurrency is 0",
-                        invocation.request_id,
-                        config.name,
-                    )
-                    return None
-                remaining = deadline - loop.time()
-                if self._closing or remaining <= 0:
-                    log.warning(
-                        "asynchronous invocation %s of %s dropped while throttled (%s)",
-                        invocation.request_id,
-                        config.name,
-                        throttle.reason,
-                    )
-                    return None
-                await self._wait_for_capacity(min(throttle.retry_after, EVENT_RETRY_CAP, remaining))
-            current = self.functions.config(config.name, config.version)
-            if current is None:
-                log.warning(
-                    "asynchronous invocation %s dropped: function %s no longer exists",
-                    invocation.request_id,
-                    config.name,
-                )
-                return None
-            config = current
-
-    async def _wait_for_capacity(self, timeout: float) -> None:
-        if self._capacity is None:
-            self._capacity = asyncio.Event()
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self._capacity.wait(), timeout)
+            if self.on_capacity is not None:
+                self.on_capacity()
 
     def capacity_changed(self) -> None:
-        """Wake the asynchronous invocations waiting for capacity (they try again)."""
-        event, self._capacity = self._capacity, None
-        if event is not None:
-            event.set()
+        """Capacity may have freed (a reservation changed): queued events may run."""
+        if self.on_capacity is not None:
+            self.on_capacity()
 
-    async def _run_once(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
-        env = await self.pool.acquire(config)
-        try:
+    async def _run_once(
+        self, config: FunctionConfig, invocation: Invocation, env: Environment | None = None
+    ) -> Outcome:
+        """On ``env`` (a provisioned environment, given back by the caller) or on one of the
+        pool's."""
+        if env is not None:
             outcome = await env.invoke(invocation)
-        finally:
-            self.pool.release(env)
+        else:
+            env = await self.pool.acquire(config)
+            try:
+                outcome = await env.invoke(invocation)
+            finally:
+                self.pool.release(env)
         self.metrics.invoked(config.name, invocation.invoked_arn, config.version, outcome)
         return outcome
-
-    def _event_done(self, task: asyncio.Task[Outcome | None]) -> None:
-        self._background.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("asynchronous invocation failed: %s", task.exception())
-
-    async def drain(self) -> None:
-        self._closing = True
-        self.capacity_changed()
-        if self._background:
-            await asyncio.gather(*self._background, return_exceptions=True)
 
 
 def _check_json(payload: bytes) -> bytes:

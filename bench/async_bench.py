@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Asynchronous invocation benchmark: enqueue latency and sustained events/s end to end,
+beside the raw SQLite commit rate of the same filesystem, measured in the same run.
+
+    .venv/bin/python bench/async_bench.py            # ~30 s
+    .venv/bin/python bench/async_bench.py --quick    # ~10 s
+
+- **enqueue latency**: ``Invoke`` with ``InvocationType=Event`` answers 202 only after the
+  event is committed (WAL, ``synchronous=FULL``: one fsync per group commit). Measured from
+  one client (every enqueue pays a whole commit) and from 16 concurrent clients (group
+  commit shares them). Target: p99 <= 10 ms.
+- **sustained**: events sent by 16 clients until all have *run* (the function returned),
+  read from ``GET /_lamina/async``.
+- **floor**: single-row commits per second with ``synchronous=FULL`` (the cost of one
+  durable acknowledgement without grouping) and rows per second with 100 rows per commit.
+
+The script always exits 0: it is a benchmark, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import io
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+
+HOST = "127.0.0.1"
+FUNCTION = "bench-async"
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+TARGET_P99_MS = 10.0
+CLIENTS = 16
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def request(
+    conn: http.client.HTTPConnection, method: str, path: str, body: bytes, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    conn.request(method, path, body, headers)
+    response = conn.getresponse()
+    return response.status, response.read()
+
+
+def package() -> str:
+    import base64
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as archive:
+        archive.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def sqlite_floor(directory: Path, seconds: float) -> tuple[float, float]:
+    """(single-row commits/s, rows/s at 100 rows per commit), synchronous=FULL, WAL."""
+    path = directory / "floor.sqlite3"
+    conn = sqlite3.connect(str(path), isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)")
+    row = (b"x" * 200,)
+    rates = []
+    for batch in (1, 100):
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            conn.execute("BEGIN")
+            conn.executemany("INSERT INTO t(payload) VALUES (?)", [row] * batch)
+            conn.execute("COMMIT")
+            count += batch
+        rates.append(count / (time.perf_counter() - started))
+    conn.close()
+    return rates[0], rates[1]
+
+
+def enqueue_many(port: int, count: int, latencies: list[float], lock: threading.Lock) -> None:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    path = f"/2015-03-31/functions/{FUNCTION}/invocations"
+    headers = {"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}
+    mine = []
+    for i in range(count):
+        started = time.perf_counter()
+        status, _ = request(conn, "POST", path, json.dumps({"i": i}).encode(), headers)
+        mine.append((time.perf_counter() - started) * 1000)
+        assert status == 202, status
+    with lock:
+        latencies.extend(mine)
+
+
+def run_clients(port: int, clients: int, per_client: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+    threads = [
+        threading.Thread(target=enqueue_many, args=(port, per_client, latencies, lock))
+        for _ in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started
+
+
+def succeeded(port: int) -> int:
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    _, body = request(conn, "GET", f"/_lamina/async?function={FUNCTION}", b"", {})
+    figures = json.loads(body)["functions"].get(FUNCTION, {})
+    return int(figures.get("succeeded", 0))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    single, per_client, sustained = (300, 60, 2000) if args.quick else (1000, 200, 6000)
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        data.mkdir()
+        port = free_port()
+        log = open(Path(tmp) / "server.log", "wb")  # noqa: SIM115
+        env = dict(os.environ)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "lamina.cli.main", "server", "--port", str(port),
+             "--data-dir", str(data)],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+        try:
+            deadline = time.time() + 30
+            while True:
+                try:
+                    conn = http.client.HTTPConnection(HOST, port, timeout=1)
+                    request(conn, "GET", "/_lamina/health", b"", {})
+                    break
+                except OSError:
+                    if time.time() > deadline:
+                        raise
+                    time.sleep(0.05)
+            conn = http.client.HTTPConnection(HOST, port, timeout=30)
+            body = json.dumps(
+                {
+                    "FunctionName": FUNCTION,
+                    "Runtime": "python3.11",
+                    "Role": ROLE,
+                    "Handler": "handler.handler",
+                    "Code": {"ZipFile": package()},
+                }
+            ).encode()
+            status, out = request(conn, "POST", "/2015-03-31/functions", body, {})
+            assert status == 201, out
+
+            floor_single, floor_batched = sqlite_floor(Path(tmp), 1.0 if args.quick else 2.0)
+
+            one, one_elapsed = run_clients(port, 1, single)
+            # Let the queue drain before the concurrent round.
+            while succeeded(port) < single:
+                time.sleep(0.05)
+            many, many_elapsed = run_clients(port, CLIENTS, per_client)
+            while succeeded(port) < single + CLIENTS * per_client:
+                time.sleep(0.05)
+
+            start_count = succeeded(port)
+            started = time.perf_counter()
+            _, send_elapsed = run_clients(port, CLIENTS, sustained // CLIENTS)
+            total = CLIENTS * (sustained // CLIENTS)
+            while succeeded(port) < start_count + total:
+                time.sleep(0.02)
+            end_to_end = time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            log.close()
+
+    print("asynchronous invocation (Invoke Event -> durable queue -> run)")
+    print(
+        f"  floor: SQLite WAL synchronous=FULL: {floor_single:,.0f} single-row commits/s, "
+        f"{floor_batched:,.0f} rows/s at 100 rows per commit"
+    )
+    print(
+        f"  enqueue, 1 client : p50 {percentile(one, 0.5):.2f} ms  p99 "
+        f"{percentile(one, 0.99):.2f} ms  ({len(one) / one_elapsed:,.0f} events/s)"
+    )
+    p99 = percentile(many, 0.99)
+    print(
+        f"  enqueue, {CLIENTS} clients: p50 {percentile(many, 0.5):.2f} ms  p99 {p99:.2f} ms  "
+        f"({len(many) / many_elapsed:,.0f} events/s)  target p99 <= {TARGET_P99_MS:.0f} ms: "
+        f"{'met' if p99 <= TARGET_P99_MS else 'NOT met'}"
+    )
+    print(
+        f"  sustained end to end: {total} events sent in {send_elapsed:.2f} s, all run after "
+        f"{end_to_end:.2f} s: {total / end_to_end:,.0f} events/s"
+    )
+
+
+if __name__ == "__main__":
+    main()

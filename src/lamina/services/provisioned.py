@@ -1,0 +1,266 @@
+"""Provisioned concurrency (Put/Get/List/DeleteProvisionedConcurrencyConfig).
+
+This service validates requests the way AWS does, stores configurations (SQLite, so they
+survive a restart; the environments are initialised again at start-up), keeps the concurrency
+limiter's provisioned totals in step, and tells ``runtime.provisioned.ProvisionedEnvironments``
+which environments each configuration wants. Every check runs before anything is stored, so a
+rejected request changes nothing.
+
+Configurations follow what they name: deleting an alias, a version or the function deletes
+its configurations (and stops their environments); moving an alias to another version moves
+its environments (the new version's are initialised, then the old ones stop).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from lamina.domain import names
+from lamina.domain.aliases import Alias, alias_not_found, is_version_number
+from lamina.domain.arns import function_arn
+from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.provisioned import (
+    DELETE,
+    GET,
+    LIST,
+    LIST_LIMIT,
+    PUT,
+    ProvisionedConfig,
+    alias_conflict,
+    config_not_found,
+    latest_refused,
+    list_max_items,
+    now_timestamp,
+    requested_errors,
+    split,
+    to_wire,
+    version_conflict,
+)
+from lamina.runtime.concurrency import ConcurrencyLimiter
+from lamina.runtime.provisioned import ProvisionedEnvironments
+from lamina.services.aliases import AliasService
+from lamina.services.functions import FunctionService
+from lamina.store.provisioned import SqliteProvisionedStore
+
+
+def _key(function: str, qualifier: str) -> str:
+    return f"{function}:{qualifier}"
+
+
+def _order(qualifier: str) -> tuple[int, int, str]:
+    """Versions (by number) before aliases (by name)."""
+    if is_version_number(qualifier):
+        return (0, int(qualifier), "")
+    return (1, 0, qualifier)
+
+
+class ProvisionedConcurrencyService:
+    def __init__(
+        self,
+        store: SqliteProvisionedStore,
+        functions: FunctionService,
+        aliases: AliasService,
+        limiter: ConcurrencyLimiter,
+        environments: ProvisionedEnvironments,
+        on_capacity: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.functions = functions
+        self.aliases = aliases
+        self.limiter = limiter
+        self.environments = environments
+        self.region = functions.region
+        self.account = functions.account
+        # Called when provisioned concurrency was given back (on-demand capacity freed).
+        self._on_capacity = on_capacity
+        # function -> qualifier -> configuration
+        self._configs: dict[str, dict[str, ProvisionedConfig]] = {}
+        for config in store.all():
+            if self._names_something(config.function, config.qualifier):
+                self._configs.setdefault(config.function, {})[config.qualifier] = config
+            else:
+                store.delete(config.function, config.qualifier)
+        for function in self._configs:
+            limiter.set_provisioned(function, self._total(function))
+
+    def start(self) -> None:
+        """Initialise the environments of every stored configuration (at server start)."""
+        for configs in self._configs.values():
+            for config in configs.values():
+                self._provision(config)
+
+    async def stop(self) -> None:
+        await self.environments.stop_all()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def stats(self) -> dict[str, tuple[int, int]]:
+        """``"function:qualifier"`` -> (provisioned environments allocated, busy right now)."""
+        return self.environments.stats()
+
+    # --- operations ------------------------------------------------------------------------
+
+    def put(self, params: dict[str, Any]) -> dict[str, Any]:
+        value = params.get("ProvisionedConcurrentExecutions")
+        problems = requested_errors(value)
+        if problems:
+            qualifier = params.get("Qualifier") or None
+            name_errors = names.function_name_errors(params.get("FunctionName", ""), PUT, qualifier)
+            raise names.validation_exception(name_errors + problems)
+        assert isinstance(value, int)
+        name, qualifier = self._target(params, PUT)
+        alias = None if is_version_number(qualifier) else self.aliases.lookup(name, qualifier)
+        if alias is not None and LATEST in alias.versions:
+            # Unverified: an alias of $LATEST is refused like $LATEST itself.
+            raise latest_refused(PUT)
+        self._check_conflicts(name, qualifier, alias)
+        others = sum(c.requested for q, c in self._configs.get(name, {}).items() if q != qualifier)
+        total = others + value
+        self.limiter.check_provisioned(name, total)
+        config = ProvisionedConfig(name, qualifier, value, now_timestamp())
+        if not self.store.put(config):
+            raise names.function_not_found(self.region, self.account, name, qualifier)
+        self._configs.setdefault(name, {})[qualifier] = config
+        self.limiter.set_provisioned(name, total)
+        self._provision(config)
+        return to_wire(config, self.environments.status(_key(name, qualifier)))
+
+    def get(self, params: dict[str, Any]) -> dict[str, Any]:
+        name, qualifier = self._target(params, GET)
+        config = self._configs.get(name, {}).get(qualifier)
+        if config is None:
+            raise config_not_found()
+        return to_wire(config, self.environments.status(_key(name, qualifier)))
+
+    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
+        name, qualifier = self._target(params, DELETE)
+        # Deleting a configuration that does not exist succeeds (recorded:
+        # delete_provisioned_config_doesnotexist).
+        self._drop(name, qualifier)
+        return {}
+
+    def list_configs(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = self.functions.ref(params, LIST).name
+        limit = list_max_items(params.get("MaxItems")) or LIST_LIMIT
+        self.functions.require(name)
+        configs = sorted(self._configs.get(name, {}).values(), key=lambda c: _order(c.qualifier))
+        marker = params.get("Marker")
+        if marker:
+            configs = [c for c in configs if _order(c.qualifier) > _order(marker)]
+        page = configs[:limit]
+        items = []
+        for config in page:
+            item = {"FunctionArn": function_arn(self.region, self.account, name, config.qualifier)}
+            item.update(to_wire(config, self.environments.status(_key(name, config.qualifier))))
+            items.append(item)
+        out: dict[str, Any] = {"ProvisionedConcurrencyConfigs": items}
+        if len(configs) > limit:
+            out["NextMarker"] = page[-1].qualifier
+        return out
+
+    # --- what the rest of Lamina tells this service ---------------------------------------------
+
+    def function_changed(self, name: str) -> None:
+        """A function was updated or deleted, or one of its versions deleted."""
+        configs = self._configs.get(name)
+        if not configs:
+            return
+        if self.functions.config(name) is None:
+            # The store's rows went with the function (ON DELETE CASCADE).
+            for qualifier in configs:
+                self.environments.remove(_key(name, qualifier))
+            del self._configs[name]
+            self.limiter.forget(name)
+            self._capacity_changed()
+            return
+        for qualifier in list(configs):
+            if not self._names_something(name, qualifier):
+                self._drop(name, qualifier)
+
+    def alias_changed(self, function: str, alias_name: str) -> None:
+        """An alias was updated (its environments follow its versions) or deleted (its
+        configuration goes with it)."""
+        config = self._configs.get(function, {}).get(alias_name)
+        if config is None:
+            return
+        if self.aliases.lookup(function, alias_name) is None:
+            self._drop(function, alias_name)
+        else:
+            self._provision(config)
+
+    # --- helpers ----------------------------------------------------------------------------
+
+    def _target(self, params: dict[str, Any], operation: str) -> tuple[str, str]:
+        """The function and the version or alias a request names (AWS's errors when there is
+        none, it is ``$LATEST``, or it does not exist)."""
+        ref = self.functions.ref(params, operation)
+        qualifier = ref.qualifier
+        if qualifier is None or qualifier == LATEST:
+            # Unverified without any qualifier: botocore requires one.
+            raise latest_refused(operation)
+        if is_version_number(qualifier):
+            if self.functions.config(ref.name, qualifier) is None:
+                raise names.function_not_found(self.region, self.account, ref.name, qualifier)
+        elif self.aliases.lookup(ref.name, qualifier) is None:
+            raise alias_not_found(function_arn(self.region, self.account, ref.name, qualifier))
+        return ref.name, qualifier
+
+    def _names_something(self, function: str, qualifier: str) -> bool:
+        if is_version_number(qualifier):
+            return self.functions.config(function, qualifier) is not None
+        return self.aliases.lookup(function, qualifier) is not None
+
+    def _versions(self, function: str, qualifier: str) -> set[str]:
+        """The versions a qualifier provisions."""
+        if is_version_number(qualifier):
+            return {qualifier}
+        alias = self.aliases.lookup(function, qualifier)
+        return set(alias.versions) if alias is not None else set()
+
+    def _check_conflicts(self, name: str, qualifier: str, alias: Alias | None) -> None:
+        """A version is provisioned once: directly or through one alias."""
+        mine = self._versions(name, qualifier)
+        for other in self._configs.get(name, {}):
+            if other != qualifier and mine & self._versions(name, other):
+                raise alias_conflict() if alias is not None else version_conflict()
+
+    def _targets(self, config: ProvisionedConfig) -> dict[str, tuple[FunctionConfig, int]]:
+        if is_version_number(config.qualifier):
+            wanted = {config.qualifier: config.requested}
+        else:
+            alias = self.aliases.lookup(config.function, config.qualifier)
+            if alias is None:
+                return {}
+            wanted = split(config.requested, alias.function_version, alias.weights)
+        out: dict[str, tuple[FunctionConfig, int]] = {}
+        for version, count in wanted.items():
+            found = self.functions.config(config.function, version)
+            if found is not None and version != LATEST:
+                out[version] = (found, count)
+        return out
+
+    def _provision(self, config: ProvisionedConfig) -> None:
+        self.environments.configure(
+            _key(config.function, config.qualifier), config.function, self._targets(config)
+        )
+
+    def _total(self, function: str) -> int:
+        return sum(c.requested for c in self._configs.get(function, {}).values())
+
+    def _drop(self, function: str, qualifier: str) -> None:
+        configs = self._configs.get(function, {})
+        if qualifier not in configs:
+            return
+        self.store.delete(function, qualifier)
+        del configs[qualifier]
+        if not configs:
+            del self._configs[function]
+        self.limiter.set_provisioned(function, self._total(function))
+        self.environments.remove(_key(function, qualifier))
+        self._capacity_changed()
+
+    def _capacity_changed(self) -> None:
+        if self._on_capacity is not None:
+            self._on_capacity()

@@ -1,0 +1,469 @@
+"""The durable queue of asynchronous invocations: SQLite in WAL mode, its own database file
+(``async.sqlite3`` in the data directory), written by one thread with group commit.
+
+Every change goes through ``_Writer``: callers hand it an operation and await a future; the
+writer thread takes every operation waiting, runs them in one transaction and completes
+their futures after its single ``COMMIT``. Under load many enqueues share one commit (one
+fsync); alone, an enqueue costs one. ``synchronous=FULL``: the WAL is fsynced at every
+commit, so an event acknowledged with 202 survives a server kill *and* an operating system
+crash or power loss (NORMAL would survive only the former). docs/async.md has the figures.
+
+Rows of ``events`` are either invocations (``kind='invoke'``: run ``function`` with
+``payload``) or deliveries (``kind='deliver'``: hand ``payload`` to the destination
+``target``). A row is *due* when ``due_at`` has passed; the dispatcher *claims* due rows,
+which leases them (``leased_until``: the visibility timeout), and then either deletes them
+(done: ``finish``, which also inserts the deliveries that follow, in the same transaction) or
+releases them with a later ``due_at`` (``reschedule``). Leases are held by the running server:
+at start, ``open`` releases every lease left by a server that died, so those events run
+again (at least once; they are counted as possible duplicates).
+
+``retained`` keeps what Lamina cannot deliver anywhere yet: dead letters and records for
+SQS/SNS/EventBridge/S3 targets (Lamina has none of those services yet), and deliveries that
+kept failing until their maximum age. They stay visible (``GET /_lamina/async``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+INVOKE = "invoke"
+DELIVER = "deliver"
+# Most operations one commit groups (bounds the latency of the first one in a batch).
+MAX_BATCH = 512
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    function TEXT NOT NULL,
+    qualifier TEXT,
+    target TEXT,
+    request_id TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    trace_id TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    due_at REAL NOT NULL,
+    leased_until REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    errors INTEGER NOT NULL DEFAULT 0,
+    retries INTEGER NOT NULL DEFAULT 0,
+    claims INTEGER NOT NULL DEFAULT 0,
+    last TEXT,
+    meta TEXT
+);
+CREATE INDEX IF NOT EXISTS events_due ON events(due_at);
+CREATE TABLE IF NOT EXISTS retained (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    function TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    target TEXT,
+    request_id TEXT NOT NULL,
+    body BLOB NOT NULL,
+    attributes TEXT,
+    created_at REAL NOT NULL
+);
+"""
+
+_COLUMNS = (
+    "id, kind, function, qualifier, target, request_id, payload, trace_id, received_at,"
+    " due_at, attempts, errors, retries, claims, last, meta"
+)
+
+
+@dataclass
+class QueuedEvent:
+    id: int
+    kind: str
+    function: str
+    qualifier: str | None
+    target: str | None
+    request_id: str
+    payload: bytes
+    trace_id: str
+    received_at: float
+    due_at: float
+    attempts: int  # invocations of the function made (approximateInvokeCount)
+    errors: int  # function errors (against MaximumRetryAttempts)
+    retries: int  # throttled / failed attempts in a row (the backoff's exponent)
+    claims: int  # times claimed: more than one after a restart means a possible duplicate
+    last: str | None  # the last response (``destinations.Response`` JSON)
+    meta: dict[str, Any]
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> QueuedEvent:
+        return cls(
+            id=int(row[0]),
+            kind=str(row[1]),
+            function=str(row[2]),
+            qualifier=row[3],
+            target=row[4],
+            request_id=str(row[5]),
+            payload=bytes(row[6]),
+            trace_id=str(row[7]),
+            received_at=float(row[8]),
+            due_at=float(row[9]),
+            attempts=int(row[10]),
+            errors=int(row[11]),
+            retries=int(row[12]),
+            claims=int(row[13]),
+            last=row[14],
+            meta=json.loads(row[15]) if row[15] else {},
+        )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A row to insert: an invocation (``target`` None) or a delivery."""
+
+    kind: str
+    function: str
+    request_id: str
+    payload: bytes
+    trace_id: str
+    received_at: float
+    due_at: float
+    qualifier: str | None = None
+    target: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Retained:
+    function: str
+    reason: str
+    target: str | None
+    request_id: str
+    body: bytes
+    attributes: dict[str, Any] | None
+    created_at: float
+
+
+class _Writer(threading.Thread):
+    """One connection, one thread: runs queued operations in group-committed transactions."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__(name="lamina-async-queue", daemon=True)
+        self.conn = conn
+        self.ops: queue.SimpleQueue[
+            tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]] | None
+        ] = queue.SimpleQueue()
+        self.commits = 0
+
+    def submit(self, op: Callable[[sqlite3.Connection], T]) -> concurrent.futures.Future[T]:
+        future: concurrent.futures.Future[T] = concurrent.futures.Future()
+        self.ops.put((op, future))
+        return future
+
+    def stop(self) -> None:
+        self.ops.put(None)
+        self.join()
+
+    def run(self) -> None:
+        while True:
+            first = self.ops.get()
+            if first is None:
+                return
+            batch = [first]
+            stopping = False
+            while len(batch) < MAX_BATCH:
+                try:
+                    item = self.ops.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stopping = True
+                    break
+                batch.append(item)
+            self._run_batch(batch)
+            if stopping:
+                return
+
+    def _run_batch(
+        self,
+        batch: list[tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]]],
+    ) -> None:
+        results: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
+        conn = self.conn
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for op, future in batch:
+                # Each operation in its own savepoint: one failing leaves the others intact.
+                conn.execute("SAVEPOINT op")
+                try:
+                    result = op(conn)
+                except Exception as exc:  # noqa: BLE001 - reported to the caller
+                    conn.execute("ROLLBACK TO op")
+                    conn.execute("RELEASE op")
+                    results.append((future, None, exc))
+                else:
+                    conn.execute("RELEASE op")
+                    results.append((future, result, None))
+            conn.execute("COMMIT")
+            self.commits += 1
+        except BaseException as exc:  # noqa: BLE001 - the whole batch failed
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for _, future in batch:
+                future.set_exception(exc)
+            return
+        for future, result, error in results:
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+
+
+class AsyncQueueStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(_SCHEMA)
+        self._writer = _Writer(conn)
+        self._writer.start()
+        # Scrapes read on their own connection (WAL: readers never wait for the writer).
+        self._reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._read_lock = threading.Lock()
+        self._closed = False
+
+    @property
+    def commits(self) -> int:
+        return self._writer.commits
+
+    async def _do(self, op: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.wrap_future(self._writer.submit(op))
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.stop()
+        self._writer.conn.close()
+        self._reader.close()
+
+    # --- operations -----------------------------------------------------------------------
+
+    async def enqueue(self, event: NewEvent) -> int:
+        """Store an event; returns once it is committed (durable)."""
+        return await self._do(lambda conn: _insert(conn, event))
+
+    async def release_leases(self) -> dict[str, int]:
+        """Release every lease (their holder is gone); how many per function."""
+
+        def op(conn: sqlite3.Connection) -> dict[str, int]:
+            rows = conn.execute(
+                "SELECT function, COUNT(*) FROM events WHERE leased_until IS NOT NULL"
+                " GROUP BY function"
+            ).fetchall()
+            conn.execute("UPDATE events SET leased_until=NULL WHERE leased_until IS NOT NULL")
+            return {str(name): int(count) for name, count in rows}
+
+        return await self._do(op)
+
+    async def claim(
+        self, now: float, limit: int, visibility: float, exclude: set[str]
+    ) -> list[QueuedEvent]:
+        """Lease up to ``limit`` due events (oldest due first), skipping ``exclude``'s
+        functions, until ``now + visibility``."""
+        skip = sorted(exclude)
+
+        def op(conn: sqlite3.Connection) -> list[QueuedEvent]:
+            marks = ",".join("?" * len(skip))
+            where = f" AND function NOT IN ({marks})" if skip else ""
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM events WHERE due_at <= ? AND"  # noqa: S608
+                f" (leased_until IS NULL OR leased_until < ?){where} ORDER BY due_at, id LIMIT ?",
+                (now, now, *skip, limit),
+            ).fetchall()
+            events = [QueuedEvent.from_row(row) for row in rows]
+            conn.executemany(
+                "UPDATE events SET leased_until=?, claims=claims+1 WHERE id=?",
+                [(now + visibility, e.id) for e in events],
+            )
+            for event in events:
+                event.claims += 1
+            return events
+
+        return await self._do(op)
+
+    async def next_due(self, exclude: set[str]) -> float | None:
+        """When the earliest unleased event (not of ``exclude``'s functions) is due."""
+        skip = sorted(exclude)
+
+        def op(conn: sqlite3.Connection) -> float | None:
+            marks = ",".join("?" * len(skip))
+            where = f" AND function NOT IN ({marks})" if skip else ""
+            row = conn.execute(
+                f"SELECT MIN(due_at) FROM events WHERE leased_until IS NULL{where}",  # noqa: S608
+                skip,
+            ).fetchone()
+            return None if row is None or row[0] is None else float(row[0])
+
+        return await self._do(op)
+
+    async def finish(
+        self, event_id: int, follow: list[NewEvent], retain: list[Retained] | None = None
+    ) -> None:
+        """The event is done: delete it and insert what follows it, in one transaction."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM events WHERE id=?", (event_id,))
+            for event in follow:
+                _insert(conn, event)
+            for item in retain or ():
+                _retain(conn, item)
+
+        await self._do(op)
+
+    async def reschedule(self, event: QueuedEvent) -> None:
+        """Release the event's lease; it is due again at ``event.due_at``."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE events SET leased_until=NULL, due_at=?, attempts=?, errors=?,"
+                " retries=?, last=? WHERE id=?",
+                (
+                    event.due_at,
+                    event.attempts,
+                    event.errors,
+                    event.retries,
+                    event.last,
+                    event.id,
+                ),
+            )
+
+        await self._do(op)
+
+    async def release(self, event_ids: list[int]) -> None:
+        """Give leases back unchanged (on shutdown)."""
+
+        def op(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE events SET leased_until=NULL WHERE id=?", [(i,) for i in event_ids]
+            )
+
+        await self._do(op)
+
+    async def retain(self, item: Retained) -> None:
+        """Keep an item in ``retained`` (committed when this returns)."""
+        await self._do(lambda conn: _retain(conn, item))
+
+    async def delete_function(self, function: str) -> int:
+        """Drop the pending invocations of a deleted function; how many."""
+
+        def op(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "DELETE FROM events WHERE kind=? AND function=? AND leased_until IS NULL",
+                (INVOKE, function),
+            )
+            return int(cursor.rowcount)
+
+        return await self._do(op)
+
+    # --- reading (scrapes, ``lamina queue``) ---------------------------------------------
+
+    def counts(self, now: float) -> dict[str, dict[str, int]]:
+        """Per function: events ``pending`` (due, waiting for a turn), ``in_flight``
+        (leased), ``retrying`` (waiting for a retry), ``deliveries`` (records waiting for
+        their destination), ``retained`` (kept: dead letters and the like)."""
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT function, kind, leased_until IS NOT NULL AND leased_until >= ?,"
+                " due_at <= ?, COUNT(*) FROM events GROUP BY 1, 2, 3, 4",
+                (now, now),
+            ).fetchall()
+            kept = self._reader.execute(
+                "SELECT function, COUNT(*) FROM retained GROUP BY function"
+            ).fetchall()
+        out: dict[str, dict[str, int]] = {}
+
+        def entry(name: str) -> dict[str, int]:
+            return out.setdefault(
+                name,
+                {"pending": 0, "in_flight": 0, "retrying": 0, "deliveries": 0, "retained": 0},
+            )
+
+        for function, kind, leased, due, count in rows:
+            counters = entry(str(function))
+            if kind == DELIVER:
+                counters["deliveries"] += int(count)
+            elif leased:
+                counters["in_flight"] += int(count)
+            elif due:
+                counters["pending"] += int(count)
+            else:
+                counters["retrying"] += int(count)
+        for function, count in kept:
+            entry(str(function))["retained"] = int(count)
+        return out
+
+    def retained(self, function: str | None, limit: int) -> list[dict[str, Any]]:
+        """The most recent retained items (newest first)."""
+        where, args = ("WHERE function=?", [function]) if function else ("", [])
+        with self._read_lock:
+            rows = self._reader.execute(
+                "SELECT id, function, reason, target, request_id, body, attributes, created_at"
+                f" FROM retained {where} ORDER BY id DESC LIMIT ?",  # noqa: S608
+                (*args, limit),
+            ).fetchall()
+        return [
+            {
+                "id": row[0],
+                "function": row[1],
+                "reason": row[2],
+                "target": row[3],
+                "requestId": row[4],
+                "body": bytes(row[5]).decode("utf-8", "replace"),
+                "attributes": json.loads(row[6]) if row[6] else None,
+                "createdAt": row[7],
+            }
+            for row in rows
+        ]
+
+
+def _insert(conn: sqlite3.Connection, event: NewEvent) -> int:
+    cursor = conn.execute(
+        "INSERT INTO events(kind, function, qualifier, target, request_id, payload, trace_id,"
+        " received_at, due_at, meta) VALUES (?,?,?,?,?,?,?,?,?,?)",
+        (
+            event.kind,
+            event.function,
+            event.qualifier,
+            event.target,
+            event.request_id,
+            event.payload,
+            event.trace_id,
+            event.received_at,
+            event.due_at,
+            json.dumps(event.meta) if event.meta else None,
+        ),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+def _retain(conn: sqlite3.Connection, item: Retained) -> None:
+    conn.execute(
+        "INSERT INTO retained(function, reason, target, request_id, body, attributes,"
+        " created_at) VALUES (?,?,?,?,?,?,?)",
+        (
+            item.function,
+            item.reason,
+            item.target,
+            item.request_id,
+            item.body,
+            json.dumps(item.attributes) if item.attributes else None,
+            item.created_at,
+        ),
+    )
