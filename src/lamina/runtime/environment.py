@@ -529,12 +529,28 @@ class Environment:
     # --- logs --------------------------------------------------------------------------------
 
     def _read_logs(self) -> None:
-        self._drain_logs(final=False)
+        handle = self._handle
+        if handle is not None and self._drain_logs(final=False) == 0:
+            # Readable with nothing to read: the runtime's end of the pipe is closed (it
+            # exited). Stop watching, or the event loop would call this again and again
+            # until the exit is handled; the final drain happens there.
+            try:
+                late = os.read(handle.log_fd, 65536)
+                if late:  # a write landed in between: not the end yet
+                    self._partial += late
+                    self._drain_logs(final=False)
+                    return
+            except (BlockingIOError, InterruptedError):
+                return  # a spurious wake-up
+            except OSError:
+                pass
+            asyncio.get_running_loop().remove_reader(handle.log_fd)
 
-    def _drain_logs(self, *, final: bool) -> None:
+    def _drain_logs(self, *, final: bool) -> int:
+        """Log what the runtime wrote; returns how many bytes were read."""
         handle = self._handle
         if handle is None:
-            return
+            return 0
         chunks = [self._partial]
         while True:
             # FIONREAD first: most invocations print nothing, and a read that finds the
@@ -555,6 +571,7 @@ class Environment:
             chunks.append(chunk)
             if len(chunk) < 65536:
                 break
+        read = sum(len(chunk) for chunk in chunks) - len(self._partial)
         data = b"".join(chunks)
         *lines, self._partial = data.split(b"\n")
         if final and self._partial:
@@ -562,6 +579,7 @@ class Environment:
             self._partial = b""
         for line in lines:
             self._log(line.decode("utf-8", "replace"))
+        return read
 
     def _log(self, message: str) -> None:
         self._log_sink(self.log_group, self.log_stream, int(time.time() * 1000), message)

@@ -578,6 +578,7 @@ def _sdk_binds(sdk_dir: str) -> tuple[list[str], ...]:
     return tuple(binds)
 
 
+@functools.cache
 def _init_limits(memory_mb: int) -> Limits:
     """Limits while the runtime initialises: its memory, and the host's whole CPU (the
     proportional share applies from the first invocation, see ``LinuxHandle.init_done``)."""
