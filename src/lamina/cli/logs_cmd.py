@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from lamina.cli.endpoint import add_endpoint_argument, default_endpoint
+
 DEFAULT_SINCE = "10m"
 POLL_INTERVAL = 0.5
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -39,19 +41,8 @@ def add_logs_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPars
         help="start time: a duration back from now (30s, 10m, 2h, 1d, 1w) or an ISO 8601 time "
         f"(default {DEFAULT_SINCE})",
     )
-    parser.add_argument(
-        "--endpoint-url",
-        default=None,
-        help="Lamina server URL (default $LAMINA_ENDPOINT or http://127.0.0.1:$LAMINA_PORT)",
-    )
+    add_endpoint_argument(parser)
     parser.set_defaults(func=run_logs)
-
-
-def default_endpoint() -> str:
-    endpoint = os.environ.get("LAMINA_ENDPOINT")
-    if endpoint:
-        return endpoint
-    return f"http://127.0.0.1:{os.environ.get('LAMINA_PORT') or 9000}"
 
 
 def parse_since(value: str, now_ms: int | None = None) -> int:
@@ -135,7 +126,7 @@ def run_logs(args: argparse.Namespace) -> int:
         print(f"lamina logs: {exc}", file=sys.stderr)
         return 2
     group = log_group_for(args.function)
-    endpoint = args.endpoint_url or default_endpoint()
+    endpoint = args.endpoint or default_endpoint()
     client = make_client(endpoint)
     try:
         if args.follow:

@@ -17,10 +17,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from lamina.cli.logs_cmd import default_endpoint
+from lamina.cli.endpoint import add_endpoint_argument, default_endpoint, get
 
 PATH = "/_lamina/metrics"
-TIMEOUT = 10.0
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+-?\d+)?$")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"\s*,?\s*')
 _ESCAPED = re.compile(r'\\[\\"n]')
@@ -50,23 +49,12 @@ def add_metrics_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument(
         "--raw", action="store_true", help="print the Prometheus text exposition as served"
     )
-    parser.add_argument(
-        "--endpoint",
-        "--endpoint-url",
-        dest="endpoint",
-        default=None,
-        help="Lamina server URL (default $LAMINA_ENDPOINT or http://127.0.0.1:$LAMINA_PORT)",
-    )
+    add_endpoint_argument(parser)
     parser.set_defaults(func=run_metrics)
 
 
 def fetch(endpoint: str, function: str | None = None) -> str:
-    url = endpoint.rstrip("/") + PATH
-    if function:
-        url += "?" + urllib.parse.urlencode({"function": function})
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
-        body: bytes = response.read()
-    return body.decode("utf-8")
+    return get(endpoint, PATH, {"function": function} if function else None).decode("utf-8")
 
 
 def parse(text: str) -> list[Sample]:

@@ -16,10 +16,9 @@ import urllib.parse
 import urllib.request
 from typing import Any, TextIO
 
-from lamina.cli.logs_cmd import default_endpoint
+from lamina.cli.endpoint import add_endpoint_argument, default_endpoint, get
 
 PATH = "/_lamina/async"
-TIMEOUT = 10.0
 COLUMNS = (
     ("FUNCTION", None),
     ("PENDING", "pending"),
@@ -50,13 +49,7 @@ def add_queue_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
         help="also list retained items (dead letters, records for SQS/SNS/... targets)",
     )
     parser.add_argument("--json", action="store_true", help="print the JSON as served")
-    parser.add_argument(
-        "--endpoint",
-        "--endpoint-url",
-        dest="endpoint",
-        default=None,
-        help="Lamina server URL (default $LAMINA_ENDPOINT or http://127.0.0.1:$LAMINA_PORT)",
-    )
+    add_endpoint_argument(parser)
     parser.set_defaults(func=run_queue)
 
 
@@ -66,9 +59,7 @@ def fetch(endpoint: str, function: str | None, retained: bool) -> dict[str, Any]
         query["function"] = function
     if retained:
         query["retained"] = "1"
-    url = endpoint.rstrip("/") + PATH + ("?" + urllib.parse.urlencode(query) if query else "")
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 - our server
-        data: dict[str, Any] = json.loads(response.read())
+    data: dict[str, Any] = json.loads(get(endpoint, PATH, query))
     return data
 
 
