@@ -403,3 +403,27 @@ def test_the_runtime_process_is_a_clean_fork(isolated: LaminaServer) -> None:
     assert first["imported"] == second["imported"] == "['2.51/2']"
     assert first["main"] and second["main"]
     assert first["seed"] != second["seed"]
+
+
+def test_every_runtime_of_a_burst_runs_inside_its_own_cgroup(isolated: LaminaServer) -> None:
+    """More environments at once than are prepared ahead: those started on demand too have
+    their runtime process (not just their init) inside their own limited cgroup."""
+    burst = 12
+    lam = isolated.client(max_pool_connections=burst)
+    name = create_python_function(
+        lam,
+        "import time\n"
+        "def handler(e, c):\n"
+        "    time.sleep(1.0)\n"
+        "    lines = open('/proc/self/cgroup').read().splitlines()\n"
+        "    groups = dict(line.split(':', 2)[1:] for line in lines)\n"
+        "    return {k: v for k, v in groups.items() if k in ('memory', 'pids', 'freezer')}\n",
+        Timeout=30,
+    )
+    with ThreadPoolExecutor(burst) as pool:
+        results = list(pool.map(lambda _: call(lam, name), range(burst)))
+    names = [{path.rsplit("/", 1)[-1] for path in groups.values()} for groups in results]
+    assert all(len(found) == 1 for found in names), results  # one group in every hierarchy
+    own = [found.pop() for found in names]
+    assert len(set(own)) == burst, own
+    assert all(group.startswith("env-") for group in own), own
