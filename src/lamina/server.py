@@ -22,10 +22,17 @@ from lamina.api.model import lambda_model
 from lamina.config import Settings
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.api_proxy import serve_proxy
+from lamina.runtime.bytecode import BytecodeCompiler
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment
 from lamina.runtime.isolation import SelectedSandbox
-from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, plan_launch, sdk_path
+from lamina.runtime.launch import (
+    EnvironmentPaths,
+    LaunchPlan,
+    is_python_runtime,
+    plan_launch,
+    sdk_path,
+)
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.aliases import AliasService
@@ -70,6 +77,7 @@ class Lamina:
     provisioned: ProvisionedConcurrencyService | None = None
     async_invoke: AsyncInvoker | None = None
     event_configs: EventInvokeConfigService | None = None
+    bytecode: BytecodeCompiler | None = None
 
     async def start(self) -> None:
         await self.sandbox.select()
@@ -91,6 +99,8 @@ class Lamina:
             await self.pool.stop_all()
 
     async def stop(self) -> None:
+        if self.bytecode is not None:
+            self.bytecode.close()
         await self.stop_environments()
         await self.sandbox.close()
         if self.async_invoke is not None:
@@ -134,9 +144,14 @@ def build(settings: Settings) -> Lamina:
         def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
             where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
             paths = where(code.extracted(config.code_sha256), sdk_dir, layers.layers_dir(config))
-            return plan_launch(
+            launch = plan_launch(
                 config, paths, runtime_api, log_stream, settings.base_url, initialization_type
             )
+            if is_python_runtime(config.runtime or ""):
+                # Later cold starts of this package import bytecode instead of compiling.
+                bytecode.ensure(paths.host_task_root, launch.argv[0])
+                bytecode.ensure(paths.host_opt_root, launch.argv[0])
+            return launch
 
         async def serve_lamina_api(listener: socket.socket) -> asyncio.AbstractServer:
             return await serve_proxy(listener, "127.0.0.1", settings.port)
@@ -151,6 +166,7 @@ def build(settings: Settings) -> Lamina:
             serve_lamina_api=serve_lamina_api,
         )
 
+    bytecode = BytecodeCompiler()
     pool = EnvironmentPool(make_environment, settings.idle_timeout)
     pool_ref.append(pool)
     concurrency_ref: list[ConcurrencyService] = []
@@ -271,6 +287,7 @@ def build(settings: Settings) -> Lamina:
         provisioned=provisioned,
         async_invoke=async_invoke,
         event_configs=event_configs,
+        bytecode=bytecode,
     )
 
 

@@ -196,9 +196,13 @@ def custom_command(
     )
 
 
+def is_python_runtime(runtime: str) -> bool:
+    return re.fullmatch(r"python3\.\d+", runtime) is not None
+
+
 # Runtime families: (does this builder handle the runtime name?, command builder).
 RUNTIME_FAMILIES: list[tuple[Callable[[str], bool], CommandBuilder]] = [
-    (lambda runtime: re.fullmatch(r"python3\.\d+", runtime) is not None, python_command),
+    (is_python_runtime, python_command),
     (lambda runtime: runtime in CUSTOM_RUNTIMES, custom_command),
     (is_nodejs_runtime, node_command),
 ]
