@@ -42,6 +42,8 @@ class Settings:
     isolation: str = "auto"
     # Outbound network of functions: none (own network namespace) | host.
     function_network: str = "none"
+    # /tmp of isolated environments: memory (tmpfs) | disk (ext4 on a loop device).
+    tmp_storage: str = "memory"
     # Public base URL clients use to reach the server (for Code.Location, AWS_ENDPOINT_URL).
     public_url: str = ""
     # Concurrent executions of the account (AccountLimit.ConcurrentExecutions).
@@ -73,6 +75,7 @@ class Settings:
             "public_url": env.get("LAMINA_PUBLIC_URL", ""),
             "isolation": env.get("LAMINA_ISOLATION", "auto"),
             "function_network": env.get("LAMINA_FUNCTION_NETWORK", "none"),
+            "tmp_storage": env.get("LAMINA_TMP_STORAGE", "memory"),
             "concurrency_limit": int(
                 env.get("LAMINA_CONCURRENCY_LIMIT", DEFAULT_CONCURRENCY_LIMIT)
             ),

@@ -125,7 +125,13 @@ def build(settings: Settings) -> Lamina:
     store = SqliteFunctionStore(data / "lamina.sqlite3")
     code = CodeStore(data / "code")
     logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
-    sandbox = SelectedSandbox(settings.isolation, data, settings.port, settings.function_network)
+    sandbox = SelectedSandbox(
+        settings.isolation,
+        data,
+        settings.port,
+        settings.function_network,
+        tmp_storage=settings.tmp_storage,
+    )
     sdk_dir = sdk_path(data / "runtime-sdk")
     sandbox.sdk_dir = sdk_dir
     links = CodeLinks(settings.base_url, secrets.token_bytes(32), code)

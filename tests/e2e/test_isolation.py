@@ -6,6 +6,7 @@ the function saw and that the server and other functions kept serving.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -15,6 +16,8 @@ from typing import Any
 
 import pytest
 from support import LaminaServer, create_python_function
+
+from lamina.runtime import ephemeral
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root")
 
@@ -93,6 +96,10 @@ def handler(event, context):
         for pid in pids:
             os.waitpid(pid, 0)
         return {"children": children, "error": error}
+    if action == "statvfs":
+        st = os.statvfs(event["path"])
+        return {"total_mb": st.f_blocks * st.f_frsize // 2**20,
+                "free_mb": st.f_bavail * st.f_frsize // 2**20}
     if action == "cpu":
         start_wall, start_cpu = time.monotonic(), time.process_time()
         while time.monotonic() - start_wall < event["seconds"]:
@@ -182,15 +189,52 @@ def test_only_tmp_is_writable(lam: Any, probe: str) -> None:
     assert call(lam, probe, action="write", path="/tmp/ok")["ok"] is True
 
 
-def test_tmp_is_limited_to_ephemeral_storage(lam: Any) -> None:
-    # /tmp is a tmpfs: its pages count against the memory limit (docs/isolation.md), so
-    # the function gets more memory than /tmp to show the size limit itself.
+def test_tmp_is_limited_to_ephemeral_storage(lam: Any, isolated: LaminaServer) -> None:
+    # By default /tmp is a tmpfs: its pages count against the memory limit
+    # (docs/isolation.md), so the function gets more memory than /tmp to show the limit.
+    log = isolated.log_path.read_text() if isolated.log_path else ""
+    assert "/tmp in memory" in log, log
     name = create_python_function(
         lam, PROBE, Timeout=30, MemorySize=1024, EphemeralStorage={"Size": 512}
     )
     result = call(lam, name, action="fill_tmp", mb=700)
     assert result["ok"] is False and result["errno"] == 28  # ENOSPC
     assert call(lam, name, action="fill_tmp", mb=100) == {"ok": True, "value": 100}
+
+
+def test_tmp_on_disk_as_on_aws(tmp_path: Path) -> None:
+    """With --tmp-storage disk, /tmp is a file system of EphemeralStorage on disk: a 128 MB
+    function fills most of a 512 MB /tmp, the file system ends at its size, and nothing
+    (loop devices, image files) is left once the server stops."""
+    server = LaminaServer(tmp_path / "data", extra_args=["--tmp-storage", "disk"])
+    images = str(tmp_path / "data" / "sandbox" / "ephemeral")
+    server.start()
+    try:
+        log = server.log_path.read_text() if server.log_path else ""
+        unavailable = ephemeral.probe()
+        if unavailable is not None:  # a host without loop devices or mkfs.ext4
+            assert "/tmp in memory" in log and "not disk as asked" in log, log
+            return
+        assert "/tmp on disk" in log, log
+        lam = server.client()
+        name = create_python_function(
+            lam, PROBE, Timeout=60, MemorySize=128, EphemeralStorage={"Size": 512}
+        )
+        assert call(lam, name, action="fill_tmp", mb=450) == {"ok": True, "value": 450}
+        result = call(lam, name, action="fill_tmp", mb=700)
+        assert result["ok"] is False and result["errno"] == 28  # ENOSPC
+        assert 512 <= call(lam, name, action="statvfs", path="/tmp")["total_mb"] <= 560
+        big = create_python_function(
+            lam, PROBE, Timeout=60, MemorySize=128, EphemeralStorage={"Size": 1024}
+        )
+        assert 1024 <= call(lam, big, action="statvfs", path="/tmp")["total_mb"] <= 1100
+        assert any(images in backing for backing in loop_backing_files())
+    finally:
+        assert server.stop() == 0
+    deadline = time.monotonic() + 5  # loop devices detach as their last mount goes
+    while any(images in b for b in loop_backing_files()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [b for b in loop_backing_files() if images in b] == []
 
 
 def test_memory_limit_kills_only_that_environment(lam: Any, probe: str) -> None:
@@ -292,6 +336,14 @@ def test_stop_leaves_no_processes_cgroups_or_mounts(tmp_path: Path) -> None:
     assert groups == []
     with open("/proc/self/mountinfo") as fh:
         assert str(tmp_path) not in fh.read()
+
+
+def loop_backing_files() -> list[str]:
+    found = []
+    for backing in Path("/sys/block").glob("loop*/loop/backing_file"):
+        with contextlib.suppress(OSError):  # detached meanwhile
+            found.append(backing.read_text().strip())
+    return found
 
 
 def descendants(root: int) -> set[int]:

@@ -20,6 +20,7 @@ def _server(args: argparse.Namespace) -> int:
         idle_timeout=args.idle_timeout,
         isolation=args.isolation,
         function_network=args.function_network,
+        tmp_storage=args.tmp_storage,
         concurrency_limit=args.concurrency_limit,
         unreserved_minimum=args.unreserved_minimum,
         scaling_rate=args.scaling_rate,
@@ -60,6 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("none", "host"),
         help="functions' outbound network: none (their own namespace, only Lamina is "
         "reachable) or host (env LAMINA_FUNCTION_NETWORK; none)",
+    )
+    server.add_argument(
+        "--tmp-storage",
+        choices=("memory", "disk"),
+        help="/tmp of isolated environments: memory (a tmpfs; fastest starts, counts "
+        "against the function's memory) or disk (an ext4 of EphemeralStorage on a loop "
+        "device, as on AWS; about 1.5 ms more per start) (env LAMINA_TMP_STORAGE; memory)",
     )
     server.add_argument(
         "--concurrency-limit",

@@ -16,22 +16,38 @@ import time
 import uuid
 from pathlib import Path
 
+from lamina.runtime import ephemeral
 from lamina.runtime.cgroups import Cgroups
-from lamina.runtime.linux_sandbox import LinuxSandbox, SandboxUnavailable, probe_isolation
+from lamina.runtime.linux_sandbox import (
+    SANDBOX_GID,
+    SANDBOX_UID,
+    LinuxSandbox,
+    SandboxUnavailable,
+    probe_isolation,
+)
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
 
 log = logging.getLogger("lamina.sandbox")
 
 ISOLATION_MODES = ("auto", "linux", "process")
+TMP_STORAGE = ("memory", "disk")
 
 
 class SelectedSandbox:
     """Delegates to the backend chosen by ``select``; plain processes until then."""
 
     def __init__(
-        self, mode: str, data_dir: Path, lamina_api_port: int, network: str = "none"
+        self,
+        mode: str,
+        data_dir: Path,
+        lamina_api_port: int,
+        network: str = "none",
+        tmp_storage: str = "memory",
     ) -> None:
         self.network = network
+        if tmp_storage not in TMP_STORAGE:
+            raise ValueError(f"tmp storage must be one of {', '.join(TMP_STORAGE)}")
+        self.tmp_storage = tmp_storage
         # The Python SDK directory every environment mounts (set by the server).
         self.sdk_dir: Path | None = None
         # Cgroups are named after the port: a crashed server's leftovers on the same port
@@ -82,7 +98,23 @@ class SelectedSandbox:
             sandbox = LinuxSandbox(cgroups, root, [], self.network)
             sandbox.sdk_dir = str(self.sdk_dir) if self.sdk_dir else None
             sandbox.lamina_api_port = self.lamina_api_port
-            reason = await _self_test(sandbox)
+            no_disk = ephemeral.probe() if self.tmp_storage == "disk" else "not asked for"
+            if no_disk is None:
+                sandbox.ephemeral = ephemeral.EphemeralImages(
+                    self.data_dir / "sandbox" / "ephemeral", (SANDBOX_UID, SANDBOX_GID)
+                )
+            reason, tmp_storage = await _self_test(sandbox)
+            if reason is None and sandbox.ephemeral is not None and tmp_storage != "disk":
+                no_disk = tmp_storage
+                sandbox.ephemeral = None
+            if reason is None:
+                sandbox.name += ", /tmp on disk" if no_disk is None else ", /tmp in memory"
+                if self.tmp_storage == "disk" and no_disk is not None:
+                    log.warning(
+                        "/tmp of isolated environments is a tmpfs (it counts against the "
+                        "function's memory), not disk as asked: %s",
+                        no_disk,
+                    )
         if reason is None and sandbox is not None:
             self.backend = sandbox
             sandbox.place_forkers(sandbox.default_spawner())
@@ -130,8 +162,9 @@ def _server_alive(name: str, directories: list[str]) -> bool:
 STALE_AFTER_SECONDS = 60
 
 
-async def _self_test(sandbox: LinuxSandbox) -> str | None:
-    """Start one trivial environment; a host that forbids namespaces fails here."""
+async def _self_test(sandbox: LinuxSandbox) -> tuple[str | None, str]:
+    """Start one trivial environment; a host that forbids namespaces fails here. Returns
+    why it failed (None: it worked) and what its /tmp was."""
     spec = SandboxSpec(
         env_id=f"selftest-{uuid.uuid4().hex[:8]}",
         argv=["/bin/true"],
@@ -144,7 +177,8 @@ async def _self_test(sandbox: LinuxSandbox) -> str | None:
     try:
         handle = await asyncio.wait_for(sandbox.start(spec), 10)
     except (SandboxUnavailable, OSError, asyncio.TimeoutError) as exc:
-        return f"the sandbox self-test failed ({exc})"
+        return f"the sandbox self-test failed ({exc})", "memory"
+    tmp_storage = handle.tmp_storage
     output = b""
     try:
         code = await asyncio.wait_for(handle.wait(), 10)
@@ -159,6 +193,7 @@ async def _self_test(sandbox: LinuxSandbox) -> str | None:
             sock.close()
         handle.close()
     if code == 0:
-        return None
+        return None, tmp_storage
     detail = output.decode(errors="replace").strip()
-    return f"the sandbox self-test exited with {code}" + (f": {detail}" if detail else "")
+    failure = f"the sandbox self-test exited with {code}" + (f": {detail}" if detail else "")
+    return failure, tmp_storage

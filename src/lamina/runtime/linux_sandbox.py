@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.runtime.cgroups import Cgroups, EnvironmentCgroup, Limits, cpu_fraction_for_memory
+from lamina.runtime.ephemeral import EphemeralImages
 from lamina.runtime.launch import RUNTIMES_DIR, SANDBOX_RUNTIMES_DIR, SANDBOX_SDK_DIR
 from lamina.runtime.sandbox import SandboxError, SandboxSpec
 
@@ -243,6 +245,7 @@ class LinuxHandle:
     control: socket.socket
     listeners: dict[str, socket.socket] = field(default_factory=dict)
     cpu_fraction: float = 1.0
+    tmp_storage: str = "memory"  # "disk", or why /tmp is a tmpfs
     _frozen: bool = False
     _returncode: int | None = None
 
@@ -354,6 +357,9 @@ class LinuxSandbox:
         # Per spawner: the binds its prepared inits mount before they know their function.
         self._premounted: dict[str, list[list[str]]] = {}
         self.sdk_dir: str | None = None
+        # Disk-backed /tmp (see ephemeral.py) when the host allows it, else tmpfs.
+        self.ephemeral: EphemeralImages | None = None
+        self._templates: dict[int, str] = {}
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
         self.name = f"linux namespaces + {limits}"
 
@@ -416,6 +422,20 @@ class LinuxSandbox:
             "uid": SANDBOX_UID,
             "gid": SANDBOX_GID,
         }
+        if self.ephemeral is not None:
+            template = self._templates.get(spec.ephemeral_mb)
+            if template is None:
+                try:
+                    template = await asyncio.to_thread(self.ephemeral.template, spec.ephemeral_mb)
+                except (OSError, subprocess.SubprocessError) as exc:
+                    log.warning(
+                        "no disk for /tmp of %d MB, using memory: %s", spec.ephemeral_mb, exc
+                    )
+                    template = ""
+                self._templates[spec.ephemeral_mb] = template
+            if template:
+                payload["tmp_image"] = template
+                payload["tmp_images_dir"] = str(self.ephemeral.directory)
         limits = _init_limits(spec.memory_mb)
         placed = self._placed.get(spawner.interpreter)
         if placed and spec.network == self.network:
@@ -456,6 +476,9 @@ class LinuxSandbox:
         os.set_blocking(read_fd, False)
         handle = LinuxHandle(init.pid, read_fd, init.cgroup, spawner, init.control, listeners)
         handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)
+        handle.tmp_storage = str(message.get("tmp", "memory"))
+        if "tmp_image" in payload and handle.tmp_storage != "disk":
+            log.warning("environment /tmp in memory: %s", handle.tmp_storage)
         return handle
 
     def _premounted_binds(self, spawner: Spawner) -> list[list[str]]:

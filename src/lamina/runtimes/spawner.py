@@ -72,6 +72,13 @@ IFF_UP = 0x1
 
 MAX_MESSAGE = 65536
 
+LOOP_CTL_GET_FREE = 0x4C82
+LOOP_CONFIGURE = 0x4C0A  # Linux 5.8+
+LO_FLAGS_AUTOCLEAR = 4
+LO_FLAGS_DIRECT_IO = 16
+LOOP_CONFIG_SIZE = 304  # struct loop_config: fd, block_size, loop_info64, reserved
+LOOP_CONFIG_FLAGS_OFFSET = 60  # loop_config.info.lo_flags
+
 _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
 _libc.mount.argtypes = [
     ctypes.c_char_p,
@@ -271,9 +278,7 @@ def build_root(root, spec):
     if spec.get("opt_dir"):
         mount(spec["opt_dir"], root + "/opt", None, MS_BIND | MS_REC)
         mount(None, root + "/opt", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-    mount(
-        "tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % spec["tmp_mb"]
-    )
+    spec["tmp_storage"] = mount_tmp(root + "/tmp", spec)
     # The root itself becomes read-only: only /tmp (and /dev/shm) are writable. MS_BIND:
     # this mount only, the template's tmpfs is shared with the other environments.
     mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -281,6 +286,81 @@ def build_root(root, spec):
     pivot_root(".", ".old-root")
     os.chdir("/")
     umount("/.old-root")
+
+
+def mount_tmp(target, spec):
+    """/tmp: a disk-backed ext4 of the function's size when the server prepared a template
+    (see lamina/runtime/ephemeral.py), else a tmpfs of that size. Returns which."""
+    template = spec.get("tmp_image")
+    if template:
+        try:
+            mount_image_copy(template, spec["tmp_images_dir"], target)
+            return "disk"
+        except OSError as exc:
+            reason = "memory (%s)" % exc
+    else:
+        reason = "memory"
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, "size=%dm,mode=1777" % spec["tmp_mb"])
+    return reason
+
+
+def mount_image_copy(template, directory, target):
+    """Copy the template's data into an unnamed file, put it on a free loop device that
+    detaches itself when unmounted, and mount it: the file goes with the last mount."""
+    image = os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    try:
+        source = os.open(template, os.O_RDONLY)
+        try:
+            os.ftruncate(image, os.fstat(source).st_size)
+            offset = 0
+            while True:
+                try:
+                    start = os.lseek(source, offset, os.SEEK_DATA)
+                except OSError as exc:
+                    if exc.errno == errno.ENXIO:  # no data after offset
+                        break
+                    raise
+                end = os.lseek(source, start, os.SEEK_HOLE)
+                while start < end:
+                    start += os.copy_file_range(source, image, end - start, start, start)
+                offset = end
+        finally:
+            os.close(source)
+        loop, device = attach_loop(image)
+        try:
+            mount(device, target, "ext4", MS_NOSUID | MS_NODEV)
+        finally:
+            os.close(loop)
+    finally:
+        os.close(image)
+
+
+def attach_loop(image):
+    """A free loop device backed by ``image``: (open descriptor, device path)."""
+    control = os.open("/dev/loop-control", os.O_RDWR)
+    try:
+        for _attempt in range(16):
+            number = fcntl.ioctl(control, LOOP_CTL_GET_FREE)
+            device = "/dev/loop%d" % number
+            loop = os.open(device, os.O_RDWR)
+            error = None
+            for flags in (LO_FLAGS_AUTOCLEAR | LO_FLAGS_DIRECT_IO, LO_FLAGS_AUTOCLEAR):
+                config = bytearray(LOOP_CONFIG_SIZE)
+                struct.pack_into("II", config, 0, image, 0)
+                struct.pack_into("I", config, LOOP_CONFIG_FLAGS_OFFSET, flags)
+                try:
+                    fcntl.ioctl(loop, LOOP_CONFIGURE, bytes(config))
+                    return loop, device
+                except OSError as exc:
+                    error = exc
+                    if exc.errno != errno.EINVAL:  # EINVAL: no direct I/O on this file
+                        break
+            os.close(loop)
+            if error is None or error.errno != errno.EBUSY:  # EBUSY: taken meanwhile
+                raise error or OSError(errno.EIO, "loop device not configured")
+        raise OSError(errno.EBUSY, "no free loop device")
+    finally:
+        os.close(control)
 
 
 def drop_privileges(uid, gid):
@@ -369,7 +449,8 @@ def start_environment(spec, log_w, control, listeners, root):
     os.close(released)
     try:
         build_root(root, spec)
-        send(control, {"op": "ready"}, [s.fileno() for s in listeners])
+        ready = {"op": "ready", "tmp": spec.get("tmp_storage", "memory")}
+        send(control, ready, [s.fileno() for s in listeners])
         for sock in listeners:
             sock.close()
         if spec.get("uid") is not None:
