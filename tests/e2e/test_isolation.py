@@ -429,8 +429,10 @@ def test_a_burst_of_new_environments_all_start(isolated: LaminaServer) -> None:
     assert len(set(results)) == burst  # one environment each: they overlapped
 
 
-def test_the_runtime_process_is_a_clean_fork(isolated: LaminaServer) -> None:
-    """The runtime is forked from the preloaded spawner's init: threads can import (the
+@pytest.mark.parametrize("version", ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"])
+def test_the_runtime_process_is_a_clean_fork(isolated: LaminaServer, version: str) -> None:
+    """The runtime is forked from the preloaded spawner's init (which skips the
+    interpreter's after-fork work, differently for each version): threads can import (the
     import lock is free), `random` is seeded per environment, the main thread is main."""
     lam = isolated.client(max_pool_connections=4)
     name = create_python_function(
@@ -448,6 +450,7 @@ def test_the_runtime_process_is_a_clean_fork(isolated: LaminaServer) -> None:
         "    time.sleep(0.5)\n"
         "    return {'seed': SEED, 'imported': str(imported),\n"
         "            'main': threading.current_thread() is threading.main_thread()}\n",
+        runtime=f"python{version}",
         Timeout=30,
     )
     with ThreadPoolExecutor(2) as pool:

@@ -89,6 +89,8 @@ class Spawner:
         self._exits: dict[int, asyncio.Future[int]] = {}
         self._next_id = 0
         self._send_lock = asyncio.Lock()
+        # Concurrent first requests must not start two spawner processes.
+        self._start_lock = asyncio.Lock()
 
     async def start(self) -> None:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -160,7 +162,9 @@ class Spawner:
 
     async def _request(self, message: dict[str, Any]) -> tuple[int, socket.socket]:
         if self._sock is None:
-            await self.start()
+            async with self._start_lock:
+                if self._sock is None:
+                    await self.start()
         assert self._sock is not None
         self._next_id += 1
         message["id"] = self._next_id
