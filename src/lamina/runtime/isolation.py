@@ -18,14 +18,9 @@ from pathlib import Path
 
 from lamina.runtime import ephemeral
 from lamina.runtime.cgroups import Cgroups
-from lamina.runtime.linux_sandbox import (
-    SANDBOX_GID,
-    SANDBOX_UID,
-    LinuxSandbox,
-    SandboxUnavailable,
-    probe_isolation,
-)
+from lamina.runtime.linux_sandbox import SANDBOX_GID, SANDBOX_UID, LinuxSandbox, probe_isolation
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
+from lamina.runtime.spawner_client import SandboxUnavailable
 
 log = logging.getLogger("lamina.sandbox")
 
