@@ -31,12 +31,9 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from typing import Any
 
 from lamina.domain.arns import function_arn
@@ -57,16 +54,21 @@ from lamina.domain.destinations import (
 )
 from lamina.domain.errors import LambdaError, TooManyRequestsException
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.tracing import new_trace_id
 from lamina.runtime.concurrency import RESERVED_LIMIT
 from lamina.runtime.environment import Invocation
+from lamina.services.async_destinations import (
+    RETAINED_DESTINATION_SERVICES,
+    LambdaDestination,
+    RetainedDestination,
+)
+from lamina.services.async_metrics import FunctionStats, render_async_metrics
 from lamina.services.event_invoke_config import (
-    LAMBDA_ARN,
     EffectiveConfig,
     EventInvokeConfigService,
 )
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
-from lamina.services.metrics import format_value
 from lamina.store.async_queue import (
     DELIVER,
     INVOKE,
@@ -85,90 +87,7 @@ MAX_CLAIMED = 256
 VISIBILITY = DEFAULT_MAX_EVENT_AGE + 900.0 + 60.0
 # Held (throttled) events of one function tried again each time capacity frees.
 WAKE_PER_CAPACITY = 4
-# Milliseconds: AsyncEventAge, from seconds to the 6 hours of the maximum age.
-AGE_BUCKETS: tuple[float, ...] = (
-    10,
-    100,
-    1000,
-    10_000,
-    60_000,
-    300_000,
-    1_800_000,
-    7_200_000,
-    21_600_000,
-)
-RETAINED_DESTINATION_SERVICES = ("sqs", "sns", "events", "s3")
 RETAINED_LIMIT = 100
-
-
-@dataclass
-class FunctionStats:
-    received: int = 0  # AsyncEventsReceived
-    dropped: int = 0  # AsyncEventsDropped: ended without a successful run
-    succeeded: int = 0
-    destination_failures: int = 0  # DestinationDeliveryFailures
-    dead_letter_errors: int = 0  # DeadLetterErrors
-    redelivered: int = 0  # leased when a server died: run again (possible duplicates)
-    age_counts: list[int] = field(default_factory=lambda: [0] * (len(AGE_BUCKETS) + 1))
-    age_sum: float = 0.0
-
-    def observe_age(self, ms: float) -> None:
-        for i, bound in enumerate(AGE_BUCKETS):
-            if ms <= bound:
-                self.age_counts[i] += 1
-                break
-        else:
-            self.age_counts[-1] += 1
-        self.age_sum += ms
-
-
-def new_trace_id() -> str:
-    return (
-        f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
-        f"Parent={os.urandom(8).hex()};Sampled=0"
-    )
-
-
-class LambdaDestination:
-    """A Lambda function: invoked asynchronously with the record as its event."""
-
-    def __init__(self, invoker: AsyncInvoker) -> None:
-        self.invoker = invoker
-
-    async def deliver(self, target: str, body: bytes, delivery: dict[str, Any]) -> None:
-        match = LAMBDA_ARN.fullmatch(target)
-        functions = self.invoker.functions
-        if match is None:
-            raise DeliveryFailed(f"not a function ARN: {target}")
-        try:
-            functions.require(match["name"], match["qualifier"])
-        except LambdaError as exc:
-            raise DeliveryFailed(exc.message) from None
-        await self.invoker.submit(
-            match["name"], match["qualifier"], body, str(uuid.uuid4()), new_trace_id()
-        )
-
-
-class RetainedDestination:
-    """A service Lamina does not have yet (SQS, SNS, EventBridge, S3): the record (or dead
-    letter) is kept in the queue database, counted and visible (``lamina queue``)."""
-
-    def __init__(self, store: AsyncQueueStore, clock: Callable[[], float]) -> None:
-        self.store = store
-        self.clock = clock
-
-    async def deliver(self, target: str, body: bytes, delivery: dict[str, Any]) -> None:
-        await self.store.retain(
-            Retained(
-                function=delivery["function"],
-                reason=delivery["kind"],
-                target=target,
-                request_id=delivery["requestId"],
-                body=body,
-                attributes=delivery.get("attributes"),
-                created_at=self.clock(),
-            )
-        )
 
 
 class AsyncInvoker:
@@ -190,7 +109,9 @@ class AsyncInvoker:
         self.scale = delay_scale
         self.clock = clock
         self.max_claimed = max_claimed
-        self.destinations: dict[str, Destination] = {"lambda": LambdaDestination(self)}
+        self.destinations: dict[str, Destination] = {
+            "lambda": LambdaDestination(functions, self.submit)
+        }
         for service in RETAINED_DESTINATION_SERVICES:
             self.destinations[service] = RetainedDestination(store, clock)
         self.stats: dict[str, FunctionStats] = {}
@@ -617,65 +538,4 @@ class AsyncInvoker:
     def render_metrics(self, function: str | None = None) -> str:
         """The asynchronous-invocation families, Prometheus text (appended to
         ``GET /_lamina/metrics``)."""
-        out: list[str] = []
-        rows = sorted(
-            (name, stats)
-            for name, stats in self.stats.items()
-            if function is None or name == function
-        )
-        counters = (
-            (
-                "lamina_lambda_async_events_received_total",
-                "received",
-                "Events queued for asynchronous invocation; AWS/Lambda AsyncEventsReceived.",
-            ),
-            (
-                "lamina_lambda_async_events_dropped_total",
-                "dropped",
-                "Asynchronous events that ended without a successful run (retries exhausted, "
-                "too old, reserved concurrency 0, function deleted); "
-                "AWS/Lambda AsyncEventsDropped.",
-            ),
-            (
-                "lamina_lambda_destination_delivery_failures_total",
-                "destination_failures",
-                "Failed attempts to deliver a record to a destination; AWS/Lambda "
-                "DestinationDeliveryFailures.",
-            ),
-            (
-                "lamina_lambda_dead_letter_errors_total",
-                "dead_letter_errors",
-                "Failed attempts to send an event to its dead-letter queue; AWS/Lambda "
-                "DeadLetterErrors.",
-            ),
-            (
-                "lamina_lambda_async_events_redelivered_total",
-                "redelivered",
-                "Events in flight when a server stopped, run again by the next one "
-                "(possible duplicates).",
-            ),
-        )
-        for metric, attribute, help_text in counters:
-            out.append(f"# HELP {metric} {help_text}\n# TYPE {metric} counter\n")
-            for name, stats in rows:
-                value = getattr(stats, attribute)
-                out.append(f'{metric}{{function="{_label(name)}"}} {value}\n')
-        metric = "lamina_lambda_async_event_age_milliseconds"
-        out.append(
-            f"# HELP {metric} Time from queueing to each attempt to run an asynchronous event, "
-            f"in milliseconds; AWS/Lambda AsyncEventAge.\n# TYPE {metric} histogram\n"
-        )
-        for name, stats in rows:
-            label = f'function="{_label(name)}"'
-            cumulative = 0
-            bounds = [format_value(float(b)) for b in AGE_BUCKETS] + ["+Inf"]
-            for bound, count in zip(bounds, stats.age_counts, strict=True):
-                cumulative += count
-                out.append(f'{metric}_bucket{{{label},le="{bound}"}} {cumulative}\n')
-            out.append(f"{metric}_sum{{{label}}} {format_value(stats.age_sum)}\n")
-            out.append(f"{metric}_count{{{label}}} {cumulative}\n")
-        return "".join(out)
-
-
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+        return render_async_metrics(self.stats, function)

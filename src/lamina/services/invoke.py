@@ -17,8 +17,6 @@ import base64
 import binascii
 import json
 import logging
-import os
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,6 +29,7 @@ from lamina.domain.errors import (
     ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.tracing import new_trace_id
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment, EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
@@ -45,13 +44,6 @@ ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 LOG_TAIL_BYTES = 4096
 INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
 LOG_TYPES = ("None", "Tail")
-
-
-def _trace_id() -> str:
-    return (
-        f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
-        f"Parent={os.urandom(8).hex()};Sampled=0"
-    )
 
 
 def log_tail(log_text: str) -> str:
@@ -111,7 +103,7 @@ class InvokeService:
             payload=payload,
             invoked_arn=invoked_arn,
             client_context=client_context if invocation_type != "Event" else None,
-            trace_id=_trace_id(),
+            trace_id=new_trace_id(),
         )
         if invocation_type == "DryRun":
             return {"StatusCode": 204}

@@ -1,0 +1,14 @@
+"""X-Ray trace headers (``_X_AMZN_TRACE_ID``) for invocations that arrive without one."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def new_trace_id() -> str:
+    """``Root=1-<epoch hex>-<96 random bits>;Parent=<64 random bits>;Sampled=0``."""
+    return (
+        f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
+        f"Parent={os.urandom(8).hex()};Sampled=0"
+    )
