@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from support import LaminaServer
+from support import Capture, LaminaServer
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaServer]:
 @pytest.fixture(scope="session")
 def lam(server: LaminaServer) -> Any:
     return server.client()
+
+
+@pytest.fixture(scope="module")
+def capture() -> Capture:
+    return Capture()
+
+
+@pytest.fixture(scope="module")
+def raw_lam(server: LaminaServer, capture: Capture) -> Any:
+    client = server.client(parameter_validation=False)
+    client.meta.events.register("before-parse.lambda.*", capture)
+    return client

@@ -131,3 +131,13 @@ def create_python_function(
     )
     client.get_waiter("function_active_v2").wait(FunctionName=name)
     return name
+
+
+class Capture:
+    """Keeps the raw HTTP response botocore is about to parse."""
+
+    def __init__(self) -> None:
+        self.last: dict[str, Any] = {}
+
+    def __call__(self, response_dict: dict[str, Any], **_: Any) -> None:
+        self.last = response_dict

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import ACCOUNT, ROLE, LaminaServer, create_python_function, make_zip, unique
+from support import ACCOUNT, ROLE, Capture, LaminaServer, create_python_function, make_zip, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from aws_recorded import expand, recorded  # noqa: E402
@@ -670,14 +670,6 @@ def test_event_invoke_config_exceptions(alam: Any, raw: Any) -> None:
 
 
 # --- bad input: exact errors, nothing changes ---------------------------------------------
-
-
-class Capture:
-    def __init__(self) -> None:
-        self.last: dict[str, Any] = {}
-
-    def __call__(self, response_dict: dict[str, Any], **_: Any) -> None:
-        self.last = response_dict
 
 
 def validation(member: str, value: Any, text: str) -> str:

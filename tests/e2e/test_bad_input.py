@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import ACCOUNT, ROLE, LaminaServer, make_zip, unique
+from support import ACCOUNT, ROLE, Capture, LaminaServer, make_zip, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from aws_recorded import expand, recorded, recorded_dir  # noqa: E402
@@ -47,28 +47,6 @@ BODY = {
     "UnknownOperationException": (False, "message"),  # unverified
     "AccessDeniedException": (False, "Message"),
 }
-
-
-class Capture:
-    """Keeps the raw HTTP response botocore is about to parse."""
-
-    def __init__(self) -> None:
-        self.last: dict[str, Any] = {}
-
-    def __call__(self, response_dict: dict[str, Any], **_: Any) -> None:
-        self.last = response_dict
-
-
-@pytest.fixture(scope="module")
-def capture() -> Capture:
-    return Capture()
-
-
-@pytest.fixture(scope="module")
-def raw_lam(server: LaminaServer, capture: Capture) -> Any:
-    client = server.client(parameter_validation=False)
-    client.meta.events.register("before-parse.lambda.*", capture)
-    return client
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import ACCOUNT, ROLE, LaminaServer, make_zip, unique
+from support import ACCOUNT, ROLE, Capture, LaminaServer, make_zip, unique
 from test_functions_api import Golden, assert_golden, b64_sha256, error_of
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
@@ -696,28 +696,6 @@ def test_version_numbers_are_never_reused(lam: Any) -> None:
 
 
 # --- bad input -------------------------------------------------------------------------------
-
-
-class Capture:
-    """Keeps the raw HTTP response botocore is about to parse."""
-
-    def __init__(self) -> None:
-        self.last: dict[str, Any] = {}
-
-    def __call__(self, response_dict: dict[str, Any], **_: Any) -> None:
-        self.last = response_dict
-
-
-@pytest.fixture(scope="module")
-def capture() -> Capture:
-    return Capture()
-
-
-@pytest.fixture(scope="module")
-def raw_lam(server: LaminaServer, capture: Capture) -> Any:
-    client = server.client(parameter_validation=False)
-    client.meta.events.register("before-parse.lambda.*", capture)
-    return client
 
 
 @pytest.fixture(scope="module")
