@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,3 +34,24 @@ def raw_lam(server: LaminaServer, capture: Capture) -> Any:
     client = server.client(parameter_validation=False)
     client.meta.events.register("before-parse.lambda.*", capture)
     return client
+
+
+@pytest.fixture
+def own_server(tmp_path: Path) -> Iterator[Callable[..., LaminaServer]]:
+    """Servers with their own settings (stopped at the end of the test)."""
+    started: list[LaminaServer] = []
+
+    def start(*args: str, data: Path | None = None, idle_timeout: float = 60.0) -> LaminaServer:
+        srv = LaminaServer(
+            data or tmp_path / f"data{len(started)}",
+            idle_timeout=idle_timeout,
+            extra_args=list(args),
+        )
+        srv.start()
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        if srv.process is not None and srv.process.poll() is None:
+            srv.stop()

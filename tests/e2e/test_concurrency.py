@@ -171,23 +171,6 @@ def unreserved(client: Any) -> int:
     return value
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[Callable[..., LaminaServer]]:
-    """Servers with their own settings (stopped at the end of the test)."""
-    started: list[LaminaServer] = []
-
-    def start(*args: str, data: Path | None = None) -> LaminaServer:
-        srv = LaminaServer(data or tmp_path / f"data{len(started)}", extra_args=list(args))
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        if srv.process is not None and srv.process.poll() is None:
-            srv.stop()
-
-
 # --- Put/Get/DeleteFunctionConcurrency: golden ------------------------------------------
 
 

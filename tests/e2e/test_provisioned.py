@@ -187,27 +187,6 @@ def probe(lam: Any) -> Iterator[str]:
     lam.delete_function(FunctionName=name)
 
 
-@pytest.fixture
-def own_server(tmp_path: Path) -> Iterator[Callable[..., LaminaServer]]:
-    """Servers with their own settings (stopped at the end of the test)."""
-    started: list[LaminaServer] = []
-
-    def start(*args: str, data: Path | None = None, idle_timeout: float = 60.0) -> LaminaServer:
-        srv = LaminaServer(
-            data or tmp_path / f"data{len(started)}",
-            idle_timeout=idle_timeout,
-            extra_args=list(args),
-        )
-        srv.start()
-        started.append(srv)
-        return srv
-
-    yield start
-    for srv in started:
-        if srv.process is not None and srv.process.poll() is None:
-            srv.stop()
-
-
 # --- golden: the exceptions and the lifecycle ------------------------------------------------
 
 
