@@ -15,11 +15,9 @@ The script always exits 0: it is a benchmark, not a test.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -189,12 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="lamina-concurrency-bench-"))
     servers: list[Server] = []
 
-    def on_signal(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
     began = time.monotonic()
-    try:
+    with ib.guarded_run(servers, tmp, args.keep):
         say(f"decision cost ({batches} x {batch} leases per case) ...")
         costs = decision_costs(batch, batches)
 
@@ -269,24 +263,7 @@ def main(argv: list[str] | None = None) -> int:
         per_with = ", ".join(f"{x.rps:,.0f}" for x in loads["with"])
         per_without = ", ".join(f"{x.rps:,.0f}" for x in loads["without"])
         print(f"invokes/s per round: with [{per_with}], without [{per_without}]")
-        return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 0
-    except Exception as exc:  # noqa: BLE001 - report, clean up, exit 0
-        say(f"benchmark failed: {exc!r}")
-        for server in servers:
-            if server.log.exists():
-                say(f"--- {server.name} log (tail) ---\n{server.log.read_text()[-2000:]}")
-        return 0
-    finally:
-        for server in servers:
-            with contextlib.suppress(Exception):
-                server.stop()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import statistics
 import subprocess
@@ -562,10 +561,6 @@ def main(argv: list[str] | None = None) -> int:
     fork_parent: ForkParent | None = None
     problems: list[str] = []
 
-    def on_signal(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
     began = time.monotonic()
     last = [began]
 
@@ -574,9 +569,10 @@ def main(argv: list[str] | None = None) -> int:
         say(f"[{now - began:5.1f} s, +{now - last[0]:4.1f}] {message}")
         last[0] = now
 
-    try:
+    with ib.guarded_run(servers, tmp, args.keep, stop=stop_server) as cleanup:
         python = ib.runtime_python()
         fork_parent = ForkParent(python)
+        cleanup.callback(fork_parent.close)
         iso = lamina_server(tmp, "isolated", "auto")
         proc = lamina_server(tmp, "process", "process")
         echo_port = ib.free_port()
@@ -852,26 +848,7 @@ Method:
                 print(f"PROBLEM: {server.name} server log, {count}x: {line}")
         for problem in problems:
             print(f"PROBLEM: {problem}")
-        return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 0
-    except Exception as exc:  # noqa: BLE001 - report, clean up, exit 0
-        say(f"benchmark failed: {exc!r}")
-        for server in servers:
-            if server.log.exists():
-                say(f"--- {server.name} log (tail) ---\n{server.log.read_text()[-2000:]}")
-        return 0
-    finally:
-        if fork_parent is not None:
-            fork_parent.close()
-        for server in servers:
-            with contextlib.suppress(Exception):
-                stop_server(server)
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

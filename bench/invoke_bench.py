@@ -36,6 +36,7 @@ import tempfile
 import textwrap
 import time
 import zipfile
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -551,6 +552,41 @@ def print_table(rows: list[Row]) -> None:
 # --- main -----------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def guarded_run(
+    servers: list[Server],
+    tmp: Path,
+    keep: bool,
+    stop: Callable[[Server], object] = Server.stop,
+) -> Iterator[contextlib.ExitStack]:
+    """The body of a benchmark's ``main``: Ctrl-C, SIGTERM and failures are reported, not
+    raised (a benchmark always exits 0), and however it ends the servers are stopped, the
+    callbacks registered on the yielded stack run and the temp dir goes (unless kept)."""
+
+    def on_signal(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_signal)
+    with contextlib.ExitStack() as cleanup:
+        try:
+            yield cleanup
+        except KeyboardInterrupt:
+            say("interrupted")
+        except Exception as exc:  # noqa: BLE001 - report, clean up, exit 0
+            say(f"benchmark failed: {exc!r}")
+            for server in servers:
+                if server.log.exists():
+                    say(f"--- {server.name} log (tail) ---\n{server.log.read_text()[-2000:]}")
+        finally:
+            for server in servers:
+                with contextlib.suppress(Exception):
+                    stop(server)
+            if keep:
+                say(f"kept {tmp}")
+            else:
+                shutil.rmtree(tmp, ignore_errors=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (~20 s)")
@@ -587,12 +623,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
     servers: list[Server] = []
 
-    def on_signal(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, on_signal)
     began = time.monotonic()
-    try:
+    with guarded_run(servers, tmp, args.keep):
         echo_port, lamina_port = free_port(), free_port()
         echo = Server(
             "echo",
@@ -771,24 +803,7 @@ def main(argv: list[str] | None = None) -> int:
         per_round = ", ".join(f"{x.rps:,.0f}" for x in loads["lamina"])
         per_round_echo = ", ".join(f"{x.rps:,.0f}" for x in loads["echo"])
         print(f"invokes/s per round: lamina [{per_round}], echo [{per_round_echo}]")
-        return 0
-    except KeyboardInterrupt:
-        say("interrupted")
-        return 0
-    except Exception as exc:  # noqa: BLE001 - report, clean up, exit 0
-        say(f"benchmark failed: {exc!r}")
-        for server in servers:
-            if server.log.exists():
-                say(f"--- {server.name} log (tail) ---\n{server.log.read_text()[-2000:]}")
-        return 0
-    finally:
-        for server in servers:
-            with contextlib.suppress(Exception):
-                server.stop()
-        if args.keep:
-            say(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":
