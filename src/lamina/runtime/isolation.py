@@ -112,7 +112,7 @@ class SelectedSandbox:
                     )
         if reason is None and sandbox is not None:
             self.backend = sandbox
-            sandbox.place_forkers(sandbox.default_spawner())
+            sandbox.place_inits(sandbox.default_spawner())
             return
         if sandbox is not None:
             await sandbox.close()

@@ -39,7 +39,7 @@ RUNTIME_API_PORT = 9001
 SANDBOX_UID = 993  # AWS's sbx_user1051
 SANDBOX_GID = 990
 PIDS_MAX = 1024
-PREPARED_FORKERS = 4
+PREPARED_INITS = 4
 REPLACE_DELAY = 0.1
 # Host paths every environment sees read-only (when they exist).
 SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
@@ -188,6 +188,8 @@ class LinuxSandbox:
         # Disk-backed /tmp (see ephemeral.py) when the host allows it, else tmpfs.
         self.ephemeral: EphemeralImages | None = None
         self._templates: dict[int, str] = {}
+        # (spawner, runtime executable, SDK) -> read-only binds beyond the template.
+        self._extra: dict[tuple[str, str | None, str | None], list[list[str]]] = {}
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
         self.name = f"linux namespaces + {limits}"
 
@@ -216,9 +218,17 @@ class LinuxSandbox:
             self._spawners[interpreter] = spawner
         return spawner, mode
 
-    def _ro_binds(self, spec: SandboxSpec) -> list[list[str]]:
+    def _extra_binds(self, spawner: Spawner, spec: SandboxSpec) -> list[list[str]]:
+        """The read-only binds an environment needs beyond its spawner's template (a
+        non-Python runtime's installation, for one): computed once per runtime."""
         runtime = spec.argv[0] if spec.argv else None
-        return self.shared_binds(spec.sdk_dir, _interpreter_prefixes(runtime))
+        key = (spawner.interpreter, runtime, spec.sdk_dir)
+        extra = self._extra.get(key)
+        if extra is None:
+            premounted = self._premounted_binds(spawner)
+            wanted = self.shared_binds(spec.sdk_dir, _interpreter_prefixes(runtime))
+            extra = self._extra[key] = [b for b in wanted if b not in premounted]
+        return extra
 
     def shared_binds(self, sdk_dir: str | None, prefixes: list[str]) -> list[list[str]]:
         binds = [[path, path] for path in SYSTEM_BINDS]
@@ -237,7 +247,6 @@ class LinuxSandbox:
         argv = list(spec.argv)
         if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
             argv[0] = os.path.realpath(argv[0])
-        premounted = self._premounted_binds(spawner)
         payload: dict[str, Any] = {
             "argv": argv,
             "env": spec.env,
@@ -246,7 +255,7 @@ class LinuxSandbox:
             "task_dir": spec.task_dir,
             "opt_dir": spec.opt_dir,
             "tmp_mb": spec.ephemeral_mb,
-            "ro_binds": [b for b in self._ro_binds(spec) if b not in premounted],
+            "ro_binds": self._extra_binds(spawner, spec),
             "uid": SANDBOX_UID,
             "gid": SANDBOX_GID,
         }
@@ -278,7 +287,7 @@ class LinuxSandbox:
             init = await self._prepare_init(spawner, spec.network, limits)
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
-        asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_forkers, spawner)
+        asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_inits, spawner)
         read_fd, write_fd = os.pipe()
         try:
             try:
@@ -357,7 +366,7 @@ class LinuxSandbox:
             raise
         return init
 
-    def place_forkers(self, spawner: Spawner, target: int = PREPARED_FORKERS) -> None:
+    def place_inits(self, spawner: Spawner, target: int = PREPARED_INITS) -> None:
         """Keep ``target`` inits of this spawner waiting inside prepared cgroups."""
         key = spawner.interpreter
         if self.cgroups is None or key in self._placing or self._closed:
