@@ -173,8 +173,8 @@ def descendants(pid: int) -> list[int]:
 
 
 def _is_namespace_init(pid: int) -> bool:
-    """pid 1 of its own pid namespace (an isolated environment's init), as opposed to the
-    spawner's forkers, which wait in new namespaces for a spawn request."""
+    """pid 1 of its own pid namespace (an isolated environment's init, or one the spawner
+    prepared ahead, still waiting for its function)."""
     for line in _read(f"/proc/{pid}/status").splitlines():
         if line.startswith("NSpid:"):
             ids = line.split()[1:]
@@ -186,8 +186,9 @@ def environments(server: Server) -> dict[int, list[int]]:
     """Each environment's root process -> every process of it.
 
     Isolated: the environments are the spawners' children that are pid 1 of their own pid
-    namespace (the runtime runs below it); the spawners and their waiting forkers are not
-    environments. Plain processes: the server's other children are the runtimes."""
+    namespace with a runtime below them; the spawners and the inits prepared ahead (no
+    runtime yet) are not environments. Plain processes: the server's other children are
+    the runtimes."""
     out: dict[int, list[int]] = {}
     for child in ib.children_of(server.pid):
         if "spawner.py" in cmdline(child):
@@ -195,7 +196,9 @@ def environments(server: Server) -> dict[int, list[int]]:
         else:
             roots = [child]
         for root in roots:
-            out[root] = [root, *descendants(root)]
+            below = descendants(root)
+            if below or "spawner.py" not in cmdline(child):
+                out[root] = [root, *below]
     return out
 
 
@@ -833,7 +836,7 @@ Method:
     isolated [{rates["isolated"]}], exec [{rates["process"]}] /s;
     Init Duration p50 {init_iso:.0f} / {init_exec:.0f} ms; {len(errors)} failed invokes
   PSS: /proc/<pid>/smaps_rollup summed over every process of the {iso_envs} idle environments
-    the first burst left ({iso_procs} processes; the spawner and its waiting forkers
+    the first burst left ({iso_procs} processes; the spawner and the inits it prepared ahead
     excluded); exec: {proc_envs} environments, {proc_procs} processes
   warm: {warm_n} sequential invokes per target in {warm_rounds} alternating rounds, after
     200 warm-up"""
