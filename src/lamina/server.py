@@ -251,8 +251,7 @@ def build(settings: Settings) -> Lamina:
     invoke.event_queue = async_invoke.enqueue
     invoke.on_capacity = async_invoke.capacity_changed
 
-    def render_metrics(function: str | None) -> str:
-        return metrics.render(function) + async_invoke.render_metrics(function)
+    metrics.sources.append(async_invoke.render_metrics)
 
     async def logs_handler(target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         return await handle_logs_request(target, body, logs)
@@ -273,7 +272,7 @@ def build(settings: Settings) -> Lamina:
         internal={
             "/_lamina/code/": links.serve,
             "/_lamina/health": health,
-            "/_lamina/metrics": metrics_endpoint(render_metrics, METRICS_CONTENT_TYPE),
+            "/_lamina/metrics": metrics_endpoint(metrics.render, METRICS_CONTENT_TYPE),
             "/_lamina/async": async_endpoint(async_invoke.snapshot),
         },
     )

@@ -128,6 +128,8 @@ class MetricsCollector:
         self.limiter = limiter
         self.pool = pool
         self.provisioned_stats = provisioned_stats
+        # Other services' families (asynchronous invocation): rendered after these.
+        self.sources: list[Callable[[str | None], str]] = []
         self._series: dict[SeriesKey, _Series] = {}
         self._throttles: dict[ThrottleKey, int] = {}
 
@@ -162,6 +164,7 @@ class MetricsCollector:
         out: list[str] = []
         self._counters(out, function)
         self._gauges(out, function)
+        out.extend(source(function) for source in self.sources)
         return "".join(out)
 
     def _counters(self, out: list[str], only: str | None) -> None:
