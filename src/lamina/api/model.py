@@ -57,7 +57,6 @@ class ServiceModel:
         ]
         # Operations with a fixed query (``?List=ALL``) must be tried before their siblings.
         self.operations.sort(key=lambda o: (-len(o.fixed_query), -len(o.path_regex.pattern)))
-        self.by_name = {op.name: op for op in self.operations}
 
     def _compile(self, op: dict[str, Any]) -> Operation:
         http = op["http"]

@@ -54,7 +54,6 @@ DESTINATION_PATTERN = (
 )
 # Services AWS accepts as asynchronous-invocation destinations (S3: on failure only).
 DESTINATION_SERVICES = frozenset({"lambda", "sqs", "sns", "events", "s3"})
-DEAD_LETTER_SERVICES = frozenset({"sqs", "sns"})
 ERROR_MESSAGE_LIMIT = 1024
 
 

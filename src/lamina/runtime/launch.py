@@ -30,7 +30,6 @@ from lamina.runtime.nodejs import is_nodejs_runtime, node_command
 log = logging.getLogger("lamina.runtime")
 
 RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
-BOOTSTRAP = RUNTIMES_DIR / "python" / "bootstrap.py"
 # Where the isolated sandbox mounts Lamina's runtimes and the Python SDK (AWS keeps its
 # runtime, boto3 included, under /var/runtime).
 SANDBOX_RUNTIMES_DIR = "/var/runtime/lamina"

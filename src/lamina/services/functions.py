@@ -37,18 +37,6 @@ if TYPE_CHECKING:
 
 LIST_PAGE_LIMIT = 50
 ACCOUNT_CODE_LIMIT = 80530636800
-CONFIG_FIELDS = (
-    "Role",
-    "Handler",
-    "Description",
-    "Timeout",
-    "MemorySize",
-    "Environment",
-    "Runtime",
-    "EphemeralStorage",
-    "TracingConfig",
-    "LoggingConfig",
-)
 PASSTHROUGH_FIELDS = (
     "VpcConfig",
     "DeadLetterConfig",

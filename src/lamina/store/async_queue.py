@@ -360,18 +360,6 @@ class AsyncQueueStore:
         """Keep an item in ``retained`` (committed when this returns)."""
         await self._do(lambda conn: _retain(conn, item))
 
-    async def delete_function(self, function: str) -> int:
-        """Drop the pending invocations of a deleted function; how many."""
-
-        def op(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "DELETE FROM events WHERE kind=? AND function=? AND leased_until IS NULL",
-                (INVOKE, function),
-            )
-            return int(cursor.rowcount)
-
-        return await self._do(op)
-
     # --- reading (scrapes, ``lamina queue``) ---------------------------------------------
 
     def counts(self, now: float) -> dict[str, dict[str, int]]:

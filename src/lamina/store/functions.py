@@ -109,13 +109,6 @@ class SqliteFunctionStore(SqliteStore):
             ).fetchall()
         return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
 
-    def all_latest(self) -> list[FunctionConfig]:
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT config FROM function_versions WHERE version=?", (LATEST,)
-            ).fetchall()
-        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
-
     def versions(self, name: str) -> list[str]:
         with self._lock:
             rows = self._conn.execute(
