@@ -41,6 +41,11 @@ from pathlib import Path
 HOST = "127.0.0.1"
 FUNCTION = "bench-async"
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+# Every API request carries a SigV4 Authorization header (checked for shape only).
+AUTHORIZATION = (
+    "AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000"
+)
 TARGET_P99_MS = 10.0
 CLIENTS = 16
 RATES = (500, 1000)  # offered events/s of the open-loop rounds; the target applies to the last
@@ -98,7 +103,11 @@ def sqlite_floor(directory: Path, seconds: float) -> tuple[float, float]:
 def enqueue_many(port: int, count: int, latencies: list[float], lock: threading.Lock) -> None:
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     path = f"/2015-03-31/functions/{FUNCTION}/invocations"
-    headers = {"X-Amz-Invocation-Type": "Event", "Content-Type": "application/json"}
+    headers = {
+        "X-Amz-Invocation-Type": "Event",
+        "Content-Type": "application/json",
+        "Authorization": AUTHORIZATION,
+    }
     mine = []
     for i in range(count):
         started = time.perf_counter()
@@ -132,6 +141,7 @@ async def _open_loop(port: int, rate: float, seconds: float) -> list[float]:
     request_bytes = (
         f"POST /2015-03-31/functions/{FUNCTION}/invocations HTTP/1.1\r\nHost: {HOST}\r\n"
         "X-Amz-Invocation-Type: Event\r\nContent-Type: application/json\r\n"
+        f"Authorization: {AUTHORIZATION}\r\n"
         'Content-Length: 8\r\n\r\n{"i": 1}'
     ).encode()
     latencies: list[float] = []
@@ -216,7 +226,9 @@ def main() -> None:
                     "Code": {"ZipFile": package()},
                 }
             ).encode()
-            status, out = request(conn, "POST", "/2015-03-31/functions", body, {})
+            status, out = request(
+                conn, "POST", "/2015-03-31/functions", body, {"Authorization": AUTHORIZATION}
+            )
             assert status == 201, out
 
             floor_single, floor_batched = sqlite_floor(Path(tmp), 1.0 if args.quick else 2.0)

@@ -115,7 +115,7 @@ def throughput(
 ) -> dict[str, list[ib.LoadResult]]:
     path = ib.invoke_path(FUNCTION)
     script = tmp / "post.lua"
-    script.write_text(ib.WRK_SCRIPT % ib.BODY.decode())
+    script.write_text(ib.WRK_SCRIPT % (ib.BODY.decode(), ib.AUTHORIZATION))
 
     def load(duration: float) -> ib.LoadResult:
         if tool == "wrk":

@@ -398,6 +398,7 @@ async def _burst(port: int, path: str, k: int, body: bytes) -> BurstResult:
     when its invoke was delivered: response time minus the REPORT's Duration."""
     request = (
         f"POST {path} HTTP/1.1\r\nHost: {HOST}:{port}\r\nContent-Type: application/json\r\n"
+        f"Authorization: {ib.AUTHORIZATION}\r\n"
         f"X-Amz-Log-Type: Tail\r\nContent-Length: {len(body)}\r\n\r\n"
     ).encode() + body
     conns = [await asyncio.open_connection(HOST, port) for _ in range(k)]

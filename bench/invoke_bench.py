@@ -46,6 +46,12 @@ FUNCTION = "bench-hello"
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 RUNTIME = "python3.11"
 BODY = b'{"name": "world", "n": 1}'
+# Every API request carries a SigV4 Authorization header (any key's shape will do; the floor
+# server gets the same header, so both sides parse the same bytes).
+AUTHORIZATION = (
+    "AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000"
+)
 HANDLER_SOURCE = (
     "def handler(event, context):\n    return {'hello': event.get('name'), 'ok': True}\n"
 )
@@ -87,7 +93,7 @@ LOAD_WORKER = textwrap.dedent(
     """
     import http.client, sys, time
     host, port, path, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4].encode()
-    headers = {"Content-Type": "application/json"}
+    headers = {"Content-Type": "application/json", "Authorization": sys.argv[5]}
     conn = http.client.HTTPConnection(host, port)
     def one():
         conn.request("POST", path, body, headers)
@@ -114,6 +120,7 @@ WRK_SCRIPT = """\
 wrk.method = "POST"
 wrk.body = '%s'
 wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "%s"
 """
 
 
@@ -216,7 +223,11 @@ class Client:
     def __init__(self, port: int, path: str, headers: dict[str, str] | None = None) -> None:
         self.conn = http.client.HTTPConnection(HOST, port)
         self.path = path
-        self.headers = {"Content-Type": "application/json", **(headers or {})}
+        self.headers = {
+            "Content-Type": "application/json",
+            "Authorization": AUTHORIZATION,
+            **(headers or {}),
+        }
         self.last_body = b""
 
     def post(self, body: bytes = BODY) -> http.client.HTTPResponse:
@@ -313,7 +324,18 @@ def run_python_load(port: int, path: str, clients: int, duration: float) -> Load
     """``clients`` separate processes, each one keep-alive http.client connection."""
     procs = [
         subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", LOAD_WORKER, HOST, str(port), path, BODY.decode()],
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-c",
+                LOAD_WORKER,
+                HOST,
+                str(port),
+                path,
+                BODY.decode(),
+                AUTHORIZATION,
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -672,7 +694,7 @@ def main(argv: list[str] | None = None) -> int:
         # 2. Throughput, 16 concurrent keep-alive clients.
         say(f"throughput ({args.clients} clients, {load_tool}) ...")
         script = tmp / "post.lua"
-        script.write_text(WRK_SCRIPT % BODY.decode())
+        script.write_text(WRK_SCRIPT % (BODY.decode(), AUTHORIZATION))
 
         def load(port: int, seconds: float) -> LoadResult:
             if load_tool == "wrk":

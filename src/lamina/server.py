@@ -12,18 +12,35 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
+from lamina.api.access import EdgeAccess
 from lamina.api.app import EdgeApp
+from lamina.api.guard import HostAllowList
+from lamina.api.http_protocol import (
+    DEFAULT_MAX_HEADER_BYTES,
+    bounded_protocol,
+    connection_cap,
+    raise_open_files_limit,
+)
 from lamina.api.internal import CodeLinks, async_endpoint, health, metrics_endpoint
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.logs_api import handle_logs_request
 from lamina.api.model import lambda_model
 from lamina.config import Settings
+from lamina.domain.callers import FunctionApiPolicy
 from lamina.domain.models import FunctionConfig
-from lamina.runtime.api_proxy import serve_proxy
+from lamina.runtime.admission import (
+    Admission,
+    HostBudget,
+    HostCapacity,
+    render_admission_metrics,
+)
+from lamina.runtime.api_proxy import RelayedConnections, serve_proxy
 from lamina.runtime.bytecode import BytecodeCompiler
 from lamina.runtime.concurrency import ConcurrencyLimiter
+from lamina.runtime.credentials import CredentialRegistry
 from lamina.runtime.environment import Environment
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.launch import (
@@ -51,6 +68,8 @@ from lamina.store.aliases import SqliteAliasStore
 from lamina.store.async_queue import AsyncQueueStore
 from lamina.store.code import CodeStore
 from lamina.store.concurrency import SqliteConcurrencyStore
+from lamina.store.data_dir import prepare_data_dir
+from lamina.store.disk_full import SpaceReserve
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
@@ -121,10 +140,19 @@ class Lamina:
 
 def build(settings: Settings) -> Lamina:
     data = settings.data_dir
-    data.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(data)  # 0700, databases 0600
     store = SqliteFunctionStore(data / "lamina.sqlite3")
-    code = CodeStore(data / "code")
-    logs = LogService(SqliteLogStore(data / "logs.sqlite3"))
+    code = CodeStore(
+        data / "code",
+        settings.code_storage_limit_mb * 1024 * 1024,
+        SpaceReserve(data / "space-reserve"),  # deletions work on a full disk
+    )
+    logs = LogService(
+        SqliteLogStore(
+            data / "logs.sqlite3", default_retention_days=settings.log_retention_days
+        ),
+        storage_limit_bytes=(settings.log_storage_mb << 20) or None,
+    )
     sandbox = SelectedSandbox(
         settings.isolation,
         data,
@@ -141,17 +169,39 @@ def build(settings: Settings) -> Lamina:
     )
 
     pool_ref: list[EnvironmentPool] = []
+    # Execution-role credentials of live environments, and the relay's upstream connections:
+    # the edge authenticates calls made from inside environments with both (api/access.py).
+    credentials = CredentialRegistry()
+    relayed = RelayedConnections()
+    function_policy = FunctionApiPolicy(settings.function_api_access)
+
+    def function_endpoint() -> str:
+        """``AWS_ENDPOINT_URL`` of functions: the relay's listener inside an environment's
+        own network namespace, else the server itself."""
+        if sandbox.runtime_api_address(settings.function_network) is not None:
+            return f"http://127.0.0.1:{settings.port}"
+        return settings.base_url
 
     def make_environment(
         config: FunctionConfig,
         on_dead: Callable[[Environment], None] | None = None,
         initialization_type: str = "on-demand",
     ) -> Environment:
+        issued: list[str] = []
+
         def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
             where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
             paths = where(code.extracted(config.code_sha256), sdk_dir, layers.layers_dir(config))
+            role = credentials.issue(config.name, config.role, config.effective_log_group)
+            issued.append(role.access_key_id)
             launch = plan_launch(
-                config, paths, runtime_api, log_stream, settings.base_url, initialization_type
+                config,
+                paths,
+                runtime_api,
+                log_stream,
+                function_endpoint(),
+                initialization_type,
+                role.as_environment(),
             )
             if is_python_runtime(config.runtime or ""):
                 # Later cold starts of this package import bytecode instead of compiling.
@@ -160,20 +210,38 @@ def build(settings: Settings) -> Lamina:
             return launch
 
         async def serve_lamina_api(listener: socket.socket) -> asyncio.AbstractServer:
-            return await serve_proxy(listener, "127.0.0.1", settings.port)
+            return await serve_proxy(listener, settings.connect_host, settings.port, relayed)
+
+        forget_environment = on_dead or pool_ref[0].on_dead
+
+        def died(env: Environment) -> None:
+            # The credentials die with the environment, wherever they are presented.
+            for key in issued:
+                credentials.revoke(key)
+            forget_environment(env)
 
         return Environment(
             config,
             sandbox,
             plan,
-            logs.append,
-            on_dead or pool_ref[0].on_dead,
+            logs,
+            died,
             network=settings.function_network,
             serve_lamina_api=serve_lamina_api,
         )
 
-    bytecode = BytecodeCompiler()
-    pool = EnvironmentPool(make_environment, settings.idle_timeout)
+    bytecode = BytecodeCompiler(code.root, code.lock, f"compile-port-{settings.port}")
+    # Host admission (runtime/admission.py): on-demand and provisioned environments share it.
+    admission = Admission(
+        HostCapacity(
+            HostBudget.of_host(
+                settings.host_memory_overcommit,
+                settings.host_cpu_overcommit,
+                settings.max_cold_starts,
+            )
+        )
+    )
+    pool = EnvironmentPool(make_environment, settings.idle_timeout, admission)
     pool_ref.append(pool)
     concurrency_ref: list[ConcurrencyService] = []
     provisioned_ref: list[ProvisionedConcurrencyService] = []
@@ -214,6 +282,7 @@ def build(settings: Settings) -> Lamina:
     # Provisioned concurrency stats (``provisioned_stats``) are wired in below.
     metrics = MetricsCollector(limiter, pool)
     invoke = InvokeService(functions, pool, limiter, metrics)
+    invoke.admission_wait = settings.admission_wait
     concurrency = ConcurrencyService(
         SqliteConcurrencyStore(data / "lamina.sqlite3"),
         functions,
@@ -222,7 +291,7 @@ def build(settings: Settings) -> Lamina:
     )
     concurrency_ref.append(concurrency)
     functions.reserved_concurrency = concurrency.reserved
-    environments = ProvisionedEnvironments(make_provisioned, limiter)
+    environments = ProvisionedEnvironments(make_provisioned, limiter, admission)
     environments.on_idle = invoke.capacity_changed
     invoke.provisioned = environments
     provisioned = ProvisionedConcurrencyService(
@@ -252,6 +321,8 @@ def build(settings: Settings) -> Lamina:
     invoke.on_capacity = async_invoke.capacity_changed
 
     metrics.sources.append(async_invoke.render_metrics)
+    metrics.sources.append(logs.render_metrics)
+    metrics.sources.append(partial(render_admission_metrics, admission))
 
     async def logs_handler(target: str, body: bytes) -> tuple[int, dict[str, str], bytes]:
         return await handle_logs_request(target, body, logs)
@@ -275,6 +346,14 @@ def build(settings: Settings) -> Lamina:
             "/_lamina/metrics": metrics_endpoint(metrics.render, METRICS_CONTENT_TYPE),
             "/_lamina/async": async_endpoint(async_invoke.snapshot),
         },
+        access=EdgeAccess(
+            HostAllowList(settings.host, settings.public_url),
+            credentials,
+            relayed,
+            function_policy,
+            settings.account_id,
+            settings.region,
+        ),
     )
     return Lamina(
         settings,
@@ -342,15 +421,18 @@ async def serve(settings: Settings) -> None:
     # or two instead of tens, which every request in flight would wait for.
     gc.collect()
     gc.freeze()
+    # The API port's bounds (api/http_protocol.py): header size, idle connections, and a
+    # connection cap well below the open-files limit.
+    max_connections = connection_cap(settings.max_connections, raise_open_files_limit())
     config = uvicorn.Config(
         lamina.app,
         host=settings.host,
         port=settings.port,
-        http="httptools",
+        http=bounded_protocol(max_connections, DEFAULT_MAX_HEADER_BYTES),
         lifespan="off",
         log_level="warning",
         access_log=False,
-        timeout_keep_alive=75,
+        timeout_keep_alive=settings.keep_alive_timeout,
     )
     server = _GracefulServer(config)
     server.on_exit = lamina.stop_environments

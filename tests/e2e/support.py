@@ -21,6 +21,13 @@ from botocore.config import Config
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 ACCOUNT = "000000000000"
 REGION = "us-east-1"
+# What raw HTTP requests to the API must send: an AWS-style signature (checked for shape
+# only for keys the server did not issue). boto3 and the AWS CLI send their own.
+AUTHORIZATION = (
+    "AWS4-HMAC-SHA256 Credential=test/20261206/us-east-1/lambda/aws4_request, "
+    "SignedHeaders=host;x-amz-date, Signature=0000"
+)
+SIGNED = {"Authorization": AUTHORIZATION}
 
 
 def free_port() -> int:
@@ -37,10 +44,12 @@ class LaminaServer:
     extra_args: list[str] = field(default_factory=list)
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # The address clients use (pass ``--host`` in ``extra_args`` to listen elsewhere).
+    host: str = "127.0.0.1"
 
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
         self.log_path = self.data_dir.parent / f"server-{self.port}.log"

@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import ACCOUNT, ROLE, Capture, LaminaServer, make_zip, unique
+from support import ACCOUNT, ROLE, SIGNED, Capture, LaminaServer, make_zip, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from aws_recorded import expand, recorded, recorded_dir  # noqa: E402
@@ -991,7 +991,7 @@ def raw_request(
 ) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
-        headers = {"Content-Type": "application/json"} if body is not None else {}
+        headers = {"Content-Type": "application/json", **SIGNED} if body is not None else SIGNED
         connection.request(method, path, body=body, headers=headers)
         reply = connection.getresponse()
         return reply.status, {k.lower(): v for k, v in reply.getheaders()}, reply.read()

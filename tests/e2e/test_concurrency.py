@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from support import ACCOUNT, LaminaServer, create_python_function, unique
+from support import ACCOUNT, SIGNED, LaminaServer, create_python_function, unique
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
 from aws_recorded import expand, recorded  # noqa: E402
@@ -349,7 +349,7 @@ def test_bad_put_bodies(
         "PUT",
         f"/2017-10-31/functions/{echo}/concurrency",
         json.dumps(body),
-        {"Content-Type": "application/json"},
+        {"Content-Type": "application/json", **SIGNED},
     )
     response = conn.getresponse()
     got = json.loads(response.read())
@@ -608,7 +608,9 @@ def test_leases_released_after_errors_timeouts_crashes(lam: Any, server: LaminaS
         assert invoke(lam, name)["Body"] == "fine"
     # A caller that goes away mid-invocation: the invocation ends, and so does its lease.
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    conn.request("POST", f"/2015-03-31/functions/{name}/invocations", json.dumps({"mode": "slow"}))
+    conn.request(
+        "POST", f"/2015-03-31/functions/{name}/invocations", json.dumps({"mode": "slow"}), SIGNED
+    )
     time.sleep(0.2)
     conn.close()
     eventually(lambda: invoke(lam, name).get("Body") == "fine")

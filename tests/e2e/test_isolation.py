@@ -18,6 +18,7 @@ import pytest
 from support import LaminaServer, create_python_function
 
 from lamina.runtime import ephemeral
+from lamina.runtime.sandbox_users import FIRST_UID
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root")
 
@@ -150,7 +151,7 @@ def probe(lam: Any) -> str:
 
 def test_identity_and_view_of_processes(lam: Any, probe: str, isolated: LaminaServer) -> None:
     seen = call(lam, probe, action="whoami")
-    assert seen["uid"] == 993 and seen["gid"] == 990
+    assert seen["uid"] == seen["gid"] >= FIRST_UID
     # Its own pid namespace: a tiny init (pid 1) and the runtime.
     assert seen["procs"] == [1, seen["pid"]]
     assert seen["task_root"] == "/var/task" and seen["cwd"] == "/var/task"
@@ -189,17 +190,23 @@ def test_only_tmp_is_writable(lam: Any, probe: str) -> None:
     assert call(lam, probe, action="write", path="/tmp/ok")["ok"] is True
 
 
-def test_tmp_is_limited_to_ephemeral_storage(lam: Any, isolated: LaminaServer) -> None:
-    # By default /tmp is a tmpfs: its pages count against the memory limit
+def test_tmp_in_memory_is_limited_to_ephemeral_storage(tmp_path: Path) -> None:
+    # With --tmp-storage memory /tmp is a tmpfs: its pages count against the memory limit
     # (docs/isolation.md), so the function gets more memory than /tmp to show the limit.
-    log = isolated.log_path.read_text() if isolated.log_path else ""
-    assert "/tmp in memory" in log, log
-    name = create_python_function(
-        lam, PROBE, Timeout=30, MemorySize=1024, EphemeralStorage={"Size": 512}
-    )
-    result = call(lam, name, action="fill_tmp", mb=700)
-    assert result["ok"] is False and result["errno"] == 28  # ENOSPC
-    assert call(lam, name, action="fill_tmp", mb=100) == {"ok": True, "value": 100}
+    server = LaminaServer(tmp_path / "data", extra_args=["--tmp-storage", "memory"])
+    server.start()
+    try:
+        log = server.log_path.read_text() if server.log_path else ""
+        assert "/tmp in memory" in log, log
+        lam = server.client()
+        name = create_python_function(
+            lam, PROBE, Timeout=30, MemorySize=1024, EphemeralStorage={"Size": 512}
+        )
+        result = call(lam, name, action="fill_tmp", mb=700)
+        assert result["ok"] is False and result["errno"] == 28  # ENOSPC
+        assert call(lam, name, action="fill_tmp", mb=100) == {"ok": True, "value": 100}
+    finally:
+        server.stop()
 
 
 def test_tmp_on_disk_as_on_aws(tmp_path: Path) -> None:
@@ -251,7 +258,7 @@ def test_memory_limit_kills_only_that_environment(lam: Any, probe: str) -> None:
 
     log = base64.b64decode(result["log"]).decode()
     assert "Error Type: Runtime.OutOfMemory" in log
-    assert bystander["uid"] == 993
+    assert bystander["uid"] >= FIRST_UID
     assert call(lam, name, action="allocate", mb=10) == 10 * 1024 * 1024
 
 
@@ -275,7 +282,7 @@ def test_fork_bomb_is_contained(lam: Any, probe: str) -> None:
     result = call(lam, name, action="fork_bomb")
     assert result["error"] == "EAGAIN"
     assert result["children"] < 1100
-    assert call(lam, probe, action="whoami")["uid"] == 993
+    assert call(lam, probe, action="whoami")["uid"] >= FIRST_UID
 
 
 def test_cpu_is_proportional_to_memory(lam: Any) -> None:
@@ -321,7 +328,7 @@ def test_stop_leaves_no_processes_cgroups_or_mounts(tmp_path: Path) -> None:
     lam = server.client()
     name = create_python_function(lam, PROBE, Timeout=30)
     seen = call(lam, name, action="whoami")
-    assert seen["uid"] == 993
+    assert seen["uid"] >= FIRST_UID
     assert server.process is not None
     below = descendants(server.process.pid)
     assert below, "the spawner and the environment run below the server"
@@ -400,7 +407,7 @@ def test_update_lets_in_flight_invocations_finish(lam: Any) -> None:
 
 def test_delete_stops_the_environments(lam: Any, isolated: LaminaServer) -> None:
     name = create_python_function(lam, PROBE, Timeout=30)
-    assert call(lam, name, action="whoami")["uid"] == 993
+    assert call(lam, name, action="whoami")["uid"] >= FIRST_UID
     assert isolated.process is not None
     before = descendants(isolated.process.pid)
     lam.delete_function(FunctionName=name)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lamina.domain.log_filter import FilterPatternError, compile_filter_pattern, required_terms
+from lamina.domain.log_retention import parse_retention_days
 from lamina.services.logs import LogService
 from lamina.store import log_store
 from lamina.store.log_store import (
@@ -443,3 +445,177 @@ def test_required_terms() -> None:
     assert required_terms("{ $.a = 1 }") == []
     assert required_terms("%ERR%") == []
     assert required_terms("") == []
+
+
+# --- bounds: event size, failed batches, retention, size limit, flooding ---------------------
+
+
+def test_a_too_big_message_is_truncated_not_fatal(store: SqliteLogStore) -> None:
+    store.append([ev(1, "x" * (log_store.MAX_MESSAGE_BYTES + 1000)), ev(2, "é" * 200_000)])
+    first, second = store.filter_log_events(G).items
+    assert len(first.message) == log_store.MAX_MESSAGE_BYTES
+    assert len(second.message.encode()) <= log_store.MAX_MESSAGE_BYTES
+    assert set(second.message) == {"é"}  # cut between characters
+
+
+def test_a_failing_batch_is_stored_event_by_event(
+    store: SqliteLogStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = store._append
+
+    def fail_on_poison(events: list[LogEvent]) -> None:
+        if any(e.message == "poison" for e in events):
+            raise sqlite3.OperationalError("string or blob too big")
+        real(events)
+
+    monkeypatch.setattr(store, "_append", fail_on_poison)
+    store.append([ev(1, "a"), ev(2, "poison"), ev(3, "b", stream=S2)])
+    assert [e.message for e in store.filter_log_events(G).items] == ["a", "b"]
+
+
+def test_retention_policy_and_expiry(tmp_path: Path, clock: Clock) -> None:
+    clock.now = 1_800_000_000_000
+    store = SqliteLogStore(tmp_path / "r.sqlite3", now_ms=clock, default_retention_days=7)
+    day = log_store.DAY_MS
+    store.append([ev(clock.now - 10 * day, "old"), ev(clock.now - 2 * day, "recent")])
+    assert store.describe_log_groups().items[0].retention_days == 7  # the default
+    assert store.expire_events() == 1
+    assert [e.message for e in store.filter_log_events(G).items] == ["recent"]
+    assert store.describe_log_groups().items[0].stored_bytes == len("recent") + 26
+    store.put_retention_policy(G, 1)
+    assert store.expire_events() == 1
+    store.append([ev(clock.now - 400 * day, "ancient")])
+    store.put_retention_policy(G, None)  # DeleteRetentionPolicy: never expire
+    assert store.describe_log_groups().items[0].retention_days is None
+    assert store.expire_events() == 0
+    store.create_log_group("/made/by/user")
+    created = {g.name: g.retention_days for g in store.describe_log_groups().items}
+    assert created["/made/by/user"] is None  # the default is for groups Lamina creates
+    with pytest.raises(ResourceNotFound):
+        store.put_retention_policy("/missing", 1)
+    store.close()
+
+
+def test_size_limit_deletes_oldest_first_and_gives_space_back(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteLogStore(path)
+    for i in range(40):
+        store.append([ev(i, f"{i:04d}" + "x" * 100_000, stream=S1 if i % 2 else S2)])
+    assert store.live_bytes() > 4_000_000
+    assert store.enforce_size_limit(10**7) == 0  # under the limit: nothing to do
+    deleted = store.enforce_size_limit(2_000_000)
+    kept: list[str] = []
+    token = None
+    while True:  # pages stop at 1 MB
+        page = store.filter_log_events(G, next_token=token)
+        kept += [e.message[:4] for e in page.items]
+        if (token := page.next_token) is None:
+            break
+    assert deleted == 40 - len(kept) and 0 < len(kept) < 20
+    assert kept == [f"{i:04d}" for i in range(40 - len(kept), 40)]  # the newest remain
+    assert store.live_bytes() <= 2_000_000
+    assert path.stat().st_size <= 2_000_000 + 64 * 1024  # pages handed back to the disk
+    total = sum(s.stored_bytes for s in store.describe_log_streams(G).items)
+    assert total == len(kept) * (100_004 + 26)
+    store.close()
+
+
+def test_flooding_stream_loses_only_its_excess_with_a_marker(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        store = SqliteLogStore(tmp_path / "logs.sqlite3")
+        service = LogService(
+            store, flush_interval=60, stream_buffer_bytes=1000, total_buffer_bytes=10**6
+        )
+        await service.start()
+        for i in range(30):  # 30 x 126 bytes: 7 fit in the stream's 1000
+            service.append(G, S1, i, "x" * 100, droppable=True)
+        service.append(G, S1, 40, "REPORT RequestId: 1")  # platform lines are never dropped
+        service.append(G, S2, 41, "quiet", droppable=True)  # another stream is unaffected
+        service.append(G, S1, 42, "after", droppable=True)
+        messages = [e.message for e in (await service.filter_log_events(G)).items]
+        marker = "[lamina] {} log events ({} bytes) of this environment were dropped:"
+        marker += " it wrote logs faster than they could be stored"
+        assert messages == [
+            *["x" * 100] * 7,
+            marker.format(23, 2300),  # before the next line of the stream that was kept
+            "REPORT RequestId: 1",
+            "quiet",
+            marker.format(1, 5),  # "after" came while S1 was still full
+        ]
+        assert service.dropped_events == 24
+        assert "\nlamina_log_events_dropped_total 24\n" in service.render_metrics()
+        service.append(G, S1, 50, "y", droppable=True)  # written: S1 has room again
+        await service.stop()
+        reopened = store_after(tmp_path)
+        assert [e.message for e in reopened.filter_log_events(G).items][-1] == "y"
+        reopened.close()
+
+    def store_after(path: Path) -> SqliteLogStore:
+        return SqliteLogStore(path / "logs.sqlite3")
+
+    asyncio.run(scenario())
+
+
+def test_a_full_buffer_still_serves_quiet_streams(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service = LogService(
+            SqliteLogStore(tmp_path / "logs.sqlite3"),
+            flush_interval=60,
+            stream_buffer_bytes=10**6,
+            total_buffer_bytes=100_000,
+        )
+        await service.start()
+        for i in range(2000):  # the flooding stream fills the whole buffer
+            service.append(G, S1, i, "x" * 1000, droppable=True)
+        service.append(G, S2, 3000, "quiet line", droppable=True)
+        page = await service.filter_log_events(G, stream_names=[S2])
+        assert [e.message for e in page.items] == ["quiet line"]
+        assert service.dropped_events > 0
+        await service.stop()
+
+    asyncio.run(scenario())
+
+
+def test_back_pressure_room_and_resume(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        service = LogService(
+            SqliteLogStore(tmp_path / "logs.sqlite3"), flush_interval=60, stream_buffer_bytes=1000
+        )
+        await service.start()
+        assert service.has_room(G, S1, 5000)  # nothing waiting: one read may always go
+        service.append(G, S1, 1, "x" * 600, droppable=True)
+        assert not service.has_room(G, S1, 500) and service.has_room(G, S2, 500)
+        resumed = asyncio.Event()
+        service.when_room(resumed.set)  # asks for a flush at once
+        await asyncio.wait_for(resumed.wait(), 5)
+        assert service.has_room(G, S1, 500)
+        assert [len(e.message) for e in (await service.filter_log_events(G)).items] == [600]
+        assert service.dropped_events == 0
+        await service.stop()
+
+    asyncio.run(scenario())
+
+
+def test_a_store_of_an_older_version_is_upgraded(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE log_groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+        " creation_time INTEGER NOT NULL, stored_bytes INTEGER NOT NULL DEFAULT 0);"
+        "INSERT INTO log_groups (name, creation_time) VALUES ('/old', 5);"
+    )
+    old.close()
+    store = SqliteLogStore(path)
+    assert store.describe_log_groups().items[0].retention_days is None
+    store.put_retention_policy("/old", 3)
+    assert store.describe_log_groups().items[0].retention_days == 3
+    assert store._conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # incremental
+    store.close()
+
+
+def test_retention_setting_values() -> None:
+    assert parse_retention_days("7") == 7 and parse_retention_days(" 3653 ") == 3653
+    assert parse_retention_days("") is None and parse_retention_days("0") is None
+    assert parse_retention_days("never") is None
+    with pytest.raises(ValueError, match="one of 1, 3, 5"):
+        parse_retention_days("10")

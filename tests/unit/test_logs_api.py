@@ -446,3 +446,72 @@ def test_cli_module_has_no_server_imports() -> None:
         check=True,
     )
     assert out.stdout.strip() == "False"
+
+
+# --- retention ---------------------------------------------------------------------------
+
+RETENTION_ENUM = (
+    "Member must satisfy enum value set: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
+    "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]"
+)
+
+
+def test_put_and_delete_retention_policy(service: LogService) -> None:
+    assert call(service, "DescribeLogGroups", {})[1]["logGroups"][0].get("retentionInDays") is None
+    assert call(service, "PutRetentionPolicy", {"logGroupName": G, "retentionInDays": 14}) == (
+        200,
+        {},
+    )
+    assert call(service, "DescribeLogGroups", {})[1]["logGroups"][0]["retentionInDays"] == 14
+    assert call(service, "DeleteRetentionPolicy", {"logGroupName": G}) == (200, {})
+    assert "retentionInDays" not in call(service, "DescribeLogGroups", {})[1]["logGroups"][0]
+
+
+@pytest.mark.parametrize(
+    ("operation", "body", "error", "message"),
+    [
+        (
+            "PutRetentionPolicy",
+            {"logGroupName": G, "retentionInDays": 2},
+            "InvalidParameterException",
+            f"1 validation error detected: Value '2' at 'retentionInDays' failed to satisfy "
+            f"constraint: {RETENTION_ENUM}",
+        ),
+        (
+            "PutRetentionPolicy",
+            {"logGroupName": G, "retentionInDays": -1},
+            "InvalidParameterException",
+            f"1 validation error detected: Value '-1' at 'retentionInDays' failed to satisfy "
+            f"constraint: {RETENTION_ENUM}",
+        ),
+        (
+            "PutRetentionPolicy",
+            {"logGroupName": "/nope", "retentionInDays": 1},
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
+        (
+            "DeleteRetentionPolicy",
+            {"logGroupName": "/nope"},
+            "ResourceNotFoundException",
+            "The specified log group does not exist.",
+        ),
+        (
+            "PutRetentionPolicy",
+            {"logGroupName": G},
+            "InvalidParameterException",
+            "1 validation error detected: Value 'null' at 'retentionInDays' failed to satisfy "
+            "constraint: Member must not be null",
+        ),
+        (
+            "PutRetentionPolicy",
+            {"logGroupName": G, "retentionInDays": "7"},
+            "SerializationException",
+            "Invalid value type for member retentionInDays",
+        ),
+    ],
+)
+def test_retention_errors(
+    service: LogService, operation: str, body: dict[str, Any], error: str, message: str
+) -> None:
+    assert call(service, operation, body) == (400, {"__type": error, "message": message})

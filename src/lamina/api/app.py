@@ -5,6 +5,12 @@ Routes:
 - the CloudWatch Logs JSON API (``POST /`` with ``X-Amz-Target: Logs_20140328.*``);
 - ``/_lamina/...``: Lamina's own endpoints (code download, health).
 
+Before any of that: the ``Host`` must name this server and CORS preflights get no grant
+(``api.guard``); Lambda and Logs requests must be signed, and calls made with an execution
+environment's credentials are verified and limited by the function access policy
+(``api.access``). ``/_lamina/*`` needs no signature (code links carry their own, health is
+public) but is never reachable from inside an environment nor from a web page.
+
 Every response carries ``x-amzn-RequestId``. Any ``LambdaError`` becomes the AWS
 envelope in ``api.wire``; anything else is logged and answered with a 500
 ``ServiceException`` that never leaks a traceback.
@@ -12,14 +18,21 @@ envelope in ``api.wire``; anything else is logged and answered with a 500
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
+from lamina.api import guard
+from lamina.api.access import EdgeAccess, logs_error
+from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
+from lamina.api.sigv4 import SignedRequest
 from lamina.api.wire import error_response, unexpected_error
+from lamina.domain.callers import FunctionCaller
 from lamina.domain.errors import (
+    AccessDeniedException,
     LambdaError,
     RequestEntityTooLargeException,
     UnknownOperationException,
@@ -34,6 +47,11 @@ LogsHandler = Callable[[str, bytes], Awaitable[tuple[int, dict[str, str], bytes]
 
 # The largest request body Lambda accepts (CreateFunction with a 50 MB zip, base64).
 MAX_REQUEST_BYTES = 70167211
+LOGS_TARGET_PREFIX = "Logs_20140328."
+# Bodies larger than this are hashed (signature verification) on a worker thread.
+HASH_INLINE_BYTES = 256 * 1024
+# Lamina's endpoints that need no signature: code links carry their own, health is public.
+UNSIGNED_INTERNAL = ("/_lamina/code/", "/_lamina/health")
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -47,11 +65,13 @@ class EdgeApp:
         handlers: dict[str, Handler],
         logs_handler: LogsHandler | None = None,
         internal: dict[str, RawHandler] | None = None,
+        access: EdgeAccess | None = None,
     ) -> None:
         self.model = model
         self.handlers = handlers
         self.logs_handler = logs_handler
         self.internal = internal or {}
+        self.access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -75,25 +95,77 @@ class EdgeApp:
         self, scope: Scope, receive: Receive, request_id: str
     ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-            raise _too_large(scope, self.model)
-        body = await _read_body(receive)
+        method = scope["method"]
+        access = self.access
+        if access is not None:
+            if not access.hosts.allows(headers.get("host")):
+                return guard.BAD_HOST
+            if guard.is_preflight(method, headers):
+                return guard.PREFLIGHT_REFUSED
         raw_path = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1").split("?", 1)[0]
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        method = scope["method"]
-
+        query_string = scope.get("query_string", b"").decode("latin-1")
+        query = parse_qs(query_string, keep_blank_values=True)
+        if path.startswith("/_lamina/"):
+            return await self._internal(scope, receive, path, query, headers)
         target = headers.get("x-amz-target", "")
-        if target.startswith("Logs_20140328.") and self.logs_handler is not None:
+        is_logs = target.startswith(LOGS_TARGET_PREFIX) and self.logs_handler is not None
+        if access is None:
+            return await self._serve(scope, receive, request_id, headers, query, body=None)
+        try:
+            claim, credentials = access.admit(
+                headers,
+                query,
+                relayed=access.is_relayed(scope.get("client")),
+                browser=guard.from_browser(headers),
+            )
+        except LambdaError as error:
+            if is_logs:
+                return logs_error(error.code, error.message, error.status)
+            raise
+        if credentials is None:
+            return await self._serve(scope, receive, request_id, headers, query, body=None)
+        body = await self._body(scope, receive, headers)
+        request = SignedRequest(method, raw_path.decode("latin-1"), query_string, headers, body)
+        service = "logs" if is_logs else "lambda"
+        try:
+            if len(body) > HASH_INLINE_BYTES:
+                # Hashing a large body for the signature would stall every other request.
+                caller = await asyncio.to_thread(
+                    access.identify, claim, credentials, request, service
+                )
+            else:
+                caller = access.identify(claim, credentials, request, service)
+        except LambdaError as error:
+            if is_logs:
+                return logs_error(error.code, error.message, error.status)
+            raise
+        if is_logs:
+            refused = access.check_logs(caller, target, body)
+            if refused is not None:
+                return refused
+        return await self._serve(scope, receive, request_id, headers, query, body, caller)
+
+    async def _serve(
+        self,
+        scope: Scope,
+        receive: Receive,
+        request_id: str,
+        headers: dict[str, str],
+        query: dict[str, list[str]],
+        body: bytes | None,
+        caller: FunctionCaller | None = None,
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """A Lambda or Logs request that passed authentication."""
+        if body is None:
+            body = await self._body(scope, receive, headers)
+        target = headers.get("x-amz-target", "")
+        if target.startswith(LOGS_TARGET_PREFIX) and self.logs_handler is not None:
             status, extra, out = await self.logs_handler(target, body)
             return status, [(k.encode(), v.encode()) for k, v in extra.items()], out
-        if path.startswith("/_lamina/"):
-            for prefix, raw_handler in self.internal.items():
-                if path.startswith(prefix):
-                    return await raw_handler(unquote(path[len(prefix) :]), query, headers, body)
-            raise UnknownOperationException("Unknown operation")
-
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        path = raw_path.decode("latin-1").split("?", 1)[0]
+        method = scope["method"]
         found = self.model.match(method, path, query)
         if found is None:
             raise UnknownOperationException(f"Unknown operation {method} {path}")
@@ -101,10 +173,43 @@ class EdgeApp:
         handler = self.handlers.get(op.name)
         if handler is None:
             raise UnknownOperationException(f"Operation {op.name} is not supported by Lamina yet")
-        params = self.model.parse_input(op, labels, query, headers, body)
+        params = await parse_off_loop(self.model, op, labels, query, headers, body)
+        if caller is not None and self.access is not None:
+            self.access.check_lambda(caller, op.name, params)
         params["__request_id__"] = request_id
         output = await handler(params)
         return self.model.render_output(op, output)
+
+    async def _internal(
+        self,
+        scope: Scope,
+        receive: Receive,
+        path: str,
+        query: dict[str, list[str]],
+        headers: dict[str, str],
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """``/_lamina/*``: never through an environment's relay; from a web page only the
+        self-signed code links and health."""
+        access = self.access
+        if access is not None:
+            if access.is_relayed(scope.get("client")):
+                return guard.NOT_FOUND
+            if not path.startswith(UNSIGNED_INTERNAL) and guard.from_browser(headers):
+                raise AccessDeniedException(_BROWSER_INTERNAL)
+        body = await self._body(scope, receive, headers)
+        for prefix, raw_handler in self.internal.items():
+            if path.startswith(prefix):
+                return await raw_handler(unquote(path[len(prefix) :]), query, headers, body)
+        raise UnknownOperationException("Unknown operation")
+
+    async def _body(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> bytes:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+            raise _too_large(scope, self.model)
+        return await _read_body(receive)
+
+
+_BROWSER_INTERNAL = "Lamina's own endpoints do not answer web pages."
 
 
 def _too_large(scope: Scope, model: ServiceModel) -> LambdaError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from lamina.api.app import Handler
@@ -30,8 +31,11 @@ def lambda_handlers(
 ) -> dict[str, Handler]:
     def sync(fn: Any) -> Handler:
         async def handler(params: dict[str, Any]) -> dict[str, Any]:
-            result: dict[str, Any] = fn(params)
-            return result
+            result = fn(params)
+            if inspect.isawaitable(result):  # operations that do blocking work in threads
+                result = await result
+            out: dict[str, Any] = result
+            return out
 
         return handler
 

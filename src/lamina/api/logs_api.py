@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from lamina.services.logs import (
+    RETENTION_DAYS,
     LogGroupInfo,
     LogService,
     LogStoreError,
@@ -136,7 +137,7 @@ def _group_arn(logs: LogService, name: str) -> str:
 
 def _group_json(logs: LogService, group: LogGroupInfo) -> Json:
     arn = _group_arn(logs, group.name)
-    return {
+    out: Json = {
         "logGroupName": group.name,
         "creationTime": group.creation_time,
         "metricFilterCount": 0,
@@ -145,6 +146,9 @@ def _group_json(logs: LogService, group: LogGroupInfo) -> Json:
         "storedBytes": group.stored_bytes,
         "logGroupClass": "STANDARD",
     }
+    if group.retention_days is not None:
+        out["retentionInDays"] = group.retention_days
+    return out
 
 
 def _stream_json(logs: LogService, group: str, stream: LogStreamInfo) -> Json:
@@ -260,6 +264,24 @@ async def _delete_log_group(logs: LogService, p: Params) -> Json:
     return {}
 
 
+async def _put_retention_policy(logs: LogService, p: Params) -> Json:
+    name = p.text("logGroupName", required=True, pattern=_GROUP_NAME) or ""
+    days = p.integer("retentionInDays", -(2**63))
+    if days is None:
+        raise _invalid("retentionInDays", "null", "not be null")
+    if days not in RETENTION_DAYS:
+        allowed = ", ".join(str(d) for d in RETENTION_DAYS)
+        raise _invalid("retentionInDays", days, f"satisfy enum value set: [{allowed}]")
+    await logs.put_retention_policy(name, days)
+    return {}
+
+
+async def _delete_retention_policy(logs: LogService, p: Params) -> Json:
+    name = p.text("logGroupName", required=True, pattern=_GROUP_NAME) or ""
+    await logs.put_retention_policy(name, None)
+    return {}
+
+
 OPERATIONS: dict[str, Callable[[LogService, Params], Awaitable[Json]]] = {
     "DescribeLogGroups": _describe_log_groups,
     "DescribeLogStreams": _describe_log_streams,
@@ -267,6 +289,8 @@ OPERATIONS: dict[str, Callable[[LogService, Params], Awaitable[Json]]] = {
     "FilterLogEvents": _filter_log_events,
     "CreateLogGroup": _create_log_group,
     "DeleteLogGroup": _delete_log_group,
+    "PutRetentionPolicy": _put_retention_policy,
+    "DeleteRetentionPolicy": _delete_retention_policy,
 }
 
 
@@ -289,7 +313,7 @@ def _error(error: ApiError) -> tuple[int, dict[str, str], bytes]:
 def _parse_body(body: bytes) -> Json:
     try:
         payload = json.loads(body or b"{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise ApiError("SerializationException", "The request body is not valid JSON.") from exc
     if not isinstance(payload, dict):
         raise ApiError("SerializationException", "The request body must be a JSON object.")

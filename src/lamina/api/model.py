@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
+from lamina.api.large_body import LargeBase64, loads_leaving_blob
 from lamina.domain.errors import InvalidRequestContentException
 
 Shape = dict[str, Any]
@@ -170,7 +171,7 @@ class ServiceModel:
     @staticmethod
     def _decode_json(body: bytes) -> Any:
         try:
-            return json.loads(body)
+            return loads_leaving_blob(body)  # a package's base64 is decoded in chunks
         except (ValueError, RecursionError) as exc:
             raise InvalidRequestContentException(
                 f"Could not parse request body into json: {exc}"
@@ -211,6 +212,8 @@ class ServiceModel:
             if not isinstance(value, str):
                 raise _wrong_type(path, value, "a base64 string")
             try:
+                if isinstance(value, LargeBase64):
+                    return value.to_bytes()
                 return base64.b64decode(value, validate=True)
             except ValueError:
                 raise InvalidRequestContentException(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lamina.cli.log_flags import add_log_server_arguments, log_server_settings
 from lamina.config import DEFAULT_PORT, Settings
 
 
@@ -26,6 +27,15 @@ def _server(args: argparse.Namespace) -> int:
         scaling_rate=args.scaling_rate,
         scaling_window=args.scaling_window,
         async_delay_scale=args.async_delay_scale,
+        code_storage_limit_mb=args.code_storage_limit_mb,
+        function_api_access=args.function_api_access,
+        keep_alive_timeout=args.keep_alive_timeout,
+        max_connections=args.max_connections,
+        host_memory_overcommit=args.host_memory_overcommit,
+        host_cpu_overcommit=args.host_cpu_overcommit,
+        max_cold_starts=args.max_cold_starts,
+        admission_wait=args.admission_wait,
+        **log_server_settings(args),
     )
     run(settings)
     return 0
@@ -65,9 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--tmp-storage",
         choices=("memory", "disk"),
-        help="/tmp of isolated environments: memory (a tmpfs; fastest starts, counts "
-        "against the function's memory) or disk (an ext4 of EphemeralStorage on a loop "
-        "device, as on AWS; about 1.5 ms more per start) (env LAMINA_TMP_STORAGE; memory)",
+        help="/tmp of isolated environments: disk (an ext4 of EphemeralStorage on a loop "
+        "device, as on AWS: files in /tmp do not count against the function's memory; "
+        "prepared ahead of need, so starts pay nothing for it) or memory (a tmpfs that "
+        "counts against the function's memory) (env LAMINA_TMP_STORAGE; disk)",
     )
     server.add_argument(
         "--concurrency-limit",
@@ -98,6 +109,55 @@ def build_parser() -> argparse.ArgumentParser:
         "invocations: 1 = AWS's schedule, 0.01 = a hundred times faster "
         "(env LAMINA_ASYNC_DELAY_SCALE; 1)",
     )
+    server.add_argument(
+        "--code-storage-limit-mb",
+        type=_positive_int,
+        help="disk that code may take (packages, unpacked trees, merged layers): uploads "
+        "beyond it get CodeStorageExceededException (env LAMINA_CODE_STORAGE_LIMIT_MB; "
+        "76800, AWS's 75 GB)",
+    )
+    server.add_argument(
+        "--function-api-access",
+        choices=("none", "self", "account"),
+        help="what functions may do with Lamina's API using their own credentials: nothing, "
+        "operations on themselves, or everything in the account "
+        "(env LAMINA_FUNCTION_API_ACCESS; account)",
+    )
+    server.add_argument(
+        "--keep-alive-timeout",
+        type=_positive_int,
+        help="seconds an idle API connection stays open (env LAMINA_KEEP_ALIVE_TIMEOUT; 30)",
+    )
+    server.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        help="open API connections at most; beyond it the longest-idle one is closed "
+        "(env LAMINA_MAX_CONNECTIONS; 4096, at most half the open-files limit)",
+    )
+    server.add_argument(
+        "--host-memory-overcommit",
+        type=_positive_float,
+        help="the MemorySize of live environments may add up to the host's memory times "
+        "this (env LAMINA_HOST_MEMORY_OVERCOMMIT; 2)",
+    )
+    server.add_argument(
+        "--host-cpu-overcommit",
+        type=_positive_float,
+        help="the CPU shares of live environments (MemorySize/1769 vCPU each) may add up to "
+        "the host's cores times this (env LAMINA_HOST_CPU_OVERCOMMIT; 8)",
+    )
+    server.add_argument(
+        "--max-cold-starts",
+        type=_positive_int,
+        help="environments initialising at once (env LAMINA_MAX_COLD_STARTS; two per core)",
+    )
+    server.add_argument(
+        "--admission-wait",
+        type=_non_negative_float,
+        help="seconds a synchronous invocation waits for room on the host before its 429 "
+        "(env LAMINA_ADMISSION_WAIT; 10)",
+    )
+    add_log_server_arguments(server)
     server.set_defaults(func=_server)
 
     from lamina.cli.logs_cmd import add_logs_parser
@@ -125,6 +185,13 @@ def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1: {text}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0: {text}")
     return value
 
 

@@ -107,6 +107,39 @@ class AccessDeniedException(LambdaError):
         return out
 
 
+class AuthenticationError(LambdaError):
+    """A request the authentication layer refuses before any operation runs (403,
+    ``{"message": ...}``; shared/docs/events-http-iam.md §7.1)."""
+
+    status = 403
+    message_key = "message"
+    typed = False
+
+
+class MissingAuthenticationTokenException(AuthenticationError):
+    code = "MissingAuthenticationTokenException"
+
+    def __init__(self, message: str = "Missing Authentication Token") -> None:
+        super().__init__(message)
+
+
+class IncompleteSignatureException(AuthenticationError):
+    code = "IncompleteSignatureException"
+
+
+class InvalidSignatureException(AuthenticationError):
+    code = "InvalidSignatureException"
+
+
+class UnrecognizedClientException(AuthenticationError):
+    code = "UnrecognizedClientException"
+
+    def __init__(
+        self, message: str = "The security token included in the request is invalid."
+    ) -> None:
+        super().__init__(message)
+
+
 # --- 404 / 409 / 412 / 413 / 415 / 429 --------------------------------------------------
 
 

@@ -156,7 +156,7 @@ def _compile_json(text: str) -> Predicate:
     def match(message: str) -> bool:
         try:
             document = json.loads(message)
-        except ValueError:
+        except (ValueError, RecursionError):
             return False
         return isinstance(document, dict | list) and check(document)
 

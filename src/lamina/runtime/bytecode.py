@@ -9,37 +9,57 @@ import the ``.pyc`` files. ``unchecked-hash`` pycs are never compared with their
 (no ``stat`` per module): the trees are immutable. Tracebacks still name the source
 (``/var/task/...``): the import system fixes ``co_filename`` up at load time.
 
-Best effort: a package that does not compile (a syntax error) is imported as before and
-reports its error as before.
+The compiler is confined (``compile_jail``: a cgroup, a deadline, the unprivileged user) and
+writes into a directory of its own; the ``.pyc`` files are moved into the tree afterwards,
+under the tree lock and only if the tree is still the one compiled (not removed or
+replaced meanwhile), so a deleted package is never brought back half-made.
+
+Best effort: a package that does not compile (a syntax error, a bomb that exhausts the
+compiler's memory or time) is imported from source as before; the failure is logged once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import shutil
 import subprocess
+import threading
+from contextlib import AbstractContextManager
 from pathlib import Path
+
+from lamina.runtime.compile_jail import CompileJail, CompileResult
 
 log = logging.getLogger("lamina.bytecode")
 
-COMPILE_TIMEOUT_SECONDS = 600
-
 
 class BytecodeCompiler:
-    def __init__(self) -> None:
-        # (directory, interpreter) pairs compiled or being compiled.
-        self._started: set[tuple[str, str]] = set()
+    def __init__(
+        self, scratch: Path, tree_lock: AbstractContextManager[object], cgroup_name: str
+    ) -> None:
+        """``scratch``: where compilers write (on the trees' file system); ``tree_lock``: held
+        while trees are created or removed (``CodeStore.lock``)."""
+        self._scratch = scratch
+        self._tree_lock = tree_lock
+        self._jail = CompileJail(cgroup_name)
+        # (directory, interpreter, tree identity) compiled or being compiled.
+        self._started: set[tuple[str, str, tuple[int, int]]] = set()
         self._tasks: set[asyncio.Future[None]] = set()
         self._running: set[subprocess.Popen[bytes]] = set()
+        self._running_lock = threading.Lock()
         self._closed = False
-        self._nice = shutil.which("nice")
 
     def ensure(self, directory: Path | None, interpreter: str) -> None:
         """Compile ``directory`` for ``interpreter`` unless that was done (or started)."""
         if directory is None or self._closed:
             return
-        key = (str(directory), interpreter)
+        identity = _identity_or_none(directory)
+        if identity is None:
+            return
+        # A tree unpacked again (deleted, then uploaded again) is compiled again.
+        key = (str(directory), interpreter, identity)
         if key in self._started:
             return
         self._started.add(key)
@@ -49,46 +69,86 @@ class BytecodeCompiler:
         task.add_done_callback(self._tasks.discard)
 
     def _compile(self, directory: Path, interpreter: str) -> None:
-        command = [
-            interpreter,
-            "-I",
-            "-m",
-            "compileall",
-            "-q",
-            "-j",
-            "1",
-            "--invalidation-mode",
-            "unchecked-hash",
-            str(directory),
-        ]
-        if self._nice:
-            command = [self._nice, "-n", "10", *command]
         try:
-            process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+            identity = _identity(directory)
+            output = self._jail.output_dir(self._scratch)
         except OSError as exc:
-            log.debug("compiling %s with %s: %s", directory, interpreter, exc)
+            log.debug("not compiling %s: %s", directory, exc)
             return
-        self._running.add(process)
         try:
-            process.wait(timeout=COMPILE_TIMEOUT_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            try:
+                result = self._jail.compile(interpreter, directory, output, self._track)
+            except OSError as exc:
+                result = CompileResult(False, str(exc))
+            if not result.ok and not self._closed:
+                _log_failure(directory, interpreter, result)
+            # compileall stops at nothing: what compiled before a failure is kept.
+            self._install(directory, identity, output)
         finally:
-            self._running.discard(process)
+            shutil.rmtree(output, ignore_errors=True)
+
+    def _track(self, process: subprocess.Popen[bytes]) -> None:
+        with self._running_lock:
+            self._running = {p for p in self._running if p.poll() is None}
+            self._running.add(process)
+            if self._closed:
+                process.kill()
+
+    def _install(self, directory: Path, identity: tuple[int, int], output: Path) -> None:
+        """Move the compiled files into ``directory``'s ``__pycache__`` directories."""
+        mirror = output / str(directory).lstrip("/")
+        if not mirror.is_dir():
+            return
+        top = os.path.realpath(directory)
+        with self._tree_lock:
+            if self._closed or _identity_or_none(directory) != identity:
+                return  # removed (or replaced) while compiling
+            for current, _, files in os.walk(mirror):
+                relative = os.path.relpath(current, mirror)
+                source_dir = os.path.normpath(os.path.join(directory, relative))
+                if os.path.realpath(source_dir) != os.path.normpath(os.path.join(top, relative)):
+                    continue  # not a plain directory of the tree
+                cache = Path(source_dir) / "__pycache__"
+                for name in files:
+                    compiled = Path(current) / name
+                    if not name.endswith(".pyc") or not compiled.is_file() or compiled.is_symlink():
+                        continue
+                    with contextlib.suppress(OSError):
+                        cache.mkdir(mode=0o755, exist_ok=True)
+                        shutil.move(str(compiled), str(cache / name))
+                        os.chmod(cache / name, 0o644)
 
     def close(self) -> None:
         """Stop compiling (server shutdown): what is half done is simply not used."""
         self._closed = True
-        for process in list(self._running):
-            process.kill()
+        with self._running_lock:
+            for process in list(self._running):
+                with contextlib.suppress(OSError):
+                    process.kill()
+        self._jail.close()
 
     async def drain(self) -> None:
         """Wait for the compilations in progress (tests, shutdown)."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _identity(directory: Path) -> tuple[int, int]:
+    st = os.stat(directory)
+    return st.st_dev, st.st_ino
+
+
+def _identity_or_none(directory: Path) -> tuple[int, int] | None:
+    try:
+        return _identity(directory)
+    except OSError:
+        return None
+
+
+def _log_failure(directory: Path, interpreter: str, result: CompileResult) -> None:
+    log.warning(
+        "no bytecode for %s (%s): %s; it is imported from source",
+        directory.name,
+        os.path.basename(interpreter),
+        result.reason,
+    )

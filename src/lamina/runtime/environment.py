@@ -25,9 +25,12 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import Protocol
 
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
+from lamina.runtime.log_lines import MAX_EVENT_BYTES, READ_BUDGET_BYTES, LineSplitter, TailLines
+from lamina.runtime.peer import runtime_peer_check
 from lamina.runtime.runtime_api import (
     ACCEPTED,
     MAX_RESPONSE_BYTES,
@@ -44,7 +47,22 @@ log = logging.getLogger("lamina.environment")
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
 
-LogSink = Callable[[str, str, int, str], None]  # (group, stream, timestamp_ms, message)
+
+class LogSink(Protocol):
+    """Where an environment's log events go (the LogService)."""
+
+    def append(
+        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
+    ) -> None:
+        """``droppable``: the function's own output, which the sink may drop (counted, with a
+        marker) when it floods; platform lines (START, END, REPORT) never are."""
+
+    def has_room(self, group: str, stream: str, size: int) -> bool:
+        """Whether ``size`` more bytes of this stream's output would be kept."""
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once there is room again (back-pressure)."""
+
 
 _SIGNAL_NAMES = {
     signal.SIGKILL: "killed",
@@ -97,7 +115,7 @@ class Outcome:
 class _Running:
     invocation: Invocation
     future: asyncio.Future[Outcome]
-    lines: list[str] = field(default_factory=list)
+    lines: TailLines = field(default_factory=TailLines)
     started: float = 0.0
     delivered: bool = False
     timer: asyncio.TimerHandle | None = None
@@ -161,7 +179,7 @@ class Environment:
         self._launch_failure: LaunchFailure | None = None
         self._running: _Running | None = None
         self._next_waiter: asyncio.Future[_Running] | None = None
-        self._orphan_lines: list[str] = []
+        self._orphan_lines = TailLines()
         # Invocations handed to this environment: the first one is its cold start (whether
         # or not the runtime already reached /next while the environment was being set up).
         self._invocations = 0
@@ -169,8 +187,12 @@ class Environment:
         # first /next), and whether init happened ahead of every invocation.
         self._initialised: asyncio.Future[bool] | None = None
         self._initialised_ahead = False
-        self._partial = b""
+        self._partial = LineSplitter()  # the runtime's output not yet logged
         self._exit_task: asyncio.Task[None] | None = None
+        # Which Runtime API limit the runtime broke, if it did (it loses the environment).
+        self._api_abuse: str | None = None
+        # Called once when init ends, however it ends (host admission: a cold start's slot).
+        self.on_init_end: Callable[[], None] | None = None
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -179,6 +201,9 @@ class Environment:
         if address is None:
             await self._api.start()
             address = self._api.address
+            if self._sandbox.isolated_fs:
+                # On the host's loopback: serve only the runtime's own connections.
+                self._api.check_peers()
         try:
             plan = self._plan_factory(address, self.log_stream)
         except LaunchFailure as failure:
@@ -213,6 +238,9 @@ class Environment:
             handle.kill()
             self._exit_task = asyncio.ensure_future(self._reap_unused(handle))
             return
+        self._api.admit_peers(runtime_peer_check(handle))
+        if self._api_abuse is not None:
+            handle.kill()  # broke a Runtime API limit before its handle was known
         runtime_api = handle.listeners.pop("runtime_api", None)
         if runtime_api is not None:
             await self._api.start_on(runtime_api)
@@ -239,13 +267,16 @@ class Environment:
             return False
         self._initialised_ahead = True
         # Init's output went to the log stream already; it is no invocation's.
-        self._orphan_lines = []
+        self._orphan_lines.clear()
         return True
 
     def _settle_init(self, ok: bool) -> None:
         future = self._initialised
         if future is not None and not future.done():
             future.set_result(ok)
+        if self.on_init_end is not None:
+            on_init_end, self.on_init_end = self.on_init_end, None
+            on_init_end()
 
     def freeze(self) -> None:
         """Freeze the environment while it is idle (as after an invocation)."""
@@ -304,18 +335,24 @@ class Environment:
         if running is not None and not running.future.done():
             if not running.delivered and not running.cold and self._init_error is None:
                 self._running = None
-                running.future.set_exception(EnvironmentGone(exit_message(returncode)))
+                running.future.set_exception(EnvironmentGone(self._exit_reason(returncode)))
             elif self._init_error is not None and not running.delivered:
                 body, error_type = self._init_error
                 self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
             else:
                 request_id = running.invocation.request_id
-                body = platform_error(request_id, "Runtime.ExitError", exit_message(returncode))
-                self._log(f"{iso_now()} {request_id} {exit_message(returncode)}")
+                reason = self._exit_reason(returncode)
+                body = platform_error(request_id, "Runtime.ExitError", reason)
+                self._log(f"{iso_now()} {request_id} {reason}")
                 report_type = "Runtime.OutOfMemory" if handle.oom_killed() else None
                 self._finish(running, body, "Unhandled", "Runtime.ExitError", "crash", report_type)
         self._die()
         handle.close()
+
+    def _exit_reason(self, returncode: int) -> str:
+        if self._api_abuse is not None:
+            return f"Runtime API limit exceeded: {self._api_abuse}"
+        return exit_message(returncode)
 
     # --- invoking -------------------------------------------------------------------------
 
@@ -378,7 +415,7 @@ class Environment:
         running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
         if self._orphan_lines:
             running.lines.extend(self._orphan_lines)
-            self._orphan_lines = []
+            self._orphan_lines.clear()
         self._log(f"START RequestId: {invocation.request_id} Version: {self.config.version}")
         deadline_ms = int(time.time() * 1000) + self.config.timeout * 1000
         return NextEvent(
@@ -451,6 +488,20 @@ class Environment:
             self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
         return ACCEPTED
 
+    def runtime_api_abused(self, reason: str) -> None:
+        """The runtime broke a Runtime API limit: it loses its environment. The exit is
+        handled as a crash, reported as ``Runtime API limit exceeded: <reason>``."""
+        if self.state is State.DEAD or self._api_abuse is not None:
+            return
+        self._api_abuse = reason
+        log.warning(
+            "environment %s of %s broke a Runtime API limit (%s): stopping it",
+            self.id,
+            self.config.name,
+            reason,
+        )
+        self._kill()
+
     def _freeze_if_idle(self) -> None:
         if self.state is State.IDLE and self._handle is not None:
             self._handle.freeze()
@@ -482,7 +533,7 @@ class Environment:
             return
         if running.timer is not None:
             running.timer.cancel()
-        self._drain_logs(final=False)
+        self._drain_logs(final=False, end_line=True)
         now = time.perf_counter()
         duration_ms = (now - running.started) * 1000 if running.delivered else 0.0
         request_id = running.invocation.request_id
@@ -530,6 +581,14 @@ class Environment:
 
     def _read_logs(self) -> None:
         handle = self._handle
+        if handle is not None and not self._log_sink.has_room(
+            self.log_group, self.log_stream, READ_BUDGET_BYTES + MAX_EVENT_BYTES
+        ):
+            # Back-pressure: stop reading until the logs waiting are stored; meanwhile the
+            # runtime's writes wait on its full pipe.
+            asyncio.get_running_loop().remove_reader(handle.log_fd)
+            self._log_sink.when_room(self._resume_logs)
+            return
         if handle is not None and self._drain_logs(final=False) == 0:
             # Readable with nothing to read: the runtime's end of the pipe is closed (it
             # exited). Stop watching, or the event loop would call this again and again
@@ -537,8 +596,7 @@ class Environment:
             try:
                 late = os.read(handle.log_fd, 65536)
                 if late:  # a write landed in between: not the end yet
-                    self._partial += late
-                    self._drain_logs(final=False)
+                    self._log_output(late)
                     return
             except (BlockingIOError, InterruptedError):
                 return  # a spurious wake-up
@@ -546,13 +604,18 @@ class Environment:
                 pass
             asyncio.get_running_loop().remove_reader(handle.log_fd)
 
-    def _drain_logs(self, *, final: bool) -> int:
-        """Log what the runtime wrote; returns how many bytes were read."""
+    def _drain_logs(self, *, final: bool, end_line: bool = False) -> int:
+        """Log what the runtime wrote; returns how many bytes were read.
+
+        At most ``READ_BUDGET_BYTES`` per call: the loop calls back while more is waiting,
+        and a runtime writing faster waits on its full pipe. ``final`` (the runtime ended or
+        is being stopped) and ``end_line`` (an invocation ends: its output is its own) also
+        log a last line without a newline."""
         handle = self._handle
         if handle is None:
             return 0
-        chunks = [self._partial]
-        while True:
+        read = 0
+        while read < READ_BUDGET_BYTES:
             # FIONREAD first: most invocations print nothing, and a read that finds the
             # pipe empty costs an exception.
             try:
@@ -561,32 +624,37 @@ class Environment:
                 )[0]
                 if available <= 0 and not final:
                     break
-                chunk = os.read(handle.log_fd, max(available, 65536))
+                chunk = os.read(handle.log_fd, min(max(available, 65536), READ_BUDGET_BYTES))
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
                 break
             if not chunk:
                 break
-            chunks.append(chunk)
+            read += len(chunk)
+            self._log_output(chunk)
             if len(chunk) < 65536:
                 break
-        read = sum(len(chunk) for chunk in chunks) - len(self._partial)
-        data = b"".join(chunks)
-        *lines, self._partial = data.split(b"\n")
-        if final and self._partial:
-            lines.append(self._partial)
-            self._partial = b""
-        for line in lines:
-            self._log(line.decode("utf-8", "replace"))
+        if final or end_line:
+            for message in self._partial.flush():
+                self._log(message, droppable=True)
         return read
 
-    def _log(self, message: str) -> None:
-        self._log_sink(self.log_group, self.log_stream, int(time.time() * 1000), message)
+    def _resume_logs(self) -> None:
+        # Once DEAD, the exit watcher drains the pipe and closes it: nothing to resume.
+        if self._handle is not None and self.state is not State.DEAD:
+            asyncio.get_running_loop().add_reader(self._handle.log_fd, self._read_logs)
+
+    def _log_output(self, chunk: bytes) -> None:
+        for message in self._partial.feed(chunk):
+            self._log(message, droppable=True)
+
+    def _log(self, message: str, *, droppable: bool = False) -> None:
+        self._log_sink.append(
+            self.log_group, self.log_stream, int(time.time() * 1000), message, droppable
+        )
         running = self._running
         if running is not None and running.delivered:
             running.lines.append(message)
         else:
             self._orphan_lines.append(message)
-            if len(self._orphan_lines) > 1000:
-                del self._orphan_lines[:-1000]

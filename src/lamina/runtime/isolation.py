@@ -20,6 +20,7 @@ from lamina.runtime import ephemeral
 from lamina.runtime.cgroups import Cgroups
 from lamina.runtime.linux_sandbox import SANDBOX_GID, SANDBOX_UID, LinuxSandbox, probe_isolation
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
+from lamina.runtime.sandbox_users import SandboxUsers
 from lamina.runtime.spawner_client import SandboxUnavailable
 
 log = logging.getLogger("lamina.sandbox")
@@ -37,7 +38,7 @@ class SelectedSandbox:
         data_dir: Path,
         lamina_api_port: int,
         network: str = "none",
-        tmp_storage: str = "memory",
+        tmp_storage: str = "disk",
     ) -> None:
         self.network = network
         if tmp_storage not in TMP_STORAGE:
@@ -93,6 +94,7 @@ class SelectedSandbox:
             sandbox = LinuxSandbox(cgroups, root, [], self.network)
             sandbox.sdk_dir = str(self.sdk_dir) if self.sdk_dir else None
             sandbox.lamina_api_port = self.lamina_api_port
+            sandbox.users = SandboxUsers.for_port(self.lamina_api_port)
             no_disk = ephemeral.probe() if self.tmp_storage == "disk" else "not asked for"
             if no_disk is None:
                 sandbox.ephemeral = ephemeral.EphemeralImages(

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import base64
 import glob
 import logging
 import os
@@ -25,6 +24,7 @@ from pathlib import Path
 
 from lamina.domain.errors import InvalidRuntimeException
 from lamina.domain.models import FunctionConfig
+from lamina.runtime.credentials import new_key_material
 from lamina.runtime.nodejs import is_nodejs_runtime, node_command
 
 log = logging.getLogger("lamina.runtime")
@@ -119,14 +119,13 @@ def sdk_path(root: Path) -> Path:
 
 
 def new_credentials() -> dict[str, str]:
-    """Temporary-looking credentials for the execution role (one read of the system's
-    random source: every new environment gets a set)."""
-    raw = os.urandom(10 + 30 + 72)
+    """Temporary-looking credentials for the execution role, registered nowhere (the server
+    issues registered ones: ``runtime.credentials.CredentialRegistry``)."""
+    key_id, secret, token = new_key_material()
     return {
-        # Base32 is A-Z and 2-7: 10 bytes give the 16 characters of an access key id.
-        "AWS_ACCESS_KEY_ID": "ASIA" + base64.b32encode(raw[:10]).decode(),
-        "AWS_SECRET_ACCESS_KEY": base64.urlsafe_b64encode(raw[10:40]).decode(),
-        "AWS_SESSION_TOKEN": base64.urlsafe_b64encode(raw[40:]).decode(),
+        "AWS_ACCESS_KEY_ID": key_id,
+        "AWS_SECRET_ACCESS_KEY": secret,
+        "AWS_SESSION_TOKEN": token,
     }
 
 
@@ -214,9 +213,11 @@ def plan_launch(
     log_stream: str,
     endpoint_url: str,
     initialization_type: str = "on-demand",
+    credentials: dict[str, str] | None = None,
 ) -> LaunchPlan:
     """The command line and environment of one runtime. ``initialization_type``:
-    ``on-demand``, or ``provisioned-concurrency`` for environments initialised ahead."""
+    ``on-demand``, or ``provisioned-concurrency`` for environments initialised ahead;
+    ``credentials``: the execution role's variables (new unregistered ones if not given)."""
     runtime = config.runtime or ""
     task = paths.task_root
     env: dict[str, str] = {
@@ -225,7 +226,7 @@ def plan_launch(
         "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{task}:{task}/lib:{paths.opt_root}/lib",
     }
     env.update(config.environment or {})
-    credentials = new_credentials()
+    credentials = credentials or new_credentials()
     env.update(
         {
             "_HANDLER": config.handler or "",

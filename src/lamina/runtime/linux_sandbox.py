@@ -20,7 +20,6 @@ import logging
 import os
 import signal
 import socket
-import subprocess
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -28,14 +27,17 @@ from pathlib import Path
 from typing import Any
 
 from lamina.runtime.cgroups import Cgroups, EnvironmentCgroup, Limits, cpu_fraction_for_memory
-from lamina.runtime.ephemeral import EphemeralImages
+from lamina.runtime.ephemeral import EphemeralImages, TmpDisk
 from lamina.runtime.launch import RUNTIMES_DIR, SANDBOX_RUNTIMES_DIR, SANDBOX_SDK_DIR
-from lamina.runtime.sandbox import SandboxSpec
+from lamina.runtime.sandbox import START_DEADLINE_SECONDS, SandboxSpec
+from lamina.runtime.sandbox_users import SandboxUsers
 from lamina.runtime.spawner_client import SandboxUnavailable, Spawner, receive, send_message
 
 log = logging.getLogger("lamina.sandbox")
 
 RUNTIME_API_PORT = 9001
+# The owner of what environments share (templates); each environment runs as a uid of
+# its own (sandbox_users.py).
 SANDBOX_UID = 993  # AWS's sbx_user1051
 SANDBOX_GID = 990
 PIDS_MAX = 1024
@@ -52,11 +54,15 @@ class PreparedInit:
     pid: int
     control: socket.socket
     cgroup: EnvironmentCgroup | None
+    # Spawner.generation when it was prepared: an older one died with its spawner.
+    generation: int = 0
 
-    def discard(self, remove_cgroup: bool = True) -> None:
-        """Kill it (its namespaces go with it) and drop its cgroup."""
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.pid, signal.SIGKILL)
+    def discard(self, remove_cgroup: bool = True, kill: bool = True) -> None:
+        """Kill it (its namespaces go with it) and drop its cgroup. ``kill=False``: it is
+        gone already (its pid may name another process by now)."""
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGKILL)
         self.control.close()
         if self.cgroup is not None and remove_cgroup:
             _remove_cgroup(self.cgroup)
@@ -74,6 +80,9 @@ class LinuxHandle:
     listeners: dict[str, socket.socket] = field(default_factory=dict)
     cpu_fraction: float = 1.0
     tmp_storage: str = "memory"  # "disk", or why /tmp is a tmpfs
+    # The environment's own uid (and gid), given back to ``users`` once its init has ended.
+    uid: int | None = None
+    users: SandboxUsers | None = None
     _frozen: bool = False
     _returncode: int | None = None
 
@@ -88,7 +97,11 @@ class LinuxHandle:
         if reported.done() and not reported.cancelled() and reported.exception() is None:
             message = reported.result()[0]
         else:
+            # Wait for the reader to be removed: the control socket may be closed next,
+            # and its descriptor number reused while the event loop still watches it.
             reported.cancel()
+            with contextlib.suppress(asyncio.CancelledError, OSError):
+                await reported
         if message and message.get("op") == "exit":
             self._returncode = int(message["returncode"])
         else:
@@ -140,6 +153,11 @@ class LinuxHandle:
         if self.cgroup is not None:
             _remove_cgroup(self.cgroup)
             self.cgroup = None
+        users, uid = self.users, self.uid
+        if users is not None and uid is not None:
+            # Only when every process of the environment is gone can the uid be reused.
+            self.spawner.exit_future(self.pid).add_done_callback(lambda _: users.release(uid))
+            self.users = None
         self.spawner.forget(self.pid)
 
 
@@ -177,6 +195,7 @@ class LinuxSandbox:
         self.root_dir = root_dir
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
+        self.users = SandboxUsers()
         self._spawners: dict[str, Spawner] = {}
         # Per spawner: inits already inside a prepared cgroup (see spawner.prepare).
         self._placed: dict[str, list[PreparedInit]] = {}
@@ -187,7 +206,6 @@ class LinuxSandbox:
         self.sdk_dir: str | None = None
         # Disk-backed /tmp (see ephemeral.py) when the host allows it, else tmpfs.
         self.ephemeral: EphemeralImages | None = None
-        self._templates: dict[int, str] = {}
         # (spawner, runtime executable, SDK) -> read-only binds beyond the template.
         self._extra: dict[tuple[str, str | None, str | None], list[list[str]]] = {}
         limits = f"cgroups v{cgroups.version}" if cgroups else "no cgroups"
@@ -243,6 +261,26 @@ class LinuxSandbox:
         return binds
 
     async def start(self, spec: SandboxSpec) -> LinuxHandle:
+        """A new environment, running as a uid of its own, or ``SandboxUnavailable``
+        within ``START_DEADLINE_SECONDS`` (a hung spawner or init never leaves a cold
+        start waiting; the spawner's own watchdog replaces a hung spawner). Starting the
+        spawner itself, once, is not counted: it has its own limit."""
+        await self._spawner_for(spec)[0].ready()
+        uid = self.users.allocate()
+        try:
+            handle = await asyncio.wait_for(self._start(spec, uid), START_DEADLINE_SECONDS)
+        except asyncio.TimeoutError:
+            self.users.release(uid)
+            raise SandboxUnavailable(
+                f"the execution environment did not start within {START_DEADLINE_SECONDS:g} s"
+            ) from None
+        except BaseException:
+            self.users.release(uid)
+            raise
+        handle.uid, handle.users = uid, self.users
+        return handle
+
+    async def _start(self, spec: SandboxSpec, uid: int) -> LinuxHandle:
         spawner, mode = self._spawner_for(spec)
         argv = list(spec.argv)
         if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
@@ -256,25 +294,14 @@ class LinuxSandbox:
             "opt_dir": spec.opt_dir,
             "tmp_mb": spec.ephemeral_mb,
             "ro_binds": self._extra_binds(spawner, spec),
-            "uid": SANDBOX_UID,
-            "gid": SANDBOX_GID,
+            "uid": uid,
+            "gid": uid,
         }
+        tmp_disk = None
         if self.ephemeral is not None:
-            template = self._templates.get(spec.ephemeral_mb)
-            if template is None:
-                try:
-                    template = await asyncio.to_thread(self.ephemeral.template, spec.ephemeral_mb)
-                except (OSError, subprocess.SubprocessError) as exc:
-                    log.warning(
-                        "no disk for /tmp of %d MB, using memory: %s", spec.ephemeral_mb, exc
-                    )
-                    template = ""
-                self._templates[spec.ephemeral_mb] = template
-            if template:
-                payload["tmp_image"] = template
-                payload["tmp_images_dir"] = str(self.ephemeral.directory)
+            tmp_disk = payload["tmp_disk"] = await self.ephemeral.for_start(spec.ephemeral_mb)
         limits = _init_limits(spec.memory_mb)
-        placed = self._placed.get(spawner.interpreter)
+        placed = self._live_placed(spawner)
         if placed and spec.network == self.network:
             init = placed.pop()
             try:
@@ -284,7 +311,7 @@ class LinuxSandbox:
                 init.discard()
                 raise
         else:
-            init = await self._prepare_init(spawner, spec.network, limits)
+            init = await self._prepare_init(spawner, spec.network, limits, tmp_disk)
         # Replace it a little later: moving a process into a cgroup blocks every fork on
         # the host until an RCU grace period passes, so it must not overlap this start.
         asyncio.get_running_loop().call_later(REPLACE_DELAY, self.place_inits, spawner)
@@ -314,9 +341,18 @@ class LinuxSandbox:
         handle = LinuxHandle(init.pid, read_fd, init.cgroup, spawner, init.control, listeners)
         handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)
         handle.tmp_storage = str(message.get("tmp", "memory"))
-        if "tmp_image" in payload and handle.tmp_storage != "disk":
-            log.warning("environment /tmp in memory: %s", handle.tmp_storage)
+        if self.ephemeral is not None:
+            self.ephemeral.started(handle.tmp_storage)
         return handle
+
+    def _live_placed(self, spawner: Spawner) -> list[PreparedInit]:
+        """The spawner's inits prepared ahead, without those that died with an earlier
+        spawner process (killed as hung, or crashed)."""
+        placed = self._placed.get(spawner.interpreter, [])
+        for init in [i for i in placed if i.generation != spawner.generation]:
+            placed.remove(init)
+            init.discard(kill=False)
+        return placed
 
     def _premounted_binds(self, spawner: Spawner) -> list[list[str]]:
         """The read-only binds a spawner's inits mount before they know their function."""
@@ -327,8 +363,11 @@ class LinuxSandbox:
             self._premounted[spawner.interpreter] = binds
         return binds
 
-    async def _prepare_init(self, spawner: Spawner, network: str, limits: Limits) -> PreparedInit:
-        """An init waiting in new namespaces, inside its own cgroup."""
+    async def _prepare_init(
+        self, spawner: Spawner, network: str, limits: Limits, tmp_disk: TmpDisk | None
+    ) -> PreparedInit:
+        """An init waiting in new namespaces, inside its own cgroup (with ``tmp_disk``: its
+        /tmp mounted already)."""
         cgroups = self.cgroups
         creating = (
             asyncio.ensure_future(asyncio.to_thread(cgroups.create, _cgroup_id(), limits))
@@ -339,9 +378,9 @@ class LinuxSandbox:
         try:
             ports = [RUNTIME_API_PORT, self.lamina_api_port]
             pid, control = await spawner.prepare(
-                network, str(self.root_dir), self._premounted_binds(spawner), ports
+                network, str(self.root_dir), self._premounted_binds(spawner), ports, tmp_disk
             )
-            init = PreparedInit(pid, control, None)
+            init = PreparedInit(pid, control, None, spawner.generation)
             message, fds = await receive(control)
             for fd in fds:
                 os.close(fd)
@@ -380,7 +419,8 @@ class LinuxSandbox:
         async def place() -> None:
             try:
                 while len(placed) < target and not self._closed:
-                    placed.append(await self._prepare_init(spawner, self.network, boost))
+                    tmp_disk = await self.ephemeral.ahead() if self.ephemeral else None
+                    placed.append(await self._prepare_init(spawner, self.network, boost, tmp_disk))
             except (OSError, SandboxUnavailable) as exc:
                 if not self._closed:
                     log.warning("could not prepare environments ahead: %s", exc)

@@ -19,6 +19,8 @@ Duration in its REPORT line).
   the old ones once the new ones are ready (meanwhile the old ones keep counting). Removing
   an allocation (configuration, alias, version or function deleted) stops its environments:
   idle ones at once, busy ones after their invocation. ``stop_all`` stops everything.
+- Each environment holds room on the host (``runtime.admission``) while it lives: it waits
+  for room (as a ``BACKGROUND`` waiter, after synchronous invocations) before it starts.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine
+from functools import partial
 from typing import Any
 
+from lamina.domain.errors import ResourceNotReadyException
 from lamina.domain.models import FunctionConfig
 from lamina.domain.provisioned import (
     FAILED,
@@ -36,6 +40,7 @@ from lamina.domain.provisioned import (
     READY,
     AllocationStatus,
 )
+from lamina.runtime.admission import BACKGROUND, Admission, Room
 from lamina.runtime.concurrency import ConcurrencyLimiter, Lease
 from lamina.runtime.environment import Environment, State
 
@@ -112,9 +117,17 @@ class Allocation:
 
 
 class ProvisionedEnvironments:
-    def __init__(self, factory: ProvisionedFactory, limiter: ConcurrencyLimiter) -> None:
+    def __init__(
+        self,
+        factory: ProvisionedFactory,
+        limiter: ConcurrencyLimiter,
+        admission: Admission | None = None,
+    ) -> None:
         self._factory = factory
         self._limiter = limiter
+        self._admission = admission
+        # The room each environment holds on the host.
+        self._rooms: dict[Environment, Room] = {}
         self._allocations: dict[str, Allocation] = {}
         # Which allocation each live environment belongs to.
         self._owner: dict[Environment, Allocation] = {}
@@ -221,6 +234,8 @@ class ProvisionedEnvironments:
 
     async def stop_all(self) -> None:
         self.closed = True
+        if self._admission is not None:
+            self._admission.close()
         for key in list(self._allocations):
             self.remove(key)
         for env in list(self._owner):
@@ -254,13 +269,20 @@ class ProvisionedEnvironments:
     async def _start(self, allocation: Allocation, env: Environment) -> None:
         ok = False
         try:
+            if self._admission is not None and env.state is not State.DEAD:
+                room = await self._admission.admit(env.config.memory_size, BACKGROUND)
+                self._rooms[env] = room
+                env.on_init_end = partial(self._admission.init_ended, room)
             if env.state is State.DEAD:
+                self._release_room(env)
                 return  # removed before it began
             await env.start()
             limit = max(INIT_LIMIT_SECONDS, float(env.config.timeout))
             ok = await asyncio.wait_for(env.wait_initialised(), limit)
         except asyncio.TimeoutError:
             log.warning("provisioned environment %s: init took too long", env.id)
+        except ResourceNotReadyException:
+            pass  # the server is stopping
         except Exception:  # noqa: BLE001 - an environment that cannot start is an init failure
             log.exception("provisioned environment %s could not start", env.id)
         if self._owner.get(env) is not allocation or env not in allocation.starting:
@@ -310,6 +332,7 @@ class ProvisionedEnvironments:
             self._discard(env)
 
     def _on_dead(self, env: Environment) -> None:
+        self._release_room(env)
         allocation = self._owner.get(env)
         self._unindex(env)
         if allocation is None or env in allocation.starting:
@@ -348,8 +371,14 @@ class ProvisionedEnvironments:
                 del self._idle[(env.config.name, env.config.version)]
 
     def _stop(self, env: Environment) -> None:
+        self._release_room(env)
         if env.state is not State.DEAD:
             self._spawn(env.stop())
+
+    def _release_room(self, env: Environment) -> None:
+        room = self._rooms.pop(env, None)
+        if room is not None and self._admission is not None:
+            self._admission.release(room)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

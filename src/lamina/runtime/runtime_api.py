@@ -4,18 +4,36 @@ A small HTTP/1.1 server on ``httptools`` (the parser uvicorn uses): keep-alive,
 TCP_NODELAY, and every response written in a single ``write`` so a runtime's
 round trip never waits on Nagle's algorithm. It knows nothing about processes or
 logs; it forwards each call to its ``RuntimeApiHandler`` (the environment).
+
+It is bounded (``RuntimeApiLimits``, docs/invocation.md "Runtime API limits"): the
+URL, headers and body have maximum sizes, each connection has one request
+handled at a time while reading from it stops (back-pressure: a runtime that sends
+faster waits on its full socket), and an environment has a few connections at most.
+A runtime that breaks a limit is reported to the handler, which stops the environment,
+and its connections are dropped at once, so nothing it sends afterwards is parsed.
+
+When other processes can reach the listener (``--function-network host``), a connection
+is served only once its peer socket is shown to belong to the environment's runtime
+(``check_peers`` / ``admit_peers``, see ``peer.py``): checked once per connection.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import socket
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 import httptools
+
+from lamina.runtime.peer import PeerSocket, peer_socket
+
+log = logging.getLogger("lamina.runtime_api")
 
 PREFIX = "/2018-06-01"
 # The largest response a runtime may post (RAPID's MaxPayloadSize).
@@ -32,6 +50,38 @@ _STATUS_TEXT = {
     413: b"Request Entity Too Large",
     500: b"Internal Server Error",
 }
+
+
+@dataclass(frozen=True)
+class RuntimeApiLimits:
+    """What one environment's runtime may send. Breaking any of them costs the runtime its
+    environment, except ``body_bytes``: a larger body is read and thrown away, and a
+    response that large answers 413 (``Function.ResponseSizeTooLarge``), as on AWS."""
+
+    url_bytes: int = 8 * 1024
+    # The request line (URL included) and every header together.
+    head_bytes: int = 64 * 1024
+    header_count: int = 100
+    body_bytes: int = MAX_RESPONSE_BYTES
+    # A body beyond this is no oversized response but a flood.
+    discarded_body_bytes: int = 64 * 1024 * 1024
+    # Complete requests waiting behind the one being handled on a connection.
+    pipelined: int = 4
+    # Connections of the runtime open at once.
+    connections: int = 16
+    # Connections not yet shown to be the runtime's (host network), on top.
+    unverified_connections: int = 16
+
+
+class LimitExceeded(Exception):
+    """The runtime broke a Runtime API limit; the message says which."""
+
+
+# Bytes a connection may send while its request is handled before reading from it stops.
+HELD_BYTES = 64 * 1024
+
+# Whether a peer socket belongs to the environment's runtime (it runs off the event loop).
+PeerCheck = Callable[[PeerSocket], bool]
 
 
 @dataclass(frozen=True)
@@ -77,6 +127,11 @@ def runtime_error(status: int, error_type: str, message: str) -> ApiReply:
     return ApiReply(status, body, [("Content-Type", "application/json")])
 
 
+FOREIGN_PEER = runtime_error(
+    403, "AccessDeniedException", "This Runtime API serves only its own environment's runtime"
+)
+
+
 class RuntimeApiHandler(Protocol):
     async def next_event(self) -> NextEvent | ApiReply: ...
 
@@ -88,19 +143,42 @@ class RuntimeApiHandler(Protocol):
 
     def post_init_error(self, body: bytes, error_type: str | None) -> ApiReply: ...
 
+    def runtime_api_abused(self, reason: str) -> None:
+        """The runtime broke a Runtime API limit (``reason`` says which): stop it."""
+        ...
+
+
+@dataclass(slots=True)
+class _Request:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    keep_alive: bool
+    oversized: bool
+
 
 class RuntimeApiServer:
     """Listens on 127.0.0.1 (an ephemeral port) for one environment's runtime."""
 
-    def __init__(self, handler: RuntimeApiHandler) -> None:
+    def __init__(self, handler: RuntimeApiHandler, limits: RuntimeApiLimits | None = None) -> None:
         self.handler = handler
+        self.limits = limits or RuntimeApiLimits()
         self._server: asyncio.AbstractServer | None = None
+        self._shut = False
         self.port = 0
+        self._connections: set[_RuntimeApiConnection] = set()
+        self._admitted = 0
+        self._refusals = 0
+        # Set by check_peers: settled with the check once the runtime is known.
+        self._peer_check: asyncio.Future[PeerCheck | None] | None = None
+        # Why the runtime lost its environment, once it broke a limit.
+        self.broken: str | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: _RuntimeApiProtocol(self.handler), host, port, backlog=16
+            lambda: _RuntimeApiConnection(self), host, port, backlog=16
         )
         self.port = self._server.sockets[0].getsockname()[1]
 
@@ -108,32 +186,170 @@ class RuntimeApiServer:
         """Serve on a listening socket made elsewhere (inside a network namespace)."""
         loop = asyncio.get_running_loop()
         sock.setblocking(False)
-        self._server = await loop.create_server(
-            lambda: _RuntimeApiProtocol(self.handler), sock=sock
-        )
+        self._server = await loop.create_server(lambda: _RuntimeApiConnection(self), sock=sock)
         self.port = sock.getsockname()[1]
 
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
 
+    @property
+    def open_connections(self) -> int:
+        return len(self._connections)
+
+    def check_peers(self) -> None:
+        """Other processes can reach this listener: serve a connection only once its peer
+        socket passes the check that ``admit_peers`` gives (connections wait until then)."""
+        if self._peer_check is None:
+            self._peer_check = asyncio.get_running_loop().create_future()
+
+    def admit_peers(self, check: PeerCheck | None) -> None:
+        """The runtime is known: its connections are those that pass ``check`` (None: the
+        runtime cannot be told from other processes, every connection is served)."""
+        if self._peer_check is not None and not self._peer_check.done():
+            self._peer_check.set_result(check)
+
     def close(self) -> None:
+        self._shut = True
         if self._server is not None:
             self._server.close()
             self._server = None
+        self.admit_peers(_nobody)
+        for connection in list(self._connections):
+            connection.abort()
+
+    # connections ---------------------------------------------------------------------------
+
+    def connection_opened(self, connection: _RuntimeApiConnection) -> None:
+        unverified = len(self._connections) - self._admitted
+        if self.broken is not None or self._shut:
+            connection.abort()
+            return
+        self._connections.add(connection)
+        if self._peer_check is None:
+            self._admit(connection)
+        elif unverified >= self.limits.unverified_connections:
+            self.note_refusal("too many connections not yet shown to be the runtime's")
+            connection.abort()
+        else:
+            connection.verdict = asyncio.ensure_future(self._verify(connection))
+
+    def _admit(self, connection: _RuntimeApiConnection) -> None:
+        connection.admitted = True
+        self._admitted += 1
+        if self._admitted > self.limits.connections:
+            self.limit_broken(f"more than {self.limits.connections} connections")
+
+    async def _verify(self, connection: _RuntimeApiConnection) -> bool:
+        assert self._peer_check is not None
+        check = await asyncio.shield(self._peer_check)
+        ours = connection.local, connection.remote
+        if check is not None and not await asyncio.to_thread(_passes, check, *ours):
+            host, port = connection.remote
+            self.note_refusal(f"refused {host}:{port}: not this environment's runtime")
+            connection.refuse()
+            return False
+        if connection.transport is None:
+            return False
+        self._admit(connection)
+        return True
+
+    def note_refusal(self, what: str) -> None:
+        """Log a connection turned away: the 1st, 2nd, 4th, 8th... (other processes can
+        make many; the log must not grow with them)."""
+        self._refusals += 1
+        if self._refusals & (self._refusals - 1) == 0:
+            log.warning("Runtime API on port %d %s (%d so far)", self.port, what, self._refusals)
+
+    def connection_ended(self, connection: _RuntimeApiConnection) -> None:
+        if connection in self._connections:
+            self._connections.discard(connection)
+            if connection.admitted:
+                self._admitted -= 1
+
+    def limit_broken(self, reason: str) -> None:
+        """The runtime broke a limit: drop every connection and tell the handler (once)."""
+        if self.broken is not None:
+            return
+        self.broken = reason
+        for connection in list(self._connections):
+            connection.abort()
+        self.handler.runtime_api_abused(reason)
+
+    # requests --------------------------------------------------------------------------------
+
+    async def dispatch(self, request: _Request) -> ApiReply:
+        method, path, handler = request.method, request.path, self.handler
+        if path == PREFIX + "/runtime/invocation/next":
+            if method != "GET":
+                return ApiReply(405)
+            event = await handler.next_event()
+            if isinstance(event, ApiReply):
+                return event
+            return ApiReply(200, event.payload, event.headers())
+        error_type = request.headers.get("lambda-runtime-function-error-type")
+        found = _INVOCATION_PATH.match(path)
+        if found:
+            if method != "POST":
+                return ApiReply(405)
+            request_id, kind = found.groups()
+            if kind == "response":
+                if request.oversized:
+                    return handler.post_oversized_response(request_id)
+                return handler.post_response(request_id, request.body)
+            return handler.post_error(request_id, request.body, error_type)
+        if path == PREFIX + "/runtime/init/error":
+            if method != "POST":
+                return ApiReply(405)
+            return handler.post_init_error(request.body, error_type)
+        if path == "/ping" or path == PREFIX + "/ping":
+            return ApiReply(200, b"pong")
+        return runtime_error(404, "InvalidRequest", f"Unknown path {path}")
 
 
-class _RuntimeApiProtocol(asyncio.Protocol):
-    def __init__(self, handler: RuntimeApiHandler) -> None:
-        self.handler = handler
+def _nobody(peer: PeerSocket) -> bool:
+    return False
+
+
+def _passes(check: PeerCheck, local: tuple[str, int], remote: tuple[str, int]) -> bool:
+    try:
+        peer = peer_socket(local, remote)
+        return peer is not None and check(peer)
+    except Exception:
+        log.exception("Runtime API: could not tell whose connection %s:%d is", *remote)
+        return False
+
+
+class _RuntimeApiConnection(asyncio.Protocol):
+    """One connection: parses within the limits, handles one request at a time."""
+
+    def __init__(self, server: RuntimeApiServer) -> None:
+        self.server = server
+        self.limits = server.limits
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
-        self._url = b""
+        self.local: tuple[str, int] = ("", 0)
+        self.remote: tuple[str, int] = ("", 0)
+        self.admitted = False
+        self.verdict: asyncio.Future[bool] | None = None
+        self._closing = False
+        # The runtime does not read its replies (the transport's buffer is full): read no
+        # more requests until it does.
+        self._write_paused = False
+        # What arrives while a request is handled waits here, unparsed; past
+        # HELD_BYTES, or while the replies back up, reading stops. (Reading goes on below
+        # that, so a runtime closing the connection during a long /next is noticed.)
+        self._reading_paused = False
+        self._held = b""
+        self._pending: deque[_Request] = deque()
+        self._serving: asyncio.Task[None] | None = None
+        # The request being parsed.
+        self._in_head = True
+        self._head_size = 0
+        self._url = bytearray()
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._body_size = 0
-        self._queue: list[tuple[str, str, dict[str, str], bytes, bool, bool]] = []
-        self._busy = False
 
     # asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -141,88 +357,168 @@ class _RuntimeApiProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.local = sock.getsockname()
+            self.remote = sock.getpeername()
+        self.server.connection_opened(self)
 
     def data_received(self, data: bytes) -> None:
+        if self.transport is None or self._closing:
+            return
+        if self._serving is not None or self._write_paused:
+            # One request at a time: the runtime's next bytes wait until it is answered.
+            self._held += data
+            if len(self._held) >= HELD_BYTES or self._write_paused:
+                self._pause_reading()
+            return
+        self._parse(data)
+
+    def _parse(self, data: bytes) -> None:
         try:
-            self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
-            self._write(ApiReply(400), keep_alive=False)
-        except httptools.HttpParserError:
-            self._write(ApiReply(400), keep_alive=False)
+            self._feed(data)
+        except LimitExceeded as exc:
+            self._violated(str(exc))
+        except httptools.HttpParserCallbackError as exc:
+            if not isinstance(exc.__context__, LimitExceeded):
+                raise
+            self._violated(str(exc.__context__))
+        except (httptools.HttpParserUpgrade, httptools.HttpParserError):
+            if self._serving is None:
+                self._write(ApiReply(400), keep_alive=False)
+            else:
+                self.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        self.server.connection_ended(self)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+        self._pause_reading()
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._read_on()
+
+    def _pause_reading(self) -> None:
+        if not self._reading_paused and self.transport is not None:
+            self._reading_paused = True
+            self.transport.pause_reading()
+
+    def _read_on(self) -> None:
+        """Nothing in flight and the replies flow: parse what was held back, read again."""
+        if self._serving is not None or self._write_paused or self._closing:
+            return
+        held, self._held = self._held, b""
+        if held:
+            self._parse(held)
+            if self._serving is not None or self._closing:
+                return
+        if self._reading_paused and self.transport is not None:
+            self._reading_paused = False
+            self.transport.resume_reading()
+
+    def abort(self) -> None:
+        self._closing = True
+        if self.transport is not None:
+            self.transport.abort()
+
+    def refuse(self) -> None:
+        """Not the runtime's: answer 403 (whatever it asked) and close."""
+        self._pending.clear()
+        self._write(FOREIGN_PEER, keep_alive=False)
+
+    def _violated(self, reason: str) -> None:
+        self.abort()
+        if self.admitted:
+            self.server.limit_broken(reason)
+        else:
+            self.server.note_refusal(f"dropped a connection not yet admitted ({reason})")
+
+    def _feed(self, data: bytes) -> None:
+        """Feed the parser; while in a request's head, never more than its limit (the
+        parser keeps a partial header in memory)."""
+        limit = self.limits.head_bytes
+        while data and not self._closing:
+            if not self._in_head:
+                self.parser.feed_data(data)
+                return
+            room = limit + 1 - self._head_size
+            piece, data = data[:room], data[room:]
+            self._head_size += len(piece)
+            self.parser.feed_data(piece)
+            if self._in_head and self._head_size > limit:
+                raise LimitExceeded(f"request headers over {limit} bytes")
 
     # httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:
-        self._url = b""
+        self._url = bytearray()
         self._headers = {}
         self._body = []
         self._body_size = 0
 
     def on_url(self, url: bytes) -> None:
+        if len(self._url) + len(url) > self.limits.url_bytes:
+            raise LimitExceeded(f"request URL over {self.limits.url_bytes} bytes")
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        if len(self._headers) >= self.limits.header_count:
+            raise LimitExceeded(f"more than {self.limits.header_count} headers")
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        declared = self._headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.limits.discarded_body_bytes:
+            raise LimitExceeded(f"request body over {self.limits.discarded_body_bytes} bytes")
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)
-        if self._body_size <= MAX_RESPONSE_BYTES + 1:
+        if self._body_size <= self.limits.body_bytes:
             self._body.append(body)
+        elif self._body_size > self.limits.discarded_body_bytes:
+            raise LimitExceeded(f"request body over {self.limits.discarded_body_bytes} bytes")
 
     def on_message_complete(self) -> None:
-        method = self.parser.get_method().decode()
-        keep_alive = self.parser.should_keep_alive()
-        path = self._url.decode("latin-1").split("?", 1)[0]
-        oversized = self._body_size > MAX_RESPONSE_BYTES
-        body = b"" if oversized else b"".join(self._body)
-        self._queue.append((method, path, self._headers, body, keep_alive, oversized))
-        if not self._busy:
-            self._busy = True
-            asyncio.ensure_future(self._drain())
+        self._in_head = True
+        self._head_size = 0
+        oversized = self._body_size > self.limits.body_bytes
+        self._pending.append(
+            _Request(
+                method=self.parser.get_method().decode(),
+                path=self._url.decode("latin-1").split("?", 1)[0],
+                headers=self._headers,
+                body=b"" if oversized else b"".join(self._body),
+                keep_alive=self.parser.should_keep_alive(),
+                oversized=oversized,
+            )
+        )
+        self._body = []
+        if len(self._pending) > self.limits.pipelined:
+            raise LimitExceeded(f"more than {self.limits.pipelined} pipelined requests")
+        if self._serving is None:
+            self._serving = asyncio.ensure_future(self._serve())
 
     # request handling ----------------------------------------------------------------------
-    async def _drain(self) -> None:
+    async def _serve(self) -> None:
+        """Handle the waiting requests in order, then read again."""
         try:
-            while self._queue and self.transport is not None:
-                method, path, headers, body, keep_alive, oversized = self._queue.pop(0)
-                reply = await self._handle(method, path, headers, body, oversized)
-                self._write(reply, keep_alive)
+            if not self.admitted and (self.verdict is None or not await self.verdict):
+                return
+            while self._pending and self.transport is not None and not self._closing:
+                request = self._pending.popleft()
+                try:
+                    reply = await self.server.dispatch(request)
+                except Exception:
+                    log.exception("Runtime API %s %s failed", request.method, request.path)
+                    reply = ApiReply(500)
+                self._write(reply, request.keep_alive)
         finally:
-            self._busy = False
-
-    async def _handle(
-        self, method: str, path: str, headers: dict[str, str], body: bytes, oversized: bool
-    ) -> ApiReply:
-        error_type = headers.get("lambda-runtime-function-error-type")
-        if path == PREFIX + "/runtime/invocation/next":
-            if method != "GET":
-                return ApiReply(405)
-            event = await self.handler.next_event()
-            if isinstance(event, ApiReply):
-                return event
-            return ApiReply(200, event.payload, event.headers())
-        found = _INVOCATION_PATH.match(path)
-        if found:
-            if method != "POST":
-                return ApiReply(405)
-            request_id, kind = found.groups()
-            if kind == "response":
-                if oversized:
-                    return self.handler.post_oversized_response(request_id)
-                return self.handler.post_response(request_id, body)
-            return self.handler.post_error(request_id, body, error_type)
-        if path == PREFIX + "/runtime/init/error":
-            if method != "POST":
-                return ApiReply(405)
-            return self.handler.post_init_error(body, error_type)
-        if path == "/ping" or path == "/2018-06-01/ping":
-            return ApiReply(200, b"pong")
-        return runtime_error(404, "InvalidRequest", f"Unknown path {path}")
+            self._serving = None
+        self._read_on()
 
     def _write(self, reply: ApiReply, keep_alive: bool) -> None:
-        if self.transport is None:
+        if self.transport is None or self._closing:
             return
         lines = [b"HTTP/1.1 %d %s" % (reply.status, _STATUS_TEXT.get(reply.status, b"OK"))]
         for name, value in reply.headers:
@@ -232,4 +528,5 @@ class _RuntimeApiProtocol(asyncio.Protocol):
             lines.append(b"Connection: close")
         self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + reply.body)
         if not keep_alive:
+            self._closing = True
             self.transport.close()

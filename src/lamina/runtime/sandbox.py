@@ -16,6 +16,10 @@ import socket
 from dataclasses import dataclass
 from typing import Protocol
 
+# A start (an environment set up until its runtime is released) that takes longer has
+# failed: well under on-demand init's 10 s, and every start takes milliseconds normally.
+START_DEADLINE_SECONDS = 5.0
+
 
 class SandboxError(Exception):
     """An environment could not be set up (reported to the caller as ``Sandbox.Failure``)."""
@@ -43,6 +47,9 @@ class SandboxHandle(Protocol):
     # Listening sockets created inside the environment's network namespace, if it has
     # one: "runtime_api" (the Runtime API at 127.0.0.1:9001) and "lamina_api".
     listeners: dict[str, socket.socket]
+    # The environment's own uid (no other live environment has it), or None when
+    # environments do not get distinct uids (plain processes run as the server's user).
+    uid: int | None
 
     async def wait(self) -> int: ...
 
@@ -89,6 +96,7 @@ class ProcessHandle:
         self.pid = process.pid
         self.log_fd = log_fd
         self.listeners: dict[str, socket.socket] = {}
+        self.uid: int | None = None
         self._status_fd: int | None = None
 
     async def wait(self) -> int:

@@ -16,7 +16,9 @@ file systems (template root, /tmp, pivot) are in ``lamina_sandbox_fs.py``.
 
 Protocol (SOCK_SEQPACKET, JSON messages, file descriptors by SCM_RIGHTS):
   server → spawner  {"op": "prepare", "id": N, "network": s, "root": s, "ro_binds": [...],
-                     "ports": [runtime API, Lamina API]}
+                     "ports": [runtime API, Lamina API],
+                     "tmp_disk": {"image": s, "dir": s, "mb": N} (optional: /tmp ahead)}
+  spawner → server  {"op": "serving"}   (once, when it is ready for requests)
   spawner → server  {"op": "prepared", "id": N, "pid": P} + fds [the init's control socket]
                     | {"op": "failed", "id": N, "error": s}
   spawner → server  {"op": "exit", "pid": P, "returncode": R}   (an init ended)
@@ -53,9 +55,11 @@ from lamina_sandbox_fs import (  # noqa: E402
     build_template,
     check,
     libc,
+    prepare_tmp,
     start_root,
     unshare,
 )
+from lamina_seccomp import Filter, build_filter  # noqa: E402
 
 sys.path.pop(0)
 
@@ -175,12 +179,24 @@ def receive(sock):
     return json.loads(data), list(fds)
 
 
+def detach_from_terminal():
+    """A session of its own and nothing of the spawner's on fds 0-2: no controlling
+    terminal to open as /dev/tty, push input into (TIOCSTI) or signal, and no way back
+    to the server's output through /proc/<pid>/fd."""
+    os.setsid()
+    null = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(null, fd)
+    os.close(null)
+
+
 def run_init(control, prepare):
     """pid 1 of the new namespaces: prepare what no function decides, wait for a spec,
     then start the runtime process and supervise it."""
     set_process_name("lamina-init")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
+        detach_from_terminal()
         # The parent is the spawner: if it dies (the server died with it), this init gets
         # SIGKILL and the whole namespace goes.
         prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -198,6 +214,9 @@ def run_init(control, prepare):
     except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
         _fail(control, exc)
     send(control, {"op": "prepared"})
+    # The disk-backed /tmp the server expects the next start to need, mounted while the
+    # server puts this init in its cgroup: off a cold start's path, even on demand.
+    prepare_tmp(prepare["root"] + "/tmp", prepare.get("tmp_disk"))
     message, fds = receive(control)
     if not message or message.get("op") != "spawn" or len(fds) != 1:
         os._exit(0)
@@ -222,6 +241,7 @@ def start_environment(spec, log_w, control, listeners, root):
     runtime = os.fork()
     if runtime == 0:
         set_process_name(os.path.basename(sys.executable))
+        os.setsid()  # the runtime leads a session of its own, without a terminal
         os.close(release)
         if os.read(released, 1) != b"g":
             os._exit(1)
@@ -231,6 +251,8 @@ def start_environment(spec, log_w, control, listeners, root):
     os.close(released)
     try:
         build_root(root, spec)
+        if spec.get("uid") is not None:
+            os.chown("/tmp", spec["uid"], spec["gid"])  # the environment's own user's
         ready = {"op": "ready", "tmp": spec.get("tmp_storage", "memory")}
         send(control, ready, [s.fileno() for s in listeners])
         for sock in listeners:
@@ -245,12 +267,16 @@ def start_environment(spec, log_w, control, listeners, root):
 
 
 def enter_runtime(spec):
-    """In the runtime process, once released: its directory, identity and limits."""
+    """In the runtime process, once released: its directory, identity and limits; then
+    the system-call filter, after the last privileged step and ``no_new_privs``."""
     try:
         os.chdir(spec["cwd"])
         if spec.get("uid") is not None:
             drop_privileges(spec["uid"], spec["gid"])
         resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
+        if SECCOMP[0] is None:
+            raise OSError(errno.ENOSYS, "no seccomp filter for %s" % os.uname().machine)
+        SECCOMP[0].install()
     except BaseException as exc:  # noqa: BLE001
         os.write(2, ("environment set-up failed: %s\n" % exc).encode())
         os._exit(1)
@@ -385,6 +411,7 @@ def serve(server_sock):
     poller = select.poll()
     poller.register(server_sock, select.POLLIN)
     poller.register(rfd, select.POLLIN)
+    send(server_sock, {"op": "serving"})
     while True:
         for fd, _event in poller.poll():
             if fd == rfd:
@@ -430,6 +457,7 @@ def reap(server_sock):
 PRELOADED = None
 CLEAN_SYS_PATH = list(sys.path)
 SERVER = []  # the socket to the server, closed in every child
+SECCOMP = [None]  # the environments' system-call filter, built once before any fork
 
 
 def main():
@@ -448,6 +476,10 @@ def main():
     # runtime's os.environ starts empty (clearing a copied one costs each start ~150 page
     # copies).
     os.environ.clear()
+    try:
+        SECCOMP[0] = Filter(build_filter())
+    except OSError as exc:  # an architecture without a filter: environments refuse to start
+        os.write(2, ("lamina-spawner: %s\n" % exc).encode())
     gc.collect()
     gc.freeze()
     SERVER.append(socket.socket(fileno=fd))

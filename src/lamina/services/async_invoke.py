@@ -11,7 +11,11 @@ dispatcher loop claims due events and runs each under the function's concurrency
 - **throttled**: the event is *held* in memory (its lease kept) and tried again when
   capacity frees (every released lease wakes a few) or after an exponential backoff from
   1 s (capped at 5 minutes); the function's other events are not claimed meanwhile;
-- **platform error** (the environment could not run it): backoff, like a throttle;
+- **platform error** (the environment could not run it, or could not even start:
+  ``Sandbox.Failure``): backoff, like a throttle; no attempt is counted;
+- **no room on the host** (``runtime.admission``): the event waits in the pool for room or
+  for a warm environment of its function (after synchronous invocations), at most until its
+  maximum age; it is not an attempt and not a throttle;
 - **too old** (``MaximumEventAgeInSeconds``, default 6 h): ``EventAgeExceeded``;
 - **reserved concurrency 0**: ``ZeroReservedConcurrency`` at once, no retries.
 
@@ -55,6 +59,7 @@ from lamina.domain.destinations import (
 from lamina.domain.errors import LambdaError, TooManyRequestsException
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.tracing import new_trace_id
+from lamina.runtime.admission import BACKGROUND
 from lamina.runtime.concurrency import RESERVED_LIMIT
 from lamina.runtime.environment import Invocation
 from lamina.services.async_destinations import (
@@ -87,7 +92,13 @@ MAX_CLAIMED = 256
 VISIBILITY = DEFAULT_MAX_EVENT_AGE + 900.0 + 60.0
 # Held (throttled) events of one function tried again each time capacity frees.
 WAKE_PER_CAPACITY = 4
+# Outcomes where the function never ran (the platform failed): retried, no attempt counted.
+PLATFORM_ERRORS = frozenset({"Sandbox.Failure"})
 RETAINED_LIMIT = 100
+
+
+class PlatformError(Exception):
+    """The environment could not run the event: not the function's fault."""
 
 
 class AsyncInvoker:
@@ -314,7 +325,11 @@ class AsyncInvoker:
             trace_id=event.trace_id,
         )
         try:
-            outcome = await self.invoke.run(config, invocation)
+            outcome = await self.invoke.run(
+                config, invocation, BACKGROUND, max(0.0, event.received_at + max_age - now)
+            )
+            if outcome.error_type in PLATFORM_ERRORS:
+                raise PlatformError(outcome.payload.decode("utf-8", "replace"))
         except TooManyRequestsException as throttle:
             if self._stopping:
                 return False

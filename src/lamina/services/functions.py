@@ -13,11 +13,14 @@ response to the write itself shows the transitional state, as AWS's does.
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from lamina.domain import names, validation, versions
 from lamina.domain.aliases import is_alias_name
@@ -28,7 +31,8 @@ from lamina.domain.errors import (
     ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig, FunctionLayer
-from lamina.store.code import CodeStore
+from lamina.store.code import CodeStore, StoredPackage, storage_exceeded
+from lamina.store.disk_full import is_disk_full
 from lamina.store.functions import SqliteFunctionStore
 
 if TYPE_CHECKING:
@@ -36,13 +40,22 @@ if TYPE_CHECKING:
     from lamina.services.layers import LayerService
 
 LIST_PAGE_LIMIT = 50
-ACCOUNT_CODE_LIMIT = 80530636800
+LARGE_PACKAGE_BYTES = 1 << 20
+T = TypeVar("T")
 PASSTHROUGH_FIELDS = (
     "VpcConfig",
     "DeadLetterConfig",
     "KMSKeyArn",
     "FileSystemConfigs",
 )
+
+
+async def off_loop_for_large(package: object, check: Callable[[], T]) -> T:
+    """Run a check that reads a package's central directory: in a thread for a large
+    package (thousands of entries take tens of milliseconds), inline otherwise."""
+    if isinstance(package, (bytes, bytearray)) and len(package) >= LARGE_PACKAGE_BYTES:
+        return await asyncio.to_thread(check)
+    return check()
 
 
 def now_lambda_timestamp() -> str:
@@ -126,22 +139,46 @@ class FunctionService:
 
     # --- create -------------------------------------------------------------------
 
-    def create(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def create(self, params: dict[str, Any]) -> dict[str, Any]:
         # Shape validation first (a bad name is reported with every other bad member), then
         # the name's account/region, then the service rules and the package.
         validation.validate_create_shapes(params)
         ref = self.ref(params, "CreateFunction")
-        validation.validate_create_rules(params, region=self.region)
+        await off_loop_for_large(
+            (params.get("Code") or {}).get("ZipFile"),
+            partial(validation.validate_create_rules, params, region=self.region),
+        )
         zip_bytes, code_size = self._code_from_request(params.get("Code") or {})
         tags = params.get("Tags") or {}
         if tags:
             names.validate_tags(tags)
         layers = self._layers(params.get("Layers"))
         if layers:
-            self._check_size(validation.validate_zip(zip_bytes), layers)
-        sha = self.code.put(zip_bytes)
+            unzipped = await off_loop_for_large(
+                zip_bytes, partial(validation.validate_zip, zip_bytes)
+            )
+            self._check_size(unzipped, layers)
+        if self.config(ref.name) is not None:
+            raise ResourceConflictException(f"Function already exist: {ref.name}")
+        stored = await self._store_package(zip_bytes, layers)
+        try:
+            return self._create_stored(params, ref.name, stored.sha256, code_size, layers, tags)
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from None
+        finally:
+            await self._release_package(stored)
+
+    def _create_stored(
+        self,
+        params: dict[str, Any],
+        name: str,
+        sha: str,
+        code_size: int,
+        layers: tuple[FunctionLayer, ...],
+        tags: dict[str, str],
+    ) -> dict[str, Any]:
         config = FunctionConfig(
-            name=ref.name,
+            name=name,
             region=self.region,
             account=self.account,
             role=params["Role"],
@@ -156,8 +193,8 @@ class FunctionService:
             layers=layers,
         )
         config = _apply_settings(config, params)
-        if self.config(ref.name) is not None:
-            raise ResourceConflictException(f"Function already exist: {ref.name}")
+        if self.config(name) is not None:
+            raise ResourceConflictException(f"Function already exist: {name}")
         active = config.replace(
             state="Active",
             state_reason=None,
@@ -166,13 +203,43 @@ class FunctionService:
             revision_id=str(uuid.uuid4()),
         )
         if not self.store.create(active, dict(tags), time.time()):
-            raise ResourceConflictException(f"Function already exist: {ref.name}")
-        self._cache[(ref.name, LATEST)] = active
+            raise ResourceConflictException(f"Function already exist: {name}")
+        self._cache[(name, LATEST)] = active
         response = config.to_wire()
         if params.get("Publish"):
             published, _ = self.publish(active)
             response["Version"] = published.version
         return response
+
+    async def _store_package(
+        self, zip_bytes: bytes, layers: tuple[FunctionLayer, ...]
+    ) -> StoredPackage:
+        """Verify, store and unpack a package (and merge its layers' ``/opt``) in a thread:
+        large packages take seconds, which the event loop must not wait for. The package
+        stays pinned until ``_release_package``."""
+
+        def work() -> StoredPackage:
+            stored = self.code.put(zip_bytes)
+            try:
+                self._prepare_layers(layers)
+            except BaseException:
+                self.code.unpin(stored.sha256)
+                self._collect_code({stored.sha256})
+                raise
+            return stored
+
+        return await asyncio.to_thread(work)
+
+    async def _release_package(self, stored: StoredPackage) -> None:
+        """After the request: unpinned, and removed again if nothing references it (a
+        request that failed after storing it)."""
+        self.code.unpin(stored.sha256)
+        if stored.new:
+            await asyncio.to_thread(self._collect_code, {stored.sha256})
+
+    def _prepare_layers(self, layers: tuple[FunctionLayer, ...]) -> None:
+        if layers and self.layers is not None:
+            self.layers.prepare_opt([layer.code_sha256 for layer in layers])
 
     def _layers(self, arns: list[str] | None) -> tuple[FunctionLayer, ...]:
         """The layer versions a request's ``Layers`` names (already validated in shape, count,
@@ -221,7 +288,6 @@ class FunctionService:
     def _code_from_request(self, code: dict[str, Any]) -> tuple[bytes, int]:
         if "ZipFile" in code:
             zip_bytes = code["ZipFile"]
-            validation.validate_zip(zip_bytes)
             return zip_bytes, len(zip_bytes)
         if "S3Bucket" in code or "S3Key" in code:
             raise s3_unavailable(code.get("S3Bucket", ""))
@@ -310,38 +376,61 @@ class FunctionService:
             )
         return config
 
-    def update_code(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def update_code(self, params: dict[str, Any]) -> dict[str, Any]:
         current = self._require_latest(params, "UpdateFunctionCode")
-        validation.validate_update_code(params, package_type=current.package_type)
+        await off_loop_for_large(
+            params.get("ZipFile"),
+            partial(validation.validate_update_code, params, package_type=current.package_type),
+        )
         code = {k: params[k] for k in ("ZipFile", "S3Bucket", "S3Key", "ImageUri") if k in params}
         zip_bytes, code_size = self._code_from_request(code)
         architectures = params.get("Architectures")
         if current.layers:
-            self._check_size(validation.validate_zip(zip_bytes), current.layers)
+            unzipped = await off_loop_for_large(
+                zip_bytes, partial(validation.validate_zip, zip_bytes)
+            )
+            self._check_size(unzipped, current.layers)
         if params.get("DryRun"):
             return current.to_wire()
-        sha = self.code.put(zip_bytes)
-        updated = current.replace(
-            code_sha256=sha,
-            code_size=code_size,
-            last_modified=now_lambda_timestamp(),
-            architectures=tuple(architectures or current.architectures),
-        )
-        return self._commit_update(updated, publish=bool(params.get("Publish")))
+        stored = await self._store_package(zip_bytes, current.layers)
+        try:
+            latest = self._require_latest(params, "UpdateFunctionCode")
+            updated = latest.replace(
+                code_sha256=stored.sha256,
+                code_size=code_size,
+                last_modified=now_lambda_timestamp(),
+                architectures=tuple(architectures or latest.architectures),
+            )
+            response = self._commit_update(updated, publish=bool(params.get("Publish")))
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from None
+        finally:
+            await self._release_package(stored)
+        if latest.code_sha256 != stored.sha256:
+            await asyncio.to_thread(self._collect_code, {latest.code_sha256})
+        return response
 
-    def update_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def update_configuration(self, params: dict[str, Any]) -> dict[str, Any]:
         current = self._require_latest(params, "UpdateFunctionConfiguration")
         validation.validate_update_configuration(params, region=self.region)
-        updated = _apply_settings(current, params).replace(last_modified=now_lambda_timestamp())
         if "Layers" in params:
             layers = self._layers(params["Layers"])
             if layers:
                 self._check_size(self.code.unzipped_size(current.code_sha256), layers)
+                # The merged /opt is built now, in a thread, not at the next cold start.
+                await asyncio.to_thread(self._prepare_layers, layers)
+            current = self._require_latest(params, "UpdateFunctionConfiguration")
+        updated = _apply_settings(current, params).replace(last_modified=now_lambda_timestamp())
+        if "Layers" in params:
             updated = updated.replace(layers=layers)
-        response = self._commit_update(updated, publish=False)
+        try:
+            response = self._commit_update(updated, publish=False)
+        except sqlite3.OperationalError as exc:
+            raise _storage_error(exc) from None
         if current.layers != updated.layers:
             # Packages of layer versions deleted meanwhile that nothing uses any more.
-            self._collect_code({layer.code_sha256 for layer in current.layers})
+            shas = {layer.code_sha256 for layer in current.layers}
+            await asyncio.to_thread(self._collect_code, shas)
         return response
 
     def _commit_update(self, updated: FunctionConfig, *, publish: bool) -> dict[str, Any]:
@@ -375,7 +464,7 @@ class FunctionService:
 
     # --- delete -------------------------------------------------------------------
 
-    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def delete(self, params: dict[str, Any]) -> dict[str, Any]:
         ref = self.ref(params, "DeleteFunction")
         if ref.qualifier == LATEST:
             raise InvalidParameterValueException(
@@ -384,14 +473,17 @@ class FunctionService:
         # AWS names the unqualified ARN when the function is missing, and deleting a version
         # that does not exist succeeds (recorded: test_delete_on_nonexisting_version).
         latest = self.require(ref.name)
-        if ref.qualifier is not None:
-            version = self.config(ref.name, ref.qualifier)
+        name, qualifier = ref.name, ref.qualifier
+        if qualifier is not None:
+            number = qualifier
+            version = self.config(name, number)
             if version is None:
                 return {"StatusCode": 204}
             if self.aliases is not None:
-                self.aliases.check_unreferenced(ref.name, ref.qualifier)
-            self.store.delete_version(ref.name, ref.qualifier)
-            self._cache.pop((ref.name, ref.qualifier), None)
+                self.aliases.check_unreferenced(name, number)
+            # Deleting frees space: on a full disk its transaction gets the space reserve.
+            self.code.free_space_for(lambda: self.store.delete_version(name, number))
+            self._cache.pop((name, number), None)
             shas = _packages(version)
         else:
             shas = _packages(latest)
@@ -399,22 +491,26 @@ class FunctionService:
                 published = self.config(ref.name, number)
                 if published is not None:
                     shas |= _packages(published)
-            self.store.delete(ref.name)
+            self.code.free_space_for(lambda: self.store.delete(name))
             for key in [k for k in self._cache if k[0] == ref.name]:
                 del self._cache[key]
             if self.aliases is not None:
                 self.aliases.forget_function(ref.name)
         self._on_change(ref.name)
-        self._collect_code(shas)
+        # Removing trees takes as long as writing them: in a thread.
+        await asyncio.to_thread(self._collect_code, shas)
         return {"StatusCode": 204}
 
     def _collect_code(self, shas: set[str]) -> None:
         """Remove packages no function version and no layer version references any more."""
-        in_use = self.store.referenced_code()
-        if self.layers is not None:
-            in_use |= self.layers.referenced_code()
-        for sha in shas - in_use:
-            self.code.remove(sha)
+
+        def in_use() -> set[str]:
+            used = self.store.referenced_code()
+            if self.layers is not None:
+                used |= self.layers.referenced_code()
+            return used
+
+        self.code.collect(shas, in_use)
 
     # --- tags -------------------------------------------------------------------
 
@@ -459,12 +555,16 @@ class FunctionService:
     # --- account -------------------------------------------------------------------
 
     def account_settings(self, concurrency_limit: int, unreserved: int) -> dict[str, Any]:
+        """``AccountUsage.TotalCodeSize`` as AWS counts it: the zip of every function version
+        and layer version. The limit (``AccountLimit.TotalCodeSize``, configurable) is
+        enforced on what code takes on disk, which is more: Lamina keeps each package
+        unzipped too (``CodeStore.used_bytes``)."""
         count, total = self.store.code_usage()
         if self.layers is not None:
             total += self.layers.total_code_size()
         return {
             "AccountLimit": {
-                "TotalCodeSize": ACCOUNT_CODE_LIMIT,
+                "TotalCodeSize": self.code.limit_bytes,
                 "CodeSizeUnzipped": validation.MAX_UNZIPPED_BYTES,
                 "CodeSizeZipped": validation.MAX_ZIPPED_BYTES,
                 "ConcurrentExecutions": concurrency_limit,
@@ -472,6 +572,13 @@ class FunctionService:
             },
             "AccountUsage": {"TotalCodeSize": total, "FunctionCount": count},
         }
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> Exception:
+    """A write the database could not take: a full disk is the caller's storage limit."""
+    if is_disk_full(exc):
+        return storage_exceeded(disk_full=True)
+    return exc
 
 
 def _packages(config: FunctionConfig) -> set[str]:

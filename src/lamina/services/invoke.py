@@ -9,6 +9,12 @@ Concurrency (``runtime.concurrency``): every invocation holds a lease while it r
 before it gets an environment and released however it ends. A synchronous invocation
 beyond what is available is refused with 429 ``TooManyRequestsException``; an asynchronous
 one stays queued until capacity frees (every released lease calls ``on_capacity``).
+
+Host admission (``runtime.admission``): an invocation that needs a new environment when the
+host has no room for one waits (for room, or, see ``runtime.pool``, a released environment), a
+synchronous one (``INTERACTIVE``, served first) for at most ``admission_wait`` seconds, then
+429 ``ConcurrentInvocationLimitExceeded``; an asynchronous one (``BACKGROUND``) as long as
+its dispatcher allows.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from lamina.domain.errors import (
 )
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.tracing import new_trace_id
+from lamina.runtime.admission import DEFAULT_ADMISSION_WAIT, INTERACTIVE
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment, EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
@@ -71,6 +78,8 @@ class InvokeService:
         self.on_capacity: Callable[[], None] | None = None
         # Provisioned environments (set by the server): served before the on-demand pool.
         self.provisioned: ProvisionedEnvironments | None = None
+        # Seconds a synchronous invocation waits for room on the host before its 429.
+        self.admission_wait = DEFAULT_ADMISSION_WAIT
 
     async def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
         invocation_type = params.get("InvocationType") or "RequestResponse"
@@ -128,10 +137,19 @@ class InvokeService:
             result["LogResult"] = log_tail(outcome.log_text)
         return result
 
-    async def run(self, config: FunctionConfig, invocation: Invocation) -> Outcome:
+    async def run(
+        self,
+        config: FunctionConfig,
+        invocation: Invocation,
+        priority: int = INTERACTIVE,
+        wait: float | None = None,
+    ) -> Outcome:
         """Run one invocation under a concurrency lease (or raise the 429). An idle
         provisioned environment of the version serves it first, under a provisioned lease;
-        when all are busy it spills over to the on-demand pool."""
+        when all are busy it spills over to the on-demand pool, where it waits for room on
+        the host up to ``wait`` seconds (a synchronous invocation: ``admission_wait``)."""
+        if wait is None and priority == INTERACTIVE:
+            wait = self.admission_wait
         slot = self.provisioned.take(config) if self.provisioned is not None else None
         if slot is not None:
             try:
@@ -144,12 +162,12 @@ class InvokeService:
         lease = self.limiter.acquire(config.name, not self.pool.has_idle(config))
         try:
             try:
-                return await self._run_once(config, invocation)
+                return await self._run_once(config, invocation, priority=priority, wait=wait)
             except EnvironmentGone:
                 # The warm environment exited just before it got the event (its runtime had
                 # crashed after the previous invocation): the invocation never ran; run it on
                 # a fresh environment.
-                return await self._run_once(config, invocation)
+                return await self._run_once(config, invocation, priority=priority, wait=wait)
         finally:
             self.limiter.release(lease)
             if self.on_capacity is not None:
@@ -161,14 +179,20 @@ class InvokeService:
             self.on_capacity()
 
     async def _run_once(
-        self, config: FunctionConfig, invocation: Invocation, env: Environment | None = None
+        self,
+        config: FunctionConfig,
+        invocation: Invocation,
+        env: Environment | None = None,
+        *,
+        priority: int = INTERACTIVE,
+        wait: float | None = None,
     ) -> Outcome:
         """On ``env`` (a provisioned environment, given back by the caller) or on one of the
         pool's."""
         if env is not None:
             outcome = await env.invoke(invocation)
         else:
-            env = await self.pool.acquire(config)
+            env = await self.pool.acquire(config, priority, wait)
             try:
                 outcome = await env.invoke(invocation)
             finally:
@@ -189,7 +213,7 @@ def _check_json(payload: bytes) -> bytes:
         ) from None
     try:
         json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
         raise InvalidRequestContentException(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"
         ) from None
@@ -202,7 +226,7 @@ def _decode_client_context(value: str | None) -> str | None:
     try:
         decoded = base64.b64decode(value, validate=True).decode("utf-8")
         json.loads(decoded)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise InvalidRequestContentException(
             "Client context must be a valid Base64-encoded JSON object."
         ) from None

@@ -14,11 +14,15 @@ renamed into place). ``layers_dir`` is the one way to get it: the plain-process 
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import sqlite3
 import tempfile
 import threading
 import uuid
+import zipfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +37,18 @@ from lamina.domain.errors import (
 )
 from lamina.domain.layers import LayerName, LayerPolicy, LayerVersion
 from lamina.domain.models import FunctionConfig, FunctionLayer
-from lamina.domain.validation import validate_zip
-from lamina.services.functions import now_lambda_timestamp, s3_unavailable
-from lamina.store.code import CodeStore, extract_with_modes
+from lamina.domain.validation import MAX_UNZIPPED_BYTES, validate_zip
+from lamina.services.functions import (
+    now_lambda_timestamp,
+    off_loop_for_large,
+    s3_unavailable,
+)
+from lamina.store.code import UNZIP_FAILED, CodeStore, storage_exceeded
+from lamina.store.disk_full import is_disk_full
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
+from lamina.store.unpack import BadPackage
+from lamina.store.unpack_worker import remove_tree, unpack_in_process
 
 
 def package_from_content(content: Mapping[str, Any]) -> bytes:
@@ -70,7 +81,8 @@ class LayerService:
         self._code_url = code_url
         self.opt_root = opt_root
         self._opt_lock = threading.Lock()
-        opt_root.mkdir(parents=True, exist_ok=True)
+        opt_root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        opt_root.chmod(0o700)
         self._sweep_opt()
 
     def close(self) -> None:
@@ -107,7 +119,7 @@ class LayerService:
 
     # --- publish ------------------------------------------------------------------------------
 
-    def publish(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
         name = rules.parse_layer_name(params.get("LayerName"))
         rules.validate_publish(params)
         if name.account not in (None, self.account):
@@ -115,8 +127,23 @@ class LayerService:
         if name.region not in (None, self.region):
             raise ResourceNotFoundException(rules.NOT_FOUND)  # unverified
         zip_bytes = package_from_content(params["Content"])
-        unzipped = validate_zip(zip_bytes)
-        sha = self.code.put(zip_bytes)
+        unzipped = await off_loop_for_large(zip_bytes, partial(validate_zip, zip_bytes))
+        # Verifying, hashing and unpacking take seconds for large packages: in a thread.
+        stored = await asyncio.to_thread(self.code.put, zip_bytes)
+        try:
+            return self._publish_stored(params, name, stored.sha256, len(zip_bytes), unzipped)
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise storage_exceeded(disk_full=True) from None
+            raise
+        finally:
+            self.code.unpin(stored.sha256)
+            if stored.new:
+                await asyncio.to_thread(self.collect, {stored.sha256})
+
+    def _publish_stored(
+        self, params: dict[str, Any], name: LayerName, sha: str, code_size: int, unzipped: int
+    ) -> dict[str, Any]:
 
         def listed(key: str) -> tuple[str, ...] | None:
             value = params.get(key)
@@ -128,7 +155,7 @@ class LayerService:
             account=self.account,
             version=0,
             code_sha256=sha,
-            code_size=len(zip_bytes),
+            code_size=code_size,
             unzipped_size=unzipped,
             created_date=now_lambda_timestamp(),
             description=params.get("Description") or "",
@@ -205,14 +232,14 @@ class LayerService:
 
     # --- delete -------------------------------------------------------------------------------
 
-    def delete_version(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def delete_version(self, params: dict[str, Any]) -> dict[str, Any]:
         """204 whether or not the version exists. Functions using it keep it."""
         name = rules.parse_layer_name(params.get("LayerName"))
         version = rules.parse_version_number(params.get("VersionNumber"))
         if name.is_here(self.region, self.account):
-            deleted = self.store.delete(name.name, version)
+            deleted = self.code.free_space_for(lambda: self.store.delete(name.name, version))
             if deleted is not None:
-                self.collect({deleted.code_sha256})
+                await asyncio.to_thread(self.collect, {deleted.code_sha256})
         return {}
 
     # --- permissions --------------------------------------------------------------------------
@@ -291,30 +318,46 @@ class LayerService:
             rules.check_combined_size(function_unzipped, sizes)
 
     def layers_dir(self, config: FunctionConfig) -> Path | None:
-        """The merged ``/opt`` tree of a function version's layers (None without layers),
-        built on first use."""
+        """The merged ``/opt`` tree of a function version's layers (None without layers).
+        Built when the function is created or updated (``prepare_opt``, in a thread); built
+        here only for a data directory from before that."""
         if not config.layers:
             return None
-        shas = [layer.code_sha256 for layer in config.layers]
-        target = self.opt_root / rules.opt_key(shas)
+        return self.prepare_opt([layer.code_sha256 for layer in config.layers])
+
+    def prepare_opt(self, shas: Sequence[str]) -> Path:
+        """The merged ``/opt`` tree of an ordered list of layer packages, built if missing.
+        Blocking when it builds: call from a thread."""
+        key = rules.opt_key(shas)
+        target = self.opt_root / key
         if target.is_dir():
             return target
         with self._opt_lock:
             if not target.is_dir():
-                self._build_opt(shas, target)
+                self.code.charge(f"opt:{key}", self._build_opt(shas, target))
         return target
 
-    def _build_opt(self, shas: Sequence[str], target: Path) -> None:
+    def _build_opt(self, shas: Sequence[str], target: Path) -> int:
+        """Merge the layers into a temporary tree renamed into place, in a child process
+        (links that leave the merged tree are dropped there)."""
         tmp = Path(tempfile.mkdtemp(dir=self.opt_root, prefix=".build-"))
         try:
-            for sha in shas:
-                extract_with_modes(self.code.zip_path(sha), tmp, merge=True)
+            written = unpack_in_process(
+                [self.code.zip_path(sha) for sha in shas],
+                tmp,
+                max_bytes=MAX_UNZIPPED_BYTES + 1,
+                merge=True,
+                skip_outside=True,
+            )
             tmp.chmod(0o755)
             tmp.rename(target)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if target.is_dir():  # built meanwhile by someone else
-                return
+            return written
+        except BaseException as exc:
+            remove_tree(tmp)
+            if is_disk_full(exc):
+                raise storage_exceeded(disk_full=True) from None
+            if isinstance(exc, BadPackage):
+                raise InvalidParameterValueException(UNZIP_FAILED) from None
             raise
 
     def _sweep_opt(self) -> None:
@@ -327,11 +370,20 @@ class LayerService:
         }
         for entry in self.opt_root.iterdir():
             if entry.name in keep:
+                self.code.charge(f"opt:{entry.name}", self._kept_size(entry.name))
                 continue
             if entry.is_dir() and not entry.is_symlink():
                 shutil.rmtree(entry, ignore_errors=True)
             else:
                 entry.unlink(missing_ok=True)
+
+    def _kept_size(self, key: str) -> int:
+        """The size of a merged tree kept from an earlier run: its layers' unzipped sizes."""
+        for config in self.functions.all_versions():
+            shas = [layer.code_sha256 for layer in config.layers]
+            if config.layers and rules.opt_key(shas) == key:
+                return sum(_unzipped_or_zero(self.code, sha) for sha in shas)
+        return 0
 
     # --- packages -----------------------------------------------------------------------------
 
@@ -340,13 +392,20 @@ class LayerService:
         return self.store.referenced_code()
 
     def collect(self, shas: Iterable[str]) -> None:
-        """Remove the packages among ``shas`` that nothing uses any more."""
-        unused = set(shas) - self.store.referenced_code() - self.functions.referenced_code()
-        for sha in unused:
-            self.code.remove(sha)
+        """Remove the packages among ``shas`` that nothing uses any more (blocking)."""
+        self.code.collect(
+            shas, lambda: self.store.referenced_code() | self.functions.referenced_code()
+        )
 
     def total_code_size(self) -> int:
         return self.store.total_code_size()
+
+
+def _unzipped_or_zero(code: CodeStore, sha: str) -> int:
+    try:
+        return code.unzipped_size(sha)
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return 0
 
 
 def _check_revision(current: LayerPolicy | None, expected: str | None) -> None:

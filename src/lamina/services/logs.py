@@ -1,9 +1,19 @@
-"""Function logs: a cheap, buffered ``append`` for the invoke path and queries for the API.
+"""Function logs: a cheap, bounded ``append`` for the invoke path and queries for the API.
 
 ``append`` only adds to an in-memory list (call it from the event loop thread). A background
-task writes the buffer to the store in one transaction every ``flush_interval`` seconds, or
-at once when ``max_buffer`` events are waiting. Every query first flushes, so a reader sees
-every event appended before its call. ``stop`` writes what is left and closes the store.
+task writes the buffer to the store from a worker thread every ``flush_interval`` seconds, or
+at once when ``max_buffer`` events or ``flush_bytes`` are waiting. Every query first flushes,
+so a reader sees every event appended before its call. ``stop`` writes what is left and
+closes the store.
+
+The buffer is bounded (``LogBuffer``): an environment stops reading its runtime's output
+while its stream has no room (``has_room``) and resumes after the next flush (``when_room``);
+a function's own output that still comes over the bounds is dropped, counted and marked in
+its stream, never other functions' events nor platform lines.
+
+A maintenance task deletes events past their group's retention and, when the store is over
+``storage_limit_bytes``, its oldest events: every ``maintenance_interval`` seconds, after a
+retention policy changes, and after a tenth of the limit was written.
 """
 
 from __future__ import annotations
@@ -11,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
+from lamina.domain.log_retention import RETENTION_DAYS
+from lamina.services.log_buffer import LogBuffer, dropped_marker
 from lamina.store.log_store import (
     EventsPage,
     InvalidParameter,
-    LogEvent,
     LogGroupInfo,
     LogStoreError,
     LogStreamInfo,
@@ -36,13 +49,22 @@ __all__ = [
     "LogStoreError",
     "LogStreamInfo",
     "Page",
+    "RETENTION_DAYS",
     "ResourceAlreadyExists",
     "ResourceNotFound",
     "StoredEvent",
+    "dropped_marker",
     "function_log_group",
 ]
 
 log = logging.getLogger("lamina.logs")
+
+T = TypeVar("T")
+
+STREAM_BUFFER_BYTES = 2 << 20
+TOTAL_BUFFER_BYTES = 64 << 20
+FLUSH_BYTES = 1 << 20
+MAINTENANCE_INTERVAL = 60.0
 
 
 def function_log_group(function_name: str, configured: str | None = None) -> str:
@@ -59,53 +81,110 @@ class LogService:
         account: str = DEFAULT_ACCOUNT,
         flush_interval: float = 0.05,
         max_buffer: int = 2_000,
+        flush_bytes: int = FLUSH_BYTES,
+        stream_buffer_bytes: int = STREAM_BUFFER_BYTES,
+        total_buffer_bytes: int = TOTAL_BUFFER_BYTES,
+        storage_limit_bytes: int | None = None,
+        maintenance_interval: float = MAINTENANCE_INTERVAL,
     ) -> None:
         self.region = region
         self.account = account
         self._store = store
         self._interval = flush_interval
-        self._max_buffer = max_buffer
-        self._buffer: list[LogEvent] = []
+        # None (or not positive): no cap on the store's size.
+        self._storage_limit = storage_limit_bytes if (storage_limit_bytes or 0) > 0 else None
+        self._maintenance_interval = maintenance_interval
+        self._buffer = LogBuffer(
+            stream_cap=stream_buffer_bytes,
+            total_cap=total_buffer_bytes,
+            flush_events=max_buffer,
+            flush_bytes=flush_bytes,
+        )
+        # Writes and maintenance run on one thread of their own: they are serialised by the
+        # store anyway, and one thread keeps the memory of large batches in one arena.
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="lamina-log-writer")
+        self._written_since_check = 0
         self._pending = asyncio.Event()  # the buffer is not empty
         self._full = asyncio.Event()  # the buffer reached max_buffer, or stopping
+        self._maintain_now = asyncio.Event()
         self._flush_lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
         self._stopping = False
 
     # --- writing --------------------------------------------------------------------------
 
-    def append(self, group: str, stream: str, timestamp_ms: int, message: str) -> None:
-        """Buffer one event; never blocks. Must be called from the event loop thread."""
-        buffer = self._buffer
-        buffer.append(LogEvent(group, stream, timestamp_ms, message))
-        if len(buffer) == 1:
-            self._pending.set()
-        elif len(buffer) >= self._max_buffer:
+    def append(
+        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
+    ) -> None:
+        """Buffer one event; never blocks. Must be called from the event loop thread.
+
+        ``droppable``: the function's own output, dropped (and counted) when its stream or
+        the whole buffer is over its bound."""
+        if self._buffer.append(group, stream, timestamp_ms, message, droppable):
             self._full.set()
+        self._pending.set()  # cheap when already set
+
+    def has_room(self, group: str, stream: str, size: int) -> bool:
+        """Whether ``size`` more bytes of a stream's output would be kept, not dropped."""
+        return self._buffer.has_room(group, stream, size)
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on the event loop) once the buffer has been handed to the
+        store, which makes room in every stream."""
+        self._buffer.when_room(callback)
+        self._pending.set()
+        self._full.set()
+
+    @property
+    def dropped_events(self) -> int:
+        return self._buffer.dropped_events
+
+    def render_metrics(self, function: str | None = None) -> str:
+        """The Prometheus family counting dropped output (account-wide, for every
+        ``function`` filter: the buffer knows streams, not functions)."""
+        return (
+            "# HELP lamina_log_events_dropped_total Log events of functions' output dropped"
+            " because they were written faster than they could be stored.\n"
+            "# TYPE lamina_log_events_dropped_total counter\n"
+            f"lamina_log_events_dropped_total {self.dropped_events}\n"
+        )
 
     async def start(self) -> None:
         if self._task is None:
             self._stopping = False
             self._task = asyncio.create_task(self._run(), name="lamina-log-flusher")
+            self._maintenance = asyncio.create_task(self._maintain(), name="lamina-log-maintenance")
 
     async def flush(self) -> None:
         """Write everything appended so far (waits for a flush already in progress)."""
         async with self._flush_lock:
-            if not self._buffer:
-                return
-            batch, self._buffer = self._buffer, []
+            taken = self._buffer.take()
             self._pending.clear()
+            loop = asyncio.get_running_loop()
+            for resume in taken.resume:  # after this turn: the buffer is empty by then
+                loop.call_soon(resume)
+            if not taken.events:
+                return
             try:
-                # On the loop thread: a batch is one short transaction, and running it in a
-                # worker thread costs more in GIL hand-offs (sqlite releases the GIL per row)
-                # than the write itself.
-                self._store.append(batch)
+                # In a worker thread: a large batch takes a while, and the store writes a
+                # batch in a few statements, so the GIL changes hands only a few times.
+                await self._write(self._store.append, taken.events)
             except Exception:
-                log.exception("could not store %d log events; dropping them", len(batch))
+                log.exception("could not store %d log events; dropping them", len(taken.events))
+            self._written_since_check += taken.size
+            limit = self._storage_limit
+            if limit is not None and self._written_since_check >= limit // 10:
+                self._maintain_now.set()
 
     async def stop(self) -> None:
-        """Stop the background task, write what is left and close the store."""
+        """Stop the background tasks, write what is left and close the store."""
         task, self._task = self._task, None
+        maintenance, self._maintenance = self._maintenance, None
+        if maintenance is not None:
+            maintenance.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await maintenance
         if task is not None:
             self._stopping = True
             self._pending.set()
@@ -113,7 +192,11 @@ class LogService:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.flush()
+        self._writer.shutdown(wait=True)
         self._store.close()
+
+    async def _write(self, call: Callable[..., T], *args: object) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, call, *args)
 
     async def _run(self) -> None:
         while not self._stopping:
@@ -123,6 +206,38 @@ class LogService:
                     await asyncio.wait_for(self._full.wait(), self._interval)
             self._full.clear()
             await self.flush()
+
+    # --- retention and size -----------------------------------------------------------------
+
+    async def _maintain(self) -> None:
+        while True:
+            try:
+                await self.maintain()
+            except Exception:
+                log.exception("log maintenance failed")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._maintain_now.wait(), self._maintenance_interval)
+            self._maintain_now.clear()
+
+    async def maintain(self) -> None:
+        """Delete expired events, then the oldest while the store is over its size limit."""
+        self._written_since_check = 0
+        expired = await self._write(self._store.expire_events)
+        if expired:
+            log.info("deleted %d log events past their retention", expired)
+        if self._storage_limit is not None:
+            removed = await self._write(self._store.enforce_size_limit, self._storage_limit)
+            if removed:
+                log.warning(
+                    "logs over %d MB: deleted the %d oldest log events",
+                    self._storage_limit >> 20,
+                    removed,
+                )
+
+    async def put_retention_policy(self, group: str, days: int | None) -> None:
+        await self.flush()
+        await self._write(self._store.put_retention_policy, group, days)
+        self._maintain_now.set()
 
     # --- queries --------------------------------------------------------------------------
 

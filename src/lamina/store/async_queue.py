@@ -35,7 +35,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from lamina.domain.errors import TooManyRequestsException
+from lamina.store.disk_full import is_disk_full
+
 T = TypeVar("T")
+
+# An Event invocation the full disk cannot queue: a throttle (429, retried by every SDK) and
+# not a 500, with a reason of Lamina's own (AWS's reasons all name concurrency or rates).
+QUEUE_FULL = "Rate Exceeded. The server's disk is full: the event was not queued; retry later."
+QUEUE_FULL_REASON = "EventQueueFull"
 
 INVOKE = "invoke"
 DELIVER = "deliver"
@@ -256,8 +264,14 @@ class AsyncQueueStore:
     # --- operations -----------------------------------------------------------------------
 
     async def enqueue(self, event: NewEvent) -> int:
-        """Store an event; returns once it is committed (durable)."""
-        return await self._do(lambda conn: _insert(conn, event))
+        """Store an event; returns once it is committed (durable). On a full disk the event
+        is refused with a retryable 429 (the caller's SDK retries it; nothing is lost)."""
+        try:
+            return await self._do(lambda conn: _insert(conn, event))
+        except sqlite3.OperationalError as exc:
+            if is_disk_full(exc):
+                raise TooManyRequestsException(QUEUE_FULL, QUEUE_FULL_REASON) from None
+            raise
 
     async def release_leases(self) -> dict[str, int]:
         """Release every lease (their holder is gone); how many per function."""

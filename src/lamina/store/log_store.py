@@ -5,12 +5,19 @@ connection behind a lock); the async ``LogService`` buffers appends and calls in
 worker thread. Events are ordered by ``(timestamp, id)``: ``id`` is an AUTOINCREMENT key, so
 events with the same timestamp keep their arrival order and ids are never reused, which keeps
 pagination tokens stable.
+
+Bounds: a message longer than CloudWatch's maximum event is cut to it (never a failed
+write); a batch that fails is stored event by event, so one bad event loses only itself.
+Log groups may have a retention (``retentionInDays``) after which ``expire_events`` deletes
+their events, and ``enforce_size_limit`` deletes the oldest events of every group while the
+file's live pages exceed a cap, then gives the freed pages back (incremental vacuum).
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import sqlite3
 import threading
@@ -29,11 +36,19 @@ from lamina.domain.log_filter import (
 )
 from lamina.store.sqlite import connect, write_transaction
 
+log = logging.getLogger("lamina.logs")
+
 T = TypeVar("T")
 
 MAX_EVENTS = 10_000  # GetLogEvents / FilterLogEvents default and maximum `limit`
 MAX_RESPONSE_BYTES = 1_048_576  # both operations stop at 1 MB (message bytes + 26 each)
 EVENT_OVERHEAD = 26
+MAX_MESSAGE_BYTES = 262_144 - EVENT_OVERHEAD  # CloudWatch's largest event: 256 KB in all
+DAY_MS = 86_400_000
+INSERT_CHUNK_BYTES = 1 << 20  # message bytes per INSERT statement of a batch
+DELETE_CHUNK_ROWS = 10_000  # events deleted per transaction (retention, size limit)
+ROW_OVERHEAD_ESTIMATE = 64  # bytes of a stored event beyond its message (row, index entries)
+SIZE_LIMIT_TARGET = 0.9  # over the limit, delete down to this share of it
 SCAN_BATCH = 1_000
 SCAN_BUDGET = 100_000  # rows FilterLogEvents examines before returning a nextToken
 _FAR_FUTURE = 2**62
@@ -43,7 +58,8 @@ CREATE TABLE IF NOT EXISTS log_groups (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
     creation_time INTEGER NOT NULL,
-    stored_bytes INTEGER NOT NULL DEFAULT 0
+    stored_bytes INTEGER NOT NULL DEFAULT 0,
+    retention_days INTEGER
 );
 CREATE TABLE IF NOT EXISTS log_streams (
     id INTEGER PRIMARY KEY,
@@ -76,6 +92,18 @@ UPDATE log_streams SET
     stored_bytes = stored_bytes + :bytes
 WHERE id = :id
 """
+
+# One statement for a whole batch: ``rows`` is a JSON array of [group id, stream id,
+# timestamp, message]. Run from a worker thread, sqlite then releases the GIL once per
+# statement instead of once per row.
+_INSERT_EVENTS = """
+INSERT INTO log_events (group_id, stream_id, timestamp, ingestion_time, message)
+SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       :now, json_extract(value, '$[3]')
+FROM json_each(:rows)
+"""
+
+_DELETED = "RETURNING group_id, stream_id, length(CAST(message AS BLOB))"
 
 
 # --- errors (``code`` is the CloudWatch Logs ``__type``) ------------------------------------
@@ -121,6 +149,7 @@ class LogGroupInfo:
     name: str
     creation_time: int
     stored_bytes: int
+    retention_days: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +199,7 @@ def _decode_token(token: str | None, types: tuple[type, ...]) -> list[Any] | Non
         return None
     try:
         key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except ValueError:
+    except (ValueError, RecursionError):
         key = None
     if (
         not isinstance(key, list)
@@ -188,6 +217,21 @@ def _events_token(direction: str, key: tuple[int, int]) -> str:
     return f"{direction}/{key[0]:020d}{key[1]:020d}"
 
 
+def utf8_size(message: str) -> int:
+    """Bytes of ``message`` in UTF-8 (without encoding it when it is ASCII)."""
+    return len(message) if message.isascii() else len(message.encode())
+
+
+def truncate_message(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
+    """``message`` cut to at most ``limit`` bytes of UTF-8 (between characters)."""
+    if len(message) * 4 <= limit or (message.isascii() and len(message) <= limit):
+        return message
+    data = message.encode()
+    if len(data) <= limit:
+        return message
+    return data[:limit].decode("utf-8", "ignore")
+
+
 def _prefix_clause(column: str, prefix: str | None, params: list[Any]) -> str:
     if not prefix:
         return ""
@@ -198,13 +242,37 @@ def _prefix_clause(column: str, prefix: str | None, params: list[Any]) -> str:
 # --- store --------------------------------------------------------------------------------
 
 
+def _open(path: Path) -> sqlite3.Connection:
+    """The writer's connection: the schema, and pages that can be given back to the file
+    system (``auto_vacuum=INCREMENTAL``; a file made before that is converted once)."""
+    conn = connect(path)
+    if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
+        conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
+        if conn.execute("PRAGMA page_count").fetchone()[0] > 0:
+            conn.execute("VACUUM")
+    conn.execute("PRAGMA journal_size_limit=16777216")  # the WAL shrinks back after bursts
+    conn.executescript(_SCHEMA)
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(log_groups)")}
+    if "retention_days" not in columns:
+        conn.execute("ALTER TABLE log_groups ADD COLUMN retention_days INTEGER")
+    return conn
+
+
 class SqliteLogStore:
-    def __init__(self, path: Path, *, now_ms: Callable[[], int] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        now_ms: Callable[[], int] | None = None,
+        default_retention_days: int | None = None,
+    ) -> None:
         self._now_ms = now_ms or (lambda: time.time_ns() // 1_000_000)
+        # retentionInDays of the groups created for function logs (None: never expire).
+        self._default_retention = default_retention_days
         self._lock = threading.Lock()
-        self._conn = connect(path, _SCHEMA)
+        self._conn = _open(path)
         # Readers use their own connection: in WAL mode a long FilterLogEvents scan then
-        # never holds up the writer, which runs on the server's event loop.
+        # never holds up the writer (the LogService's writer thread).
         self._read_lock = threading.Lock()
         self._reader = connect(path)
         self._closed = False
@@ -235,29 +303,48 @@ class SqliteLogStore:
     # --- writes ---------------------------------------------------------------------------
 
     def append(self, events: Sequence[LogEvent]) -> None:
-        """Store events in one transaction, creating groups and streams as needed."""
+        """Store events, creating groups and streams as needed: in one transaction, or, if
+        that fails, one by one (an event that cannot be stored is logged and skipped)."""
         if not events:
             return
+        try:
+            self._append(events)
+        except (sqlite3.Error, ValueError) as exc:  # ValueError: text SQLite cannot take
+            if self._closed or len(events) == 1:
+                raise
+            log.warning(
+                "storing %d log events failed (%s); storing them one by one", len(events), exc
+            )
+            for event in events:
+                try:
+                    self._append([event])
+                except (sqlite3.Error, ValueError):
+                    log.exception("could not store a log event of %s; skipping it", event.group)
+
+    def _append(self, events: Sequence[LogEvent]) -> None:
         now = self._now_ms()
         with self._transaction() as conn:
-            rows: list[tuple[int, int, int, int, str]] = []
+            rows: list[tuple[int, int, int, str]] = []
             stats: dict[int, list[int]] = {}  # stream id -> [first, last, bytes, group id]
             for event in events:
                 gid, sid = self._ids_for(conn, event.group, event.stream, now)
                 ts = event.timestamp_ms
-                rows.append((gid, sid, ts, now, event.message))
-                size = len(event.message.encode()) + EVENT_OVERHEAD
+                message = truncate_message(event.message)
+                rows.append((gid, sid, ts, message))
+                size = utf8_size(message) + EVENT_OVERHEAD
                 entry = stats.get(sid)
                 if entry is None:
                     stats[sid] = [ts, ts, size, gid]
                 else:
                     entry[0], entry[1] = min(entry[0], ts), max(entry[1], ts)
                     entry[2] += size
-            conn.executemany(
-                "INSERT INTO log_events (group_id, stream_id, timestamp, ingestion_time, message)"
-                " VALUES (?, ?, ?, ?, ?)",
-                rows,
-            )
+            start = chunk_bytes = 0
+            for index, row in enumerate(rows):
+                chunk_bytes += len(row[3])
+                if chunk_bytes >= INSERT_CHUNK_BYTES or index == len(rows) - 1:
+                    chunk = json.dumps(rows[start : index + 1], ensure_ascii=False)
+                    conn.execute(_INSERT_EVENTS, {"now": now, "rows": chunk})
+                    start, chunk_bytes = index + 1, 0
             for sid, (first, last, size, gid) in stats.items():
                 conn.execute(
                     _UPDATE_STREAM,
@@ -275,7 +362,9 @@ class SqliteLogStore:
         if ids is not None:
             return ids
         conn.execute(
-            "INSERT OR IGNORE INTO log_groups (name, creation_time) VALUES (?, ?)", (group, now)
+            "INSERT OR IGNORE INTO log_groups (name, creation_time, retention_days)"
+            " VALUES (?, ?, ?)",
+            (group, now, self._default_retention),
         )
         (gid,) = conn.execute("SELECT id FROM log_groups WHERE name = ?", (group,)).fetchone()
         conn.execute(
@@ -307,6 +396,96 @@ class SqliteLogStore:
             conn.execute("DELETE FROM log_groups WHERE id = ?", row)
             self._ids = {k: v for k, v in self._ids.items() if k[0] != name}
 
+    # --- retention and size ---------------------------------------------------------------
+
+    def put_retention_policy(self, name: str, days: int | None) -> None:
+        """Set (or, with ``None``, remove) a group's retention in days."""
+        with self._transaction() as conn:
+            cur = conn.execute(
+                "UPDATE log_groups SET retention_days = ? WHERE name = ?", (days, name)
+            )
+            if cur.rowcount == 0:
+                raise group_not_found()
+
+    def expire_events(self, now_ms: int | None = None) -> int:
+        """Delete events older than their group's retention; returns how many."""
+        now = self._now_ms() if now_ms is None else now_ms
+        groups = self._query(
+            "SELECT id, retention_days FROM log_groups WHERE retention_days IS NOT NULL"
+        )
+        deleted = 0
+        for gid, days in groups:
+            while True:
+                count = self._delete_events(
+                    "DELETE FROM log_events WHERE id IN (SELECT id FROM log_events"
+                    " WHERE group_id = ? AND timestamp < ? LIMIT ?)",
+                    (gid, now - days * DAY_MS, DELETE_CHUNK_ROWS),
+                )
+                deleted += count
+                if count < DELETE_CHUNK_ROWS:
+                    break
+        if deleted:
+            self._release_free_pages()
+        return deleted
+
+    def live_bytes(self) -> int:
+        """Bytes of the file's pages in use (free pages excluded)."""
+        with self._read_lock:
+            page_size, pages, free = (
+                self._reader.execute(f"PRAGMA {name}").fetchall()[0][0]
+                for name in ("page_size", "page_count", "freelist_count")
+            )
+        return int((pages - free) * page_size)
+
+    def enforce_size_limit(self, limit_bytes: int) -> int:
+        """Over ``limit_bytes`` of live pages, delete the oldest events (of any group) until
+        the file is under 90 % of it; returns how many events were deleted."""
+        deleted = 0
+        target = int(limit_bytes * SIZE_LIMIT_TARGET)
+        if self.live_bytes() <= limit_bytes:
+            return 0
+        while (excess := self.live_bytes() - target) > 0:
+            rows = self._query(
+                "SELECT id, length(CAST(message AS BLOB)) FROM log_events ORDER BY id LIMIT ?",
+                (DELETE_CHUNK_ROWS,),
+            )
+            if not rows:
+                break
+            last, freed = rows[-1][0], 0
+            for event_id, size in rows:
+                freed += size + ROW_OVERHEAD_ESTIMATE
+                if freed >= excess:
+                    last = event_id
+                    break
+            deleted += self._delete_events("DELETE FROM log_events WHERE id <= ?", (last,))
+            self._release_free_pages()
+        return deleted
+
+    def _delete_events(self, sql: str, params: Sequence[Any]) -> int:
+        """Run a DELETE of events and take their bytes off their streams and groups."""
+        with self._transaction() as conn:
+            rows = conn.execute(f"{sql} {_DELETED}", params).fetchall()
+            by_stream: dict[int, int] = {}
+            by_group: dict[int, int] = {}
+            for gid, sid, size in rows:
+                by_stream[sid] = by_stream.get(sid, 0) + size + EVENT_OVERHEAD
+                by_group[gid] = by_group.get(gid, 0) + size + EVENT_OVERHEAD
+            conn.executemany(
+                "UPDATE log_streams SET stored_bytes = max(0, stored_bytes - ?) WHERE id = ?",
+                [(size, sid) for sid, size in by_stream.items()],
+            )
+            conn.executemany(
+                "UPDATE log_groups SET stored_bytes = max(0, stored_bytes - ?) WHERE id = ?",
+                [(size, gid) for gid, size in by_group.items()],
+            )
+        return len(rows)
+
+    def _release_free_pages(self) -> None:
+        with self._lock:
+            # executescript steps the vacuum to its end (execute frees a single page).
+            self._conn.executescript("PRAGMA incremental_vacuum;")
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
     # --- descriptions ---------------------------------------------------------------------
 
     def describe_log_groups(
@@ -319,7 +498,7 @@ class SqliteLogStore:
         """Groups by name; ``pattern`` is a case-insensitive substring (logGroupNamePattern)."""
         after = _decode_token(token, (str,))
         params: list[Any] = []
-        sql = "SELECT name, creation_time, stored_bytes FROM log_groups WHERE 1"
+        sql = "SELECT name, creation_time, stored_bytes, retention_days FROM log_groups WHERE 1"
         sql += _prefix_clause("name", prefix, params)
         if pattern:
             sql += " AND instr(lower(name), lower(?)) > 0"

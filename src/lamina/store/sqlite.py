@@ -30,7 +30,13 @@ def write_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Iterato
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            # A commit that failed (a full disk) may leave the transaction open.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 class SqliteStore:

@@ -1,0 +1,116 @@
+"""The API port's HTTP protocol: uvicorn's httptools protocol with bounds.
+
+- **Header size.** llhttp has no limit of its own: the bytes of a request line and headers
+  are counted as they arrive, and beyond ``max_header_bytes`` the request is answered 431
+  and the connection closed (what is buffered stays within that limit plus one read).
+- **Idle connections.** A connection that sends nothing is closed after the keep-alive
+  timeout, before its first request as after each response (uvicorn only arms the timer
+  after a response).
+- **Connection count.** At most ``max_connections`` are open; a new one beyond that closes
+  the connection idle the longest (no request being served), or is closed itself when
+  every connection is busy. Idle sockets cannot exhaust the server's file descriptors or
+  keep clients out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+
+_TOO_LARGE_TEXT = b"Request header fields too large."
+_HEADERS_TOO_LARGE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"content-length: " + str(len(_TOO_LARGE_TEXT)).encode() + b"\r\n"
+    b"connection: close\r\n\r\n" + _TOO_LARGE_TEXT
+)
+
+
+def bounded_protocol(max_connections: int, max_header_bytes: int) -> type[asyncio.Protocol]:
+    """A protocol class for ``uvicorn.Config(http=...)`` with these bounds (one class per
+    server: the idle queue is shared by its connections)."""
+    idle: OrderedDict[BoundedHttpToolsProtocol, None] = OrderedDict()
+
+    class BoundedHttpToolsProtocol(HttpToolsProtocol):
+        _in_headers = False
+        _header_bytes = 0
+        _refused = False
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            if len(self.connections) > max_connections:
+                if idle:
+                    oldest, _ = idle.popitem(last=False)
+                    oldest.transport.close()
+                else:
+                    self._refused = True
+                    transport.close()
+                    return
+            idle[self] = None
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            idle.pop(self, None)
+            super().connection_lost(exc)
+
+        def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return
+            counting = self._in_headers
+            super().data_received(data)
+            if counting and self._in_headers:
+                self._header_bytes += len(data)
+                if self._header_bytes > max_header_bytes:
+                    self._refuse_headers()
+
+        def _refuse_headers(self) -> None:
+            self._refused = True
+            if not self.transport.is_closing():
+                self.transport.write(_HEADERS_TOO_LARGE)
+                self.transport.close()
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._in_headers = True
+            self._header_bytes = 0
+
+        def on_headers_complete(self) -> None:
+            self._in_headers = False
+            idle.pop(self, None)
+            super().on_headers_complete()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            if self.transport.is_closing():
+                return
+            if self.cycle is None or self.cycle.response_complete:
+                idle[self] = None
+
+    return BoundedHttpToolsProtocol
+
+
+def connection_cap(requested: int, open_files_limit: int) -> int:
+    """The connection cap: what was asked, at most half the open-files limit (the other half
+    is for environments, logs and databases)."""
+    return max(16, min(requested, open_files_limit // 2))
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft RLIMIT_NOFILE to the hard one; the resulting soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return int(soft)

@@ -1,0 +1,546 @@
+"""Code storage under attack (issue 9, items 4, 10, 11, 14, 15 and 18): uploads are verified,
+unpacked and compiled under limits and off the event loop, the disk can fill up, storage
+has a quota, the data directory is private, and compilation never races deletion."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import random
+import re
+import stat
+import struct
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from support import ROLE, LaminaServer, make_zip, unique
+
+UNZIP_FAILED = "Could not unzip uploaded file. Please check your file, then try to upload again."
+HANDLER = "def handler(event, context):\n    return {'ok': True}\n"
+ISOLATED = os.geteuid() == 0 and os.path.exists("/proc/self/ns/mnt")
+
+
+def _create(lam: Any, name: str, package: bytes, **kwargs: Any) -> dict[str, Any]:
+    created: dict[str, Any] = lam.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=ROLE,
+        Handler="lambda_function.handler",
+        Code={"ZipFile": package},
+        **kwargs,
+    )
+    lam.get_waiter("function_active_v2").wait(FunctionName=name)
+    return created
+
+
+def _invoke(lam: Any, name: str) -> Any:
+    response = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert "FunctionError" not in response, response["Payload"].read()
+    return json.loads(response["Payload"].read())
+
+
+def _error(call: Callable[[], Any]) -> tuple[int, str, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    error = caught.value.response
+    return (
+        error["ResponseMetadata"]["HTTPStatusCode"],
+        error["Error"]["Code"],
+        error["Error"]["Message"],
+    )
+
+
+def _leftovers(data: Path, timeout: float = 10.0) -> list[str]:
+    """Temporary files and trees left in the code and opt stores once background work (a
+    compilation's output directory) is done."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found: list[str] = []
+        for store in ("code", "opt"):
+            if (data / store).is_dir():
+                found += [e.name for e in (data / store).iterdir() if e.name.startswith(".")]
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _stored(data: Path) -> set[str]:
+    return {e.name for e in (data / "code").iterdir() if not e.name.startswith(".")}
+
+
+# --- item 11: every entry verified at upload ----------------------------------------------------
+
+
+def _corrupt_crc() -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lambda_function.py", HANDLER)
+        archive.writestr("data.txt", "A" * 4096)
+    raw = bytearray(buf.getvalue())
+    at = raw.index(b"A" * 4096)
+    raw[at + 100] = ord("B")  # the entry's bytes no longer match its CRC
+    return bytes(raw)
+
+
+def _entry(name: str, content: bytes, mode: int = 0o644) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("lambda_function.py", HANDLER)
+        info = zipfile.ZipInfo(name)
+        info.external_attr = mode << 16
+        info.compress_type = zipfile.ZIP_DEFLATED
+        archive.writestr(info, content)
+    return buf.getvalue()
+
+
+def _declared_bomb() -> bytes:
+    """251 MB of zeros: a 250 KB zip whose entries declare more than the unzipped limit."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("lambda_function.py", HANDLER)
+        with archive.open("zeros.bin", "w", force_zip64=True) as out:
+            chunk = bytes(1 << 20)
+            for _ in range(251):
+                out.write(chunk)
+    return buf.getvalue()
+
+
+def _lying_bomb() -> bytes:
+    """300 MB of zeros whose headers declare 1,000 bytes (a bomb the central directory
+    hides)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("zeros.bin", "w", force_zip64=False) as out:
+            chunk = bytes(1 << 20)
+            for _ in range(300):
+                out.write(chunk)
+        archive.writestr("lambda_function.py", HANDLER)
+    raw = bytearray(buf.getvalue())
+    local = raw.index(b"PK\x03\x04")
+    struct.pack_into("<I", raw, local + 22, 1000)
+    central = raw.index(b"PK\x01\x02")
+    struct.pack_into("<I", raw, central + 24, 1000)
+    return bytes(raw)
+
+
+BAD_PACKAGES: dict[str, Callable[[], bytes]] = {
+    "bad-crc": _corrupt_crc,
+    "zip-slip": lambda: _entry("../../../../tmp/lamina-zip-slip.py", b"x = 1\n"),
+    "absolute-path": lambda: _entry("/tmp/lamina-absolute.py", b"x = 1\n"),
+    "escaping-symlink": lambda: _entry("etc", b"../../../../../../etc", 0o120777),
+    "absolute-symlink": lambda: _entry("shadow", b"/etc/shadow", 0o120777),
+    "declared-bomb": _declared_bomb,
+    "lying-bomb": _lying_bomb,
+}
+
+
+@pytest.fixture(scope="module")
+def verifying_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaminaServer]:
+    srv = LaminaServer(tmp_path_factory.mktemp("verify") / "data")
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.mark.parametrize("kind", sorted(BAD_PACKAGES))
+def test_bad_packages_are_refused_without_writing_them(
+    verifying_server: LaminaServer, kind: str
+) -> None:
+    lam = verifying_server.client()
+    package = BAD_PACKAGES[kind]()
+    before = _stored(verifying_server.data_dir)
+    name = unique()
+
+    # AWS's answer to a package over the unzipped limit names it; to the others, the unzip.
+    expected = UNZIP_FAILED
+    if kind == "declared-bomb":
+        expected = "Unzipped size must be smaller than 262144000 bytes"
+    refused = (400, "InvalidParameterValueException", expected)
+
+    assert _error(lambda: _create(lam, name, package)) == refused
+    layer = unique("layer")
+    assert (
+        _error(lambda: lam.publish_layer_version(LayerName=layer, Content={"ZipFile": package}))
+        == refused
+    )
+
+    # An existing function's code is not replaced by it either.
+    _create(lam, name, make_zip({"lambda_function.py": HANDLER}))
+    assert _error(lambda: lam.update_function_code(FunctionName=name, ZipFile=package)) == refused
+    assert _invoke(lam, name) == {"ok": True}
+    lam.delete_function(FunctionName=name)
+
+    assert _stored(verifying_server.data_dir) == before
+    assert _leftovers(verifying_server.data_dir) == []
+    assert not Path("/tmp/lamina-zip-slip.py").exists()
+    assert not Path("/tmp/lamina-absolute.py").exists()
+
+
+def test_links_inside_the_package_still_work(verifying_server: LaminaServer) -> None:
+    lam = verifying_server.client()
+    package = make_zip(
+        {
+            "impl.py": HANDLER,
+            "lambda_function.py": "impl.py",
+            "lib/helper.py": "VALUE = 7\n",
+            "alias": "lib",
+        },
+        modes={"lambda_function.py": 0o120777, "alias": 0o120777},
+    )
+    name = unique()
+    _create(lam, name, package)
+    assert _invoke(lam, name) == {"ok": True}
+    lam.delete_function(FunctionName=name)
+
+
+# --- item 15: the code-storage quota ------------------------------------------------------------
+
+
+def _random_package(size: int, seed: int) -> bytes:
+    rng = random.Random(seed)
+    return make_zip(
+        {"lambda_function.py": HANDLER, "blob.bin": rng.randbytes(size)},
+    )
+
+
+def _usage(lam: Any) -> tuple[int, int]:
+    settings = lam.get_account_settings()
+    return settings["AccountLimit"]["TotalCodeSize"], settings["AccountUsage"]["TotalCodeSize"]
+
+
+def test_code_storage_quota(own_server: Callable[..., LaminaServer]) -> None:
+    """The limit counts what fills the disk (each package zipped and unzipped, once);
+    ``AccountUsage.TotalCodeSize`` stays AWS's figure (the zip of every version)."""
+    srv = own_server("--code-storage-limit-mb", "2")
+    lam = srv.client()
+    assert _usage(lam) == (2 * 1024 * 1024, 0)
+
+    first = _random_package(600_000, 1)  # 1.2 MB on disk: 0.6 zipped + 0.6 unzipped
+    _create(lam, "first", first)
+    assert _usage(lam) == (2 * 1024 * 1024, len(first))
+
+    second = _random_package(600_000, 2)
+    exceeded = (400, "CodeStorageExceededException", "Code storage limit exceeded.")
+    assert _error(lambda: _create(lam, "second", second)) == exceeded
+    assert (
+        _error(lambda: lam.publish_layer_version(LayerName="big", Content={"ZipFile": second}))
+        == exceeded
+    )
+    assert (
+        _error(lambda: lam.update_function_code(FunctionName="first", ZipFile=second)) == exceeded
+    )
+    assert _invoke(lam, "first") == {"ok": True}
+    assert _usage(lam)[1] == len(first)
+    assert _leftovers(srv.data_dir) == []
+
+    # The same package again takes no more disk: accepted.
+    _create(lam, "twin", first)
+    assert _usage(lam)[1] == 2 * len(first)
+
+    lam.delete_function(FunctionName="first")
+    lam.delete_function(FunctionName="twin")
+    assert _usage(lam)[1] == 0
+    _create(lam, "second", second)
+    assert _invoke(lam, "second") == {"ok": True}
+
+
+# --- item 14: a private data directory --------------------------------------------------------
+
+
+def test_data_directory_is_private_and_functions_still_read_their_code(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    srv = own_server()
+    lam = srv.client()
+    layer = lam.publish_layer_version(
+        LayerName="shared", Content={"ZipFile": make_zip({"python/shared.py": "WORD = 'opt'\n"})}
+    )
+    code = "import shared\n\ndef handler(event, context):\n    return {'word': shared.WORD}\n"
+    name = unique()
+    _create(
+        lam,
+        name,
+        make_zip({"lambda_function.py": code}),
+        Layers=[layer["LayerVersionArn"]],
+        Environment={"Variables": {"SECRET": "s3cr3t"}},
+    )
+    assert _invoke(lam, name) == {"word": "opt"}
+
+    data = srv.data_dir
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for top in ("code", "opt"):
+        assert stat.S_IMODE((data / top).stat().st_mode) == 0o700, top
+    databases = sorted(data.glob("*.sqlite3*"))
+    assert {p.name for p in databases} >= {"lamina.sqlite3", "logs.sqlite3", "async.sqlite3"}
+    for database in databases:
+        assert stat.S_IMODE(database.stat().st_mode) == 0o600, database.name
+    for package in (data / "code").glob("*.zip"):
+        assert stat.S_IMODE(package.stat().st_mode) == 0o600, package.name
+
+
+# --- item 18: compilation racing deletion ---------------------------------------------------------
+
+
+def _slow_to_compile(count: int, functions: int) -> bytes:
+    """A package whose modules each take a while to compile (so a deletion lands while
+    one is being compiled)."""
+    files: dict[str, str | bytes] = {
+        f"pkg/mod{i}.py": "".join(f"def f{j}(x):\n    return x + {j}\n" for j in range(functions))
+        for i in range(count)
+    }
+    files["pkg/__init__.py"] = ""
+    files["lambda_function.py"] = (
+        "import pkg.mod0\n\ndef handler(event, context):\n    return {'ok': pkg.mod0.f1(0) == 1}\n"
+    )
+    return make_zip(files)
+
+
+def test_deleting_while_compiling_never_breaks_the_next_function(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    srv = own_server()
+    lam = srv.client()
+    package = _slow_to_compile(20, 8000)
+    for _ in range(6):
+        name = unique()
+        created = _create(lam, name, package)
+        assert _invoke(lam, name) == {"ok": True}  # starts the compilation
+        lam.delete_function(FunctionName=name)  # the last user: the tree goes mid-compile
+        tree = srv.data_dir / "code" / base64.b64decode(created["CodeSha256"]).hex()
+        time.sleep(0.3)
+        assert not tree.exists() or (tree / "lambda_function.py").is_file()
+        again = unique()
+        _create(lam, again, package)
+        assert _invoke(lam, again) == {"ok": True}
+        lam.delete_function(FunctionName=again)
+    assert _leftovers(srv.data_dir) == []
+
+
+# --- item 4: compilation and unpacking under limits, off the event loop -------------------------
+
+
+def _processes() -> dict[int, tuple[int, int, int, bytes]]:
+    """pid -> (parent pid, real uid, resident bytes, command line) of every process."""
+    found = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        rss_kb = int(fields.get("VmRSS", "0 kB").split()[0])
+        found[int(entry)] = (
+            int(fields["PPid"]),
+            int(fields["Uid"].split()[0]),
+            rss_kb * 1024,
+            cmdline,
+        )
+    return found
+
+
+def _descendants(root: int, processes: dict[int, tuple[int, int, int, bytes]]) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for pid, (parent, *_) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    out, todo = [], [root]
+    while todo:
+        current = todo.pop()
+        out.append(current)
+        todo += children.get(current, [])
+    return out
+
+
+def _server_rss_and_compilers(root: int) -> tuple[int, set[int]]:
+    """Resident bytes of the server and its descendants, and the uids its compilers run as."""
+    processes = _processes()
+    tree = [pid for pid in _descendants(root, processes) if pid in processes]
+    rss = sum(processes[pid][2] for pid in tree)
+    uids = {processes[pid][1] for pid in tree if b"compileall" in processes[pid][3]}
+    return rss, uids
+
+
+def test_compile_bomb_is_confined_and_the_function_still_works(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    srv = own_server()
+    lam = srv.client()
+    bomb = "X = [" + "1, " * 5_000_000 + "]\n"
+    package = make_zip({"lambda_function.py": HANDLER, "bomb.py": bomb})
+    assert len(package) < 64 * 1024
+    name = unique()
+    _create(lam, name, package)
+    assert srv.process is not None
+    baseline, _ = _server_rss_and_compilers(srv.process.pid)
+
+    assert _invoke(lam, name) == {"ok": True}  # the first start compiles in the background
+    peak, uids = 0, set()
+    assert srv.log_path is not None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        rss, compilers = _server_rss_and_compilers(srv.process.pid)
+        peak, uids = max(peak, rss), uids | compilers
+        if "no bytecode for" in srv.log_path.read_text():
+            break
+        time.sleep(0.02)
+    log = srv.log_path.read_text()
+    assert "no bytecode for" in log, log[-2000:]
+    if ISOLATED:
+        assert re.search(r"no bytecode for \w+ \(python[\d.]*\): out of memory", log), log[-2000:]
+        assert uids and 0 not in uids, uids  # never root
+    assert peak - baseline < 500 * 1024 * 1024, (baseline, peak)
+    assert _invoke(lam, name) == {"ok": True}
+
+
+def _large_package(total: int, files: int) -> bytes:
+    rng = random.Random(4)
+    size = total // files
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as archive:
+        archive.writestr("lambda_function.py", HANDLER)
+        for i in range(files):
+            archive.writestr(f"data/{i // 100}/file{i}.bin", rng.randbytes(size))
+    return buf.getvalue()
+
+
+UPLOADER = """
+import sys, boto3
+from botocore.config import Config
+endpoint, path, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
+lam = boto3.client("lambda", endpoint_url=endpoint, region_name="us-east-1",
+                   aws_access_key_id="test", aws_secret_access_key="test",
+                   config=Config(retries={"max_attempts": 1}, read_timeout=300))
+package = open(path, "rb").read()
+for i in range(count):
+    lam.create_function(FunctionName=f"big-{i}", Runtime="python3.11", Handler="x.handler",
+                        Role="arn:aws:iam::000000000000:role/lambda-role",
+                        Code={"ZipFile": package})
+    lam.delete_function(FunctionName=f"big-{i}")
+"""
+
+
+def test_large_create_does_not_stall_other_functions(
+    own_server: Callable[..., LaminaServer], tmp_path: Path
+) -> None:
+    """Warm invocations of one function while another process creates (and deletes) a
+    function of a 40 MB package of 4,000 files: the upload is decoded, verified, hashed,
+    unpacked and removed without holding up the event loop. (The uploader is a process of
+    its own, niced: its encoding must not stall the measuring client.)"""
+    srv = own_server()
+    lam = srv.client()
+    warm = unique()
+    _create(lam, warm, make_zip({"lambda_function.py": HANDLER}))
+    _invoke(lam, warm)
+    package = tmp_path / "big.zip"
+    package.write_bytes(_large_package(40 * 1024 * 1024, 4000))
+
+    uploader = subprocess.Popen(
+        # Niced: the client's own encoding competes for the 2 cores, not the server.
+        ["nice", "-n", "10", sys.executable, "-c", UPLOADER, srv.endpoint, str(package), "2"],
+        stderr=subprocess.PIPE,
+    )
+    latencies: list[float] = []
+    while uploader.poll() is None:
+        started = time.perf_counter()
+        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
+        latencies.append(time.perf_counter() - started)
+    assert uploader.returncode == 0, uploader.stderr.read() if uploader.stderr else ""
+    latencies.sort()
+    assert len(latencies) > 100, len(latencies)
+    # Before: stalls of 0.2 to 2.2 s (0.6 to 1.3 s with this test). The bound leaves room
+    # for a busy shared CPU: warm invocations alone peak near 0.1 s under a load average of
+    # 20 on 2 cores.
+    p99 = latencies[int(len(latencies) * 0.99)]
+    assert p99 < 0.05 and latencies[-1] < 0.2, (p99, latencies[-5:])
+
+
+# --- item 10: a full disk ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    mount_point = tmp_path / "disk"
+    mount_point.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=96m", "lamina-test", str(mount_point)], check=True
+    )
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def _fill(disk: Path) -> None:
+    """Fill the file system: big blocks, then small ones, until nothing fits."""
+    for name, block in (("filler", 1 << 20), ("filler-tail", 4096), ("filler-bytes", 1)):
+        fd = os.open(disk / name, os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, bytes(block))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def test_full_disk_answers_aws_errors_and_keeps_serving(
+    own_server: Callable[..., LaminaServer], small_disk: Path
+) -> None:
+    srv = own_server("--tmp-storage", "memory", data=small_disk)  # its log stays outside
+    lam = srv.client()
+    name = unique()
+    _create(lam, name, make_zip({"lambda_function.py": HANDLER}))
+    layer = lam.publish_layer_version(
+        LayerName="tools", Content={"ZipFile": make_zip({"python/tools.py": "X = 1\n"})}
+    )
+    assert _invoke(lam, name) == {"ok": True}
+    stored_before = _stored(srv.data_dir)
+    assert _leftovers(srv.data_dir) == []  # the background compilation is over
+
+    _fill(small_disk)
+    package = _random_package(300_000, 9)
+    status, code, message = _error(lambda: _create(lam, unique(), package))
+    assert (status, code) == (400, "CodeStorageExceededException"), message
+    status, code, _ = _error(lambda: lam.update_function_code(FunctionName=name, ZipFile=package))
+    assert (status, code) == (400, "CodeStorageExceededException")
+    status, code, _ = _error(
+        lambda: lam.publish_layer_version(LayerName="more", Content={"ZipFile": package})
+    )
+    assert (status, code) == (400, "CodeStorageExceededException")
+    assert _leftovers(srv.data_dir) == []
+    assert _stored(srv.data_dir) == stored_before
+
+    # What exists keeps working.
+    assert _invoke(lam, name) == {"ok": True}
+    # An event the disk has no room for: a retryable throttle, never a 500.
+    event = json.dumps({"blob": "x" * 200_000}).encode()
+    status, code, message = _error(
+        lambda: lam.invoke(FunctionName=name, InvocationType="Event", Payload=event)
+    )
+    assert (status, code) == (429, "TooManyRequestsException"), message
+
+    # Deleting frees space, on the full disk.
+    lam.delete_function(FunctionName=name)
+    lam.delete_layer_version(LayerName="tools", VersionNumber=layer["Version"])
+    assert _stored(srv.data_dir) == set()
+    for filler in small_disk.glob("filler*"):
+        filler.unlink()
+    again = unique()
+    _create(lam, again, package)
+    assert _invoke(lam, again) == {"ok": True}
+    queued = lam.invoke(FunctionName=again, InvocationType="Event", Payload=event)
+    assert queued["StatusCode"] == 202
+    srv.stop()
