@@ -17,6 +17,7 @@ from typing import Any
 
 from lamina.api.access import EdgeAccess
 from lamina.api.app import EdgeApp
+from lamina.api.function_peers import FunctionPeers
 from lamina.api.guard import HostAllowList
 from lamina.api.http_protocol import (
     DEFAULT_MAX_HEADER_BYTES,
@@ -50,6 +51,7 @@ from lamina.runtime.launch import (
     plan_launch,
     sdk_path,
 )
+from lamina.runtime.linux_sandbox import LinuxSandbox
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.aliases import AliasService
@@ -97,6 +99,7 @@ class Lamina:
     async_invoke: AsyncInvoker | None = None
     event_configs: EventInvokeConfigService | None = None
     bytecode: BytecodeCompiler | None = None
+    relayed: RelayedConnections | None = None
 
     async def start(self) -> None:
         await self.sandbox.select()
@@ -372,7 +375,19 @@ def build(settings: Settings) -> Lamina:
         async_invoke=async_invoke,
         event_configs=event_configs,
         bytecode=bytecode,
+        relayed=relayed,
     )
+
+
+def function_peers(lamina: Lamina) -> FunctionPeers | None:
+    """With ``--function-network host``, isolated functions reach the API port directly:
+    their connections are told apart by their environments' uids (api/function_peers.py)."""
+    backend = lamina.sandbox.backend
+    if lamina.settings.function_network != "host" or lamina.relayed is None:
+        return None
+    if not isinstance(backend, LinuxSandbox):
+        return None
+    return FunctionPeers(lamina.relayed, backend.users.owns)
 
 
 def _graceful_server_class() -> Any:
@@ -428,7 +443,7 @@ async def serve(settings: Settings) -> None:
         lamina.app,
         host=settings.host,
         port=settings.port,
-        http=bounded_protocol(max_connections, DEFAULT_MAX_HEADER_BYTES),
+        http=bounded_protocol(max_connections, DEFAULT_MAX_HEADER_BYTES, function_peers(lamina)),
         lifespan="off",
         log_level="warning",
         access_log=False,

@@ -410,6 +410,35 @@ def test_function_cannot_reach_lamina_internals_or_use_other_credentials(
 
 
 @isolated
+def test_host_network_functions_are_told_apart_by_their_uid(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    """With --function-network host a function reaches the API port directly (no relay):
+    its connections are recognised by its environment's uid and get the relay's rules."""
+    srv = own_server("--function-network", "host", "--function-api-access", "self")
+    lam = srv.client()
+    attacker, victim = deploy_pair(lam)
+    assert ask(lam, attacker, action="credentials")["AWS_ENDPOINT_URL"] == srv.endpoint
+    for path in ("/_lamina/metrics", "/_lamina/async?retained=1"):
+        got = ask(lam, attacker, action="raw", path=path)
+        assert got["status"] == 404, (path, got)
+        assert "lamina_" not in got["body"] and "retained" not in got["body"]
+    got = ask(lam, attacker, action="forged", key="test", token="x")
+    assert got["error"] == "UnrecognizedClientException", got
+    got = ask(lam, attacker, action="get", target=victim)
+    assert got["message"] == denied(
+        attacker, "lambda:GetFunctionConfiguration", function_arn(victim)
+    )
+    assert ask(lam, attacker, action="get", target=attacker) == {"ok": {}}
+    # The host's own clients are not functions: unsigned-shape keys still work for them.
+    assert lam.get_function_configuration(FunctionName=victim)["Environment"] == {
+        "Variables": {"DB_PASSWORD": "hunter2"}
+    }
+    with urllib.request.urlopen(f"{srv.endpoint}/_lamina/metrics") as reply:
+        assert reply.status == 200
+
+
+@isolated
 def test_credentials_die_with_their_environment(server: LaminaServer, lam: Any) -> None:
     attacker = create_python_function(lam, ATTACKER, Timeout=30, MemorySize=256)
     stolen = ask(lam, attacker, action="credentials")

@@ -19,6 +19,8 @@ from collections import OrderedDict
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from lamina.api.function_peers import FunctionPeers
+
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 
 _TOO_LARGE_TEXT = b"Request header fields too large."
@@ -30,18 +32,24 @@ _HEADERS_TOO_LARGE = (
 )
 
 
-def bounded_protocol(max_connections: int, max_header_bytes: int) -> type[asyncio.Protocol]:
+def bounded_protocol(
+    max_connections: int, max_header_bytes: int, function_peers: FunctionPeers | None = None
+) -> type[asyncio.Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these bounds (one class per
-    server: the idle queue is shared by its connections)."""
+    server: the idle queue is shared by its connections). With ``function_peers``, each
+    connection from a function sharing the host's network is marked as such."""
     idle: OrderedDict[BoundedHttpToolsProtocol, None] = OrderedDict()
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         _in_headers = False
         _header_bytes = 0
         _refused = False
+        _function_address: tuple[str, int] | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
+            if function_peers is not None:
+                self._function_address = function_peers.connected(transport)
             if len(self.connections) > max_connections:
                 if idle:
                     oldest, _ = idle.popitem(last=False)
@@ -57,6 +65,8 @@ def bounded_protocol(max_connections: int, max_header_bytes: int) -> type[asynci
 
         def connection_lost(self, exc: Exception | None) -> None:
             idle.pop(self, None)
+            if function_peers is not None and self._function_address is not None:
+                function_peers.disconnected(self._function_address)
             super().connection_lost(exc)
 
         def data_received(self, data: bytes) -> None:

@@ -443,11 +443,14 @@ class _RuntimeApiConnection(asyncio.Protocol):
                 self.parser.feed_data(data)
                 return
             room = limit + 1 - self._head_size
-            piece, data = data[:room], data[room:]
-            self._head_size += len(piece)
-            self.parser.feed_data(piece)
+            rest = b""
+            if len(data) > room:
+                data, rest = data[:room], data[room:]
+            self._head_size += len(data)
+            self.parser.feed_data(data)
             if self._in_head and self._head_size > limit:
                 raise LimitExceeded(f"request headers over {limit} bytes")
+            data = rest
 
     # httptools callbacks -----------------------------------------------------------------
     def on_message_begin(self) -> None:

@@ -51,6 +51,10 @@ class SandboxUsers:
             self._taken.remove(uid)
             self._released.append(uid)
 
+    def owns(self, uid: int) -> bool:
+        """Whether ``uid`` is of this range (an environment's, live or not)."""
+        return self.first <= uid < self.first + self.count
+
     @classmethod
     def for_port(cls, port: int) -> SandboxUsers:
         """The range of the server listening on ``port``."""
