@@ -531,6 +531,47 @@ def test_full_disk_answers_aws_errors_and_keeps_serving(
         lambda: lam.invoke(FunctionName=name, InvocationType="Event", Payload=event)
     )
     assert (status, code) == (429, "TooManyRequestsException"), message
+    # Other writes either fit or answer a retryable 429 and change nothing, never a 500.
+    _fill(small_disk)
+    arn = lam.get_function(FunctionName=name)["Configuration"]["FunctionArn"]
+
+    def state() -> dict[str, Any]:
+        return {
+            "versions": len(lam.list_versions_by_function(FunctionName=name)["Versions"]),
+            "tags": lam.list_tags(Resource=arn)["Tags"],
+            "concurrency": lam.get_function_concurrency(FunctionName=name).get(
+                "ReservedConcurrentExecutions"
+            ),
+            "environment": lam.get_function_configuration(FunctionName=name).get("Environment"),
+        }
+
+    writes = {
+        "versions": lambda: lam.publish_version(FunctionName=name, Description="d" * 256),
+        "tags": lambda: lam.tag_resource(
+            Resource=arn, Tags={f"k{i}": "v" * 250 for i in range(45)}
+        ),
+        "concurrency": lambda: lam.put_function_concurrency(
+            FunctionName=name, ReservedConcurrentExecutions=5
+        ),
+        "environment": lambda: lam.update_function_configuration(
+            FunctionName=name, Environment={"Variables": {"BIG": "x" * 4000}}
+        ),
+    }
+    refused = []
+    for what, write in writes.items():
+        before = state()
+        try:
+            write()
+        except ClientError as error:
+            meta, err = error.response["ResponseMetadata"], error.response["Error"]
+            assert (meta["HTTPStatusCode"], err["Code"]) in (
+                (429, "TooManyRequestsException"),
+                (400, "CodeStorageExceededException"),
+            ), what
+            assert state()[what] == before[what], what
+            refused.append(what)
+    print("refused on the full disk:", refused)
+    assert _invoke(lam, name) == {"ok": True}
 
     # Deleting frees space, on the full disk.
     lam.delete_function(FunctionName=name)
