@@ -151,9 +151,7 @@ def build(settings: Settings) -> Lamina:
         SpaceReserve(data / "space-reserve"),  # deletions work on a full disk
     )
     logs = LogService(
-        SqliteLogStore(
-            data / "logs.sqlite3", default_retention_days=settings.log_retention_days
-        ),
+        SqliteLogStore(data / "logs.sqlite3", default_retention_days=settings.log_retention_days),
         storage_limit_bytes=(settings.log_storage_mb << 20) or None,
     )
     sandbox = SelectedSandbox(
