@@ -145,6 +145,18 @@ def descendants(srv: LaminaServer) -> set[int]:
     return found
 
 
+def is_code_worker(pid: int) -> bool:
+    """The server's short-lived helpers for code (bytecode compilation, unpacking and
+    removing trees) run as its children too; they are no environment."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return any(b"compileall" in arg or b"unpack_worker" in arg for arg in argv) or (
+        len(argv) > 1 and argv[0].endswith(b"rm")
+    )
+
+
 def environment_processes(srv: LaminaServer) -> dict[int, set[int]]:
     """The execution environments running below the server: each runtime with its
     ``lamina-init`` (Linux sandbox; keyed by the init's pid) or alone (plain processes; keyed
@@ -159,7 +171,7 @@ def environment_processes(srv: LaminaServer) -> dict[int, set[int]]:
             parent_comm = Path(f"/proc/{parent}/comm").read_text().strip()
         except (OSError, ValueError):
             continue
-        if comm in ("lamina-init", "lamina-spawner"):
+        if comm in ("lamina-init", "lamina-spawner") or is_code_worker(pid):
             continue
         if parent_comm == "lamina-init":
             found.setdefault(parent, {parent}).add(pid)
