@@ -33,7 +33,7 @@ DEFAULT_KEEP_ALIVE_TIMEOUT = 30
 DEFAULT_MAX_CONNECTIONS = 4096
 # Host admission (docs/concurrency.md, runtime/admission.py): the environments' MemorySize
 # and CPU shares may add up to the host's memory and cores times these; environments
-# initialising at once (0: two per core); seconds a synchronous invocation waits for room.
+# initialising at once (0: eight per core); seconds a synchronous invocation waits for room.
 DEFAULT_HOST_MEMORY_OVERCOMMIT = 2.0
 DEFAULT_HOST_CPU_OVERCOMMIT = 8.0
 DEFAULT_MAX_COLD_STARTS = 0

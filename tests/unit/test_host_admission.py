@@ -34,10 +34,10 @@ def budget(memory: int = 10_000, cpu: int = 10_000, cold: int = 100, cores: int 
 # --- the arithmetic ---------------------------------------------------------------------------
 
 
-def test_budget_of_host_applies_overcommit_and_two_cold_starts_per_core() -> None:
+def test_budget_of_host_applies_overcommit_and_eight_cold_starts_per_core() -> None:
     got = HostBudget.of_host(2.0, 8.0, memory_mb=24_000, cpus=2)
     assert got == HostBudget(
-        memory_mb=48_000, cpu_mb=2 * MB_PER_VCPU * 8, cold_starts=4, host_cpus=2
+        memory_mb=48_000, cpu_mb=2 * MB_PER_VCPU * 8, cold_starts=16, host_cpus=2
     )
     assert HostBudget.of_host(1.0, 1.0, 3, memory_mb=1000, cpus=4).cold_starts == 3
     # A huge overcommit stays a finite budget; a tiny one still admits something.

@@ -149,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     server.add_argument(
         "--max-cold-starts",
         type=_positive_int,
-        help="environments initialising at once (env LAMINA_MAX_COLD_STARTS; two per core)",
+        help="environments initialising at once (env LAMINA_MAX_COLD_STARTS; eight per core)",
     )
     server.add_argument(
         "--admission-wait",

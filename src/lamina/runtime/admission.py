@@ -47,7 +47,7 @@ PRIORITIES = (INTERACTIVE, BACKGROUND)
 
 DEFAULT_MEMORY_OVERCOMMIT = 2.0
 DEFAULT_CPU_OVERCOMMIT = 8.0
-COLD_STARTS_PER_CORE = 2
+COLD_STARTS_PER_CORE = 8
 # Seconds a synchronous invocation waits for room before its 429.
 DEFAULT_ADMISSION_WAIT = 10.0
 UNLIMITED_MB = 1 << 50
@@ -94,7 +94,7 @@ class HostBudget:
         memory_mb: int | None = None,
         cpus: int | None = None,
     ) -> HostBudget:
-        """This host's budget (``cold_starts`` 0: two per core)."""
+        """This host's budget (``cold_starts`` 0: eight per core)."""
         cores = cpus if cpus is not None else host_cpus()
         memory = memory_mb if memory_mb is not None else host_memory_mb()
         return cls(
