@@ -20,8 +20,14 @@ REGION = "us-east-1"
 ACCOUNT = "111111111111"
 
 
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-recorded" / "lambda"
+
+
 def recorded_dir() -> Path:
-    """The ``aws-recorded/lambda`` directory, searched upward from this file."""
+    """The ``aws-recorded/lambda`` recordings: the copy in ``tests/fixtures`` (what the suite
+    uses, so it passes from a bare clone), else a ``shared/aws-recorded`` above this file."""
+    if FIXTURES.is_dir():
+        return FIXTURES
     for parent in Path(__file__).resolve().parents:
         for candidate in (parent / "shared" / "aws-recorded", parent / "aws-recorded"):
             if (candidate / "lambda").is_dir():
