@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,51 +104,215 @@ class Settings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
-        env = os.environ
-        values: dict[str, object] = {
-            "host": env.get("LAMINA_HOST", DEFAULT_HOST),
-            "port": int(env.get("LAMINA_PORT", DEFAULT_PORT)),
-            "data_dir": Path(env.get("LAMINA_DATA_DIR") or default_data_dir()),
-            "account_id": env.get("LAMINA_ACCOUNT_ID", DEFAULT_ACCOUNT),
-            "region": env.get("LAMINA_REGION", DEFAULT_REGION),
-            "idle_timeout": float(env.get("LAMINA_IDLE_TIMEOUT", DEFAULT_IDLE_TIMEOUT)),
-            "public_url": env.get("LAMINA_PUBLIC_URL", ""),
-            "isolation": env.get("LAMINA_ISOLATION", "auto"),
-            "function_network": env.get("LAMINA_FUNCTION_NETWORK", "none"),
-            "tmp_storage": env.get("LAMINA_TMP_STORAGE", "disk"),
-            "concurrency_limit": int(
-                env.get("LAMINA_CONCURRENCY_LIMIT", DEFAULT_CONCURRENCY_LIMIT)
-            ),
-            "unreserved_minimum": int(
-                env.get("LAMINA_UNRESERVED_MINIMUM", DEFAULT_UNRESERVED_MINIMUM)
-            ),
-            "scaling_rate": int(env.get("LAMINA_SCALING_RATE", DEFAULT_SCALING_RATE)),
-            "scaling_window": float(env.get("LAMINA_SCALING_WINDOW", DEFAULT_SCALING_WINDOW)),
-            "async_delay_scale": float(
-                env.get("LAMINA_ASYNC_DELAY_SCALE", DEFAULT_ASYNC_DELAY_SCALE)
-            ),
-            "code_storage_limit_mb": int(
-                env.get("LAMINA_CODE_STORAGE_LIMIT_MB", DEFAULT_CODE_STORAGE_LIMIT_MB)
-            ),
-            "function_api_access": env.get(
-                "LAMINA_FUNCTION_API_ACCESS", DEFAULT_FUNCTION_API_ACCESS
-            ),
-            "keep_alive_timeout": int(
-                env.get("LAMINA_KEEP_ALIVE_TIMEOUT", DEFAULT_KEEP_ALIVE_TIMEOUT)
-            ),
-            "max_connections": int(env.get("LAMINA_MAX_CONNECTIONS", DEFAULT_MAX_CONNECTIONS)),
-            "host_memory_overcommit": float(
-                env.get("LAMINA_HOST_MEMORY_OVERCOMMIT", DEFAULT_HOST_MEMORY_OVERCOMMIT)
-            ),
-            "host_cpu_overcommit": float(
-                env.get("LAMINA_HOST_CPU_OVERCOMMIT", DEFAULT_HOST_CPU_OVERCOMMIT)
-            ),
-            "max_cold_starts": int(env.get("LAMINA_MAX_COLD_STARTS", DEFAULT_MAX_COLD_STARTS)),
-            "admission_wait": float(env.get("LAMINA_ADMISSION_WAIT", DEFAULT_ADMISSION_WAIT)),
-            "log_retention_days": parse_retention_days(env.get("LAMINA_LOG_RETENTION_DAYS", "")),
-            "log_storage_mb": int(env.get("LAMINA_LOG_STORAGE_MB", DEFAULT_LOG_STORAGE_MB)),
-        }
+        """Each setting from ``overrides`` (parsed flags; None: not given), else its
+        ``LAMINA_*`` environment variable, else its default. Raises ``SettingsError``
+        naming the variable whose value is not valid."""
+        values: dict[str, object] = {}
+        for option in OPTIONS:
+            text = os.environ.get(option.env, "")
+            if text:
+                try:
+                    values[option.field] = option.parse(text)
+                except ValueError as exc:
+                    raise SettingsError(f"{option.env}={text!r}: {exc}") from None
         values.update({k: v for k, v in overrides.items() if v is not None})
-        values["log_retention_days"] = values["log_retention_days"] or None  # 0: never expire
-        values["data_dir"] = Path(str(values["data_dir"])).expanduser().resolve()
+        values["log_retention_days"] = values.get("log_retention_days") or None  # 0: never
+        data_dir = values.get("data_dir") or default_data_dir()
+        values["data_dir"] = Path(str(data_dir)).expanduser().resolve()
         return cls(**values)  # type: ignore[arg-type]
+
+
+class SettingsError(ValueError):
+    """A setting's environment variable holds a value it cannot take."""
+
+
+# --- the table of settings: field, flag (--field-name), variable (LAMINA_FIELD_NAME) -----
+
+
+def non_negative_int(text: str) -> int:
+    return _at_least(int(text), 0)
+
+
+def positive_int(text: str) -> int:
+    return _at_least(int(text), 1)
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if not value >= 0:
+        raise ValueError(f"must be >= 0: {text}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0:
+        raise ValueError(f"must be > 0: {text}")
+    return value
+
+
+def retention_days(text: str) -> int:
+    return parse_retention_days(text) or 0
+
+
+def _at_least(value: int, minimum: int) -> int:
+    if value < minimum:
+        raise ValueError(f"must be >= {minimum}: {value}")
+    return value
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}")
+        return text
+
+    parse.__name__ = "choice"
+    return parse
+
+
+@dataclass(frozen=True)
+class Option:
+    """One server setting: its ``Settings`` field, how its text is read (flag or
+    environment variable; raises ValueError), its help and the default shown there."""
+
+    field: str
+    parse: Callable[[str], object]
+    help: str
+    default_text: str = ""
+    choices: tuple[str, ...] | None = None
+    has_flag: bool = True
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.field.replace("_", "-")
+
+    @property
+    def env(self) -> str:
+        return "LAMINA_" + self.field.upper()
+
+    @property
+    def full_help(self) -> str:
+        default = f"; {self.default_text}" if self.default_text else ""
+        return f"{self.help} (env {self.env}{default})"
+
+
+def _choice(field: str, choices: tuple[str, ...], help: str, default: str) -> Option:
+    return Option(field, _one_of(*choices), help, default, choices)
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("host", str, "address to listen on", DEFAULT_HOST),
+    Option("port", positive_int, "port to listen on", str(DEFAULT_PORT)),
+    Option("data_dir", str, "state directory", "~/.local/share/lamina"),
+    Option("account_id", str, "account id in ARNs", DEFAULT_ACCOUNT),
+    Option("region", str, "region in ARNs", DEFAULT_REGION),
+    Option("public_url", str, "URL functions and Code.Location use", has_flag=False),
+    Option("idle_timeout", positive_float, "seconds an idle environment stays warm", "300"),
+    _choice(
+        "isolation",
+        ("auto", "linux", "process"),
+        "run functions isolated (linux), not (process), or isolated when possible (auto)",
+        "auto",
+    ),
+    _choice(
+        "function_network",
+        ("none", "host"),
+        "functions' outbound network: none (their own namespace, only Lamina is reachable) or host",
+        "none",
+    ),
+    _choice(
+        "tmp_storage",
+        ("memory", "disk"),
+        "/tmp of isolated environments: disk (an ext4 of EphemeralStorage on a loop device, "
+        "as on AWS: files in /tmp do not count against the function's memory; prepared "
+        "ahead of need, so starts pay nothing for it) or memory (a tmpfs that counts "
+        "against the function's memory)",
+        "disk",
+    ),
+    Option(
+        "concurrency_limit",
+        non_negative_int,
+        "concurrent executions of the account",
+        str(DEFAULT_CONCURRENCY_LIMIT),
+    ),
+    Option(
+        "unreserved_minimum",
+        non_negative_int,
+        "concurrency that reservations must leave unreserved, at most the limit",
+        str(DEFAULT_UNRESERVED_MINIMUM),
+    ),
+    Option(
+        "scaling_rate",
+        positive_int,
+        "new execution environments a function may add per scaling window",
+        str(DEFAULT_SCALING_RATE),
+    ),
+    Option("scaling_window", positive_float, "seconds of the scaling window", "10"),
+    Option(
+        "async_delay_scale",
+        positive_float,
+        "multiply the retry delays, backoffs and maximum event age of asynchronous "
+        "invocations: 1 = AWS's schedule, 0.01 = a hundred times faster",
+        "1",
+    ),
+    Option(
+        "code_storage_limit_mb",
+        positive_int,
+        "disk that code may take (packages, unpacked trees, merged layers): uploads beyond "
+        "it get CodeStorageExceededException",
+        f"{DEFAULT_CODE_STORAGE_LIMIT_MB}, AWS's 75 GB",
+    ),
+    _choice(
+        "function_api_access",
+        FUNCTION_API_ACCESS,
+        "what functions may do with Lamina's API using their own credentials: nothing, "
+        "operations on themselves, or everything in the account",
+        DEFAULT_FUNCTION_API_ACCESS,
+    ),
+    Option(
+        "keep_alive_timeout",
+        positive_int,
+        "seconds an idle API connection stays open",
+        str(DEFAULT_KEEP_ALIVE_TIMEOUT),
+    ),
+    Option(
+        "max_connections",
+        positive_int,
+        "open API connections at most; beyond it the longest-idle one is closed",
+        f"{DEFAULT_MAX_CONNECTIONS}, at most half the open-files limit",
+    ),
+    Option(
+        "host_memory_overcommit",
+        positive_float,
+        "the MemorySize of live environments may add up to the host's memory times this",
+        "2",
+    ),
+    Option(
+        "host_cpu_overcommit",
+        positive_float,
+        "the CPU shares of live environments (MemorySize/1769 vCPU each) may add up to the "
+        "host's cores times this",
+        "8",
+    ),
+    Option("max_cold_starts", positive_int, "environments initialising at once", "eight per core"),
+    Option(
+        "admission_wait",
+        non_negative_float,
+        "seconds a synchronous invocation waits for room on the host before its 429",
+        "10",
+    ),
+    Option(
+        "log_retention_days",
+        retention_days,
+        "retentionInDays of the log groups Lamina creates for functions: one of "
+        "CloudWatch's values (1, 3, 5, 7, 14, 30, ... 3653), or 0 to never expire",
+        "never, as on AWS",
+    ),
+    Option(
+        "log_storage_mb",
+        non_negative_int,
+        "size logs.sqlite3 may reach before its oldest events are deleted, 0 for no cap",
+        str(DEFAULT_LOG_STORAGE_MB),
+    ),
+)
