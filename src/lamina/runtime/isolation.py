@@ -109,7 +109,9 @@ class SelectedSandbox:
                 if self.tmp_storage == "disk" and no_disk is not None:
                     log.warning(
                         "/tmp of isolated environments is a tmpfs (it counts against the "
-                        "function's memory), not disk as asked: %s",
+                        "function's memory), not disk: %s. Loop devices and mkfs.ext4 "
+                        "(e2fsprogs) give AWS's disk /tmp; --tmp-storage memory chooses "
+                        "the tmpfs without this warning",
                         no_disk,
                     )
         if reason is None and sandbox is not None:
