@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ import pytest
 from support import LaminaServer, create_python_function
 
 from lamina.runtime import ephemeral
+from lamina.runtime.tmp_guarantee import RESERVE_MB
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="isolation needs root"),
@@ -172,8 +174,9 @@ def test_ephemeral_storage_1024_lets_a_function_write_900mb(
 ) -> None:
     """The prepared /tmp has the size of the last start (512 MB): a 1024 MB function
     gets its own of the right size."""
+    # The guarantee (tmp_guarantee.py) wants room for this /tmp and every live one.
     free_mb = shutil.disk_usage(default_server.data_dir).free // MB
-    if free_mb < 1200:
+    if free_mb < 1024 + 16 * 512 + RESERVE_MB:
         pytest.skip(f"only {free_mb} MB free on the data directory's disk")
     name = create_python_function(
         lam, PROBE, Timeout=120, MemorySize=128, EphemeralStorage={"Size": 1024}
@@ -210,6 +213,9 @@ def test_burst_beyond_prepared_environments_all_get_disk(default_server: LaminaS
     their /tmp made on demand (one loop device at a time, none left without), and every
     one gets a private ext4 /tmp."""
     burst = 10 * PREPARED_INITS
+    free_mb = shutil.disk_usage(default_server.data_dir).free // MB
+    if free_mb < (burst + 16) * 512 + RESERVE_MB:  # every /tmp guaranteed at its full size
+        pytest.skip(f"only {free_mb} MB free on the data directory's disk")
     lam = default_server.client(max_pool_connections=burst)
     name = create_python_function(lam, PROBE, Timeout=120, MemorySize=128)
     with ThreadPoolExecutor(burst) as pool:
@@ -219,6 +225,37 @@ def test_burst_beyond_prepared_environments_all_get_disk(default_server: LaminaS
         assert seen["fs"][-1:] == ["ext4"], seen
         assert seen["mine"] == seen["env"] and seen["entries"] == ["mine"], seen
     assert "environment /tmp in memory" not in server_log(default_server)
+
+
+def test_tmp_never_fills_the_data_disk(tmp_path: Path) -> None:
+    """The images behind /tmp are sparse. On a data disk with room for one 512 MB /tmp (and
+    the reserve) but not two, a second environment at once gets /tmp in memory instead, so
+    functions filling their /tmp can never fill the disk that holds Lamina's state."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1100m", "lamina-tmp", str(disk)], check=True
+    )
+    server = LaminaServer(disk / "data")
+    try:
+        server.start()
+        lam = server.client()
+        filler = create_python_function(lam, PROBE, Timeout=60, MemorySize=256)
+        other = create_python_function(lam, PROBE, Timeout=60, MemorySize=256)
+        # The filler's environment stays alive (warm) with its /tmp full.
+        kinds = {"first": call(lam, filler, action="fill", mb=600, keep=True)}
+        kinds["second"] = call(lam, other, action="look")["fs"][-1:]
+        # The first environment's disk /tmp filled up to its size, not beyond.
+        assert kinds["first"]["ok"] is False and kinds["first"]["errno"] == 28, kinds
+        assert kinds["second"] == ["tmpfs"], kinds
+        assert shutil.disk_usage(disk).free > RESERVE_MB * MB // 2
+        assert "cannot back every environment's /tmp" in server_log(server)
+        # Lamina's own writes still fit.
+        assert lam.publish_version(FunctionName=other)["Version"] == "1"
+    finally:
+        if server.process is not None and server.process.poll() is None:
+            server.stop()
+        subprocess.run(["umount", "-l", str(disk)], check=False)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGKILL])

@@ -22,6 +22,7 @@ from lamina.runtime.linux_sandbox import SANDBOX_GID, SANDBOX_UID, LinuxSandbox,
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
 from lamina.runtime.sandbox_users import SandboxUsers
 from lamina.runtime.spawner_client import SandboxUnavailable
+from lamina.runtime.tmp_guarantee import TmpGuarantee
 
 log = logging.getLogger("lamina.sandbox")
 
@@ -97,9 +98,9 @@ class SelectedSandbox:
             sandbox.users = SandboxUsers.for_port(self.lamina_api_port)
             no_disk = ephemeral.probe() if self.tmp_storage == "disk" else "not asked for"
             if no_disk is None:
-                sandbox.ephemeral = ephemeral.EphemeralImages(
-                    self.data_dir / "sandbox" / "ephemeral", (SANDBOX_UID, SANDBOX_GID)
-                )
+                images = self.data_dir / "sandbox" / "ephemeral"
+                sandbox.ephemeral = ephemeral.EphemeralImages(images, (SANDBOX_UID, SANDBOX_GID))
+                sandbox.tmp_guarantee = TmpGuarantee(images)
             reason, tmp_storage = await _self_test(sandbox)
             if reason is None and sandbox.ephemeral is not None and tmp_storage != "disk":
                 no_disk = tmp_storage

@@ -32,6 +32,7 @@ from lamina.runtime.launch import RUNTIMES_DIR, SANDBOX_RUNTIMES_DIR, SANDBOX_SD
 from lamina.runtime.sandbox import START_DEADLINE_SECONDS, SandboxSpec
 from lamina.runtime.sandbox_users import SandboxUsers
 from lamina.runtime.spawner_client import SandboxUnavailable, Spawner, receive, send_message
+from lamina.runtime.tmp_guarantee import TmpGuarantee
 
 log = logging.getLogger("lamina.sandbox")
 
@@ -83,6 +84,8 @@ class LinuxHandle:
     # The environment's own uid (and gid), given back to ``users`` once its init has ended.
     uid: int | None = None
     users: SandboxUsers | None = None
+    # What guaranteed its disk /tmp (given back with the uid).
+    tmp_guarantee: TmpGuarantee | None = None
     _frozen: bool = False
     _returncode: int | None = None
 
@@ -153,10 +156,16 @@ class LinuxHandle:
         if self.cgroup is not None:
             _remove_cgroup(self.cgroup)
             self.cgroup = None
-        users, uid = self.users, self.uid
+        users, uid, guarantee = self.users, self.uid, self.tmp_guarantee
         if users is not None and uid is not None:
-            # Only when every process of the environment is gone can the uid be reused.
-            self.spawner.exit_future(self.pid).add_done_callback(lambda _: users.release(uid))
+            # Only when every process of the environment is gone can the uid be reused (and
+            # its /tmp, gone with its mount namespace, stop counting).
+            def release(_: object) -> None:
+                users.release(uid)
+                if guarantee is not None:
+                    guarantee.give_back(uid)
+
+            self.spawner.exit_future(self.pid).add_done_callback(release)
             self.users = None
         self.spawner.forget(self.pid)
 
@@ -196,6 +205,7 @@ class LinuxSandbox:
         self.extra_ro_binds = extra_ro_binds
         self.lamina_api_port = 0
         self.users = SandboxUsers()
+        self.tmp_guarantee = TmpGuarantee(root_dir)
         self._spawners: dict[str, Spawner] = {}
         # Per spawner: inits already inside a prepared cgroup (see spawner.prepare).
         self._placed: dict[str, list[PreparedInit]] = {}
@@ -271,13 +281,15 @@ class LinuxSandbox:
             handle = await asyncio.wait_for(self._start(spec, uid), START_DEADLINE_SECONDS)
         except asyncio.TimeoutError:
             self.users.release(uid)
+            self.tmp_guarantee.give_back(uid)
             raise SandboxUnavailable(
                 f"the execution environment did not start within {START_DEADLINE_SECONDS:g} s"
             ) from None
         except BaseException:
             self.users.release(uid)
+            self.tmp_guarantee.give_back(uid)
             raise
-        handle.uid, handle.users = uid, self.users
+        handle.uid, handle.users, handle.tmp_guarantee = uid, self.users, self.tmp_guarantee
         return handle
 
     async def _start(self, spec: SandboxSpec, uid: int) -> LinuxHandle:
@@ -299,7 +311,10 @@ class LinuxSandbox:
         }
         tmp_disk = None
         if self.ephemeral is not None:
-            tmp_disk = payload["tmp_disk"] = await self.ephemeral.for_start(spec.ephemeral_mb)
+            tmp_disk = await self.ephemeral.for_start(spec.ephemeral_mb)
+            if tmp_disk is not None and not self.tmp_guarantee.take(uid, spec.ephemeral_mb):
+                tmp_disk = None  # a tmpfs over the one an init prepared ahead
+            payload["tmp_disk"] = tmp_disk
         limits = _init_limits(spec.memory_mb)
         placed = self._live_placed(spawner)
         if placed and spec.network == self.network:
