@@ -2,7 +2,7 @@
 
 Each case checks the HTTP status, ``x-amzn-ErrorType`` (botocore's ``Error.Code`` and the raw
 header), the message, the raw JSON body (member casing: ``Message`` vs ``message``, ``Type``) and,
-where AWS's answer was recorded (shared/aws-recorded/lambda), the whole recorded error. Then the
+where AWS's answer was recorded (tests/fixtures/aws-recorded), the whole recorded error. Then the
 stored state (ListFunctions, GetFunction of the functions involved, account usage) must be
 exactly what it was before the call.
 

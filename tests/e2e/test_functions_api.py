@@ -1,6 +1,6 @@
 """The function control plane through boto3, compared field by field with AWS's recordings.
 
-Golden tests replay what the recorded AWS tests did (shared/aws-recorded/lambda) and normalise
+Golden tests replay what the recorded AWS tests did (tests/fixtures/aws-recorded) and normalise
 Lamina's responses the way the recording tool normalised AWS's: ARNs' partition/account/region,
 role name, function names, RevisionId/CodeSha256/runtime-version hashes numbered in order of
 appearance, LastModified and CodeSize checked and then replaced. Every key and value must match.

@@ -1,4 +1,4 @@
-"""Access to the responses recorded against real AWS (shared/aws-recorded/lambda) and the
+"""Access to the responses recorded against real AWS (tests/fixtures/aws-recorded) and the
 comparison of a Lamina error with one of them.
 
 The recordings use placeholders: ``<partition>``, ``<region>``, account ``111111111111``,
@@ -20,19 +20,12 @@ REGION = "us-east-1"
 ACCOUNT = "111111111111"
 
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "aws-recorded" / "lambda"
+RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / "aws-recorded" / "lambda"
 
 
 def recorded_dir() -> Path:
-    """The ``aws-recorded/lambda`` recordings: the copy in ``tests/fixtures`` (what the suite
-    uses, so it passes from a bare clone), else a ``shared/aws-recorded`` above this file."""
-    if FIXTURES.is_dir():
-        return FIXTURES
-    for parent in Path(__file__).resolve().parents:
-        for candidate in (parent / "shared" / "aws-recorded", parent / "aws-recorded"):
-            if (candidate / "lambda").is_dir():
-                return candidate / "lambda"
-    raise RuntimeError(f"no shared/aws-recorded/lambda directory above {__file__}")
+    """The ``aws-recorded/lambda`` recordings the tests compare with (tests/fixtures)."""
+    return RECORDED
 
 
 @cache

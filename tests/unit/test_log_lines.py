@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from lamina.runtime.log_lines import MAX_EVENT_BYTES, LineSplitter, TailLines, split_text
+from lamina.domain.log_events import MAX_EVENT_BYTES
+from lamina.runtime.log_lines import LineSplitter, TailLines, split_text
 
 
 def test_lines_and_partial_lines() -> None:

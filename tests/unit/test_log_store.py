@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from lamina.domain.log_events import MAX_EVENT_BYTES
 from lamina.domain.log_filter import FilterPatternError, compile_filter_pattern, required_terms
 from lamina.domain.log_retention import parse_retention_days
 from lamina.services.logs import LogService
@@ -451,10 +452,10 @@ def test_required_terms() -> None:
 
 
 def test_a_too_big_message_is_truncated_not_fatal(store: SqliteLogStore) -> None:
-    store.append([ev(1, "x" * (log_store.MAX_MESSAGE_BYTES + 1000)), ev(2, "é" * 200_000)])
+    store.append([ev(1, "x" * (MAX_EVENT_BYTES + 1000)), ev(2, "é" * 200_000)])
     first, second = store.filter_log_events(G).items
-    assert len(first.message) == log_store.MAX_MESSAGE_BYTES
-    assert len(second.message.encode()) <= log_store.MAX_MESSAGE_BYTES
+    assert len(first.message) == MAX_EVENT_BYTES
+    assert len(second.message.encode()) <= MAX_EVENT_BYTES
     assert set(second.message) == {"é"}  # cut between characters
 
 

@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Protocol
 
+from lamina.domain.log_events import MAX_EVENT_BYTES
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
-from lamina.runtime.log_lines import MAX_EVENT_BYTES, READ_BUDGET_BYTES, LineSplitter, TailLines
+from lamina.runtime.log_lines import READ_BUDGET_BYTES, LineSplitter, TailLines
 from lamina.runtime.peer import runtime_peer_check
 from lamina.runtime.runtime_api import (
     ACCEPTED,

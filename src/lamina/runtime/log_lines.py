@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable, Iterator
 
-EVENT_OVERHEAD_BYTES = 26
-MAX_EVENT_BYTES = 262_144 - EVENT_OVERHEAD_BYTES
+from lamina.domain.log_events import MAX_EVENT_BYTES
+
 # Bytes read from one environment's log pipe per turn of the event loop: a flooding
 # function then shares the loop with every other function instead of holding it.
 READ_BUDGET_BYTES = 256 << 10

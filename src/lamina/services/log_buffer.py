@@ -19,7 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from lamina.store.log_store import EVENT_OVERHEAD, LogEvent, utf8_size
+from lamina.domain.log_events import EVENT_OVERHEAD_BYTES, utf8_size
+from lamina.store.log_records import LogEvent
 
 log = logging.getLogger("lamina.logs")
 
@@ -76,7 +77,7 @@ class LogBuffer:
         """Add an event (or count it as dropped); True when the buffer should be stored now
         rather than at the next interval."""
         key = (group, stream)
-        size = len(message) + EVENT_OVERHEAD
+        size = len(message) + EVENT_OVERHEAD_BYTES
         waiting = self._waiting.get(key, 0)
         if droppable and (
             waiting + size > self._stream_cap
@@ -87,7 +88,7 @@ class LogBuffer:
         if self._dropped and key in self._dropped:
             marker = self._marker(key)
             self._events.append(marker)
-            size += len(marker.message) + EVENT_OVERHEAD
+            size += len(marker.message) + EVENT_OVERHEAD_BYTES
         self._events.append(LogEvent(group, stream, timestamp_ms, message))
         self._waiting[key] = waiting + size
         self._size += size

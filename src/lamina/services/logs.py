@@ -28,7 +28,7 @@ from typing import TypeVar
 from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 from lamina.domain.log_retention import RETENTION_DAYS
 from lamina.services.log_buffer import LogBuffer, dropped_marker
-from lamina.store.log_store import (
+from lamina.store.log_records import (
     EventsPage,
     InvalidParameter,
     LogGroupInfo,
@@ -37,9 +37,9 @@ from lamina.store.log_store import (
     Page,
     ResourceAlreadyExists,
     ResourceNotFound,
-    SqliteLogStore,
     StoredEvent,
 )
+from lamina.store.log_store import SqliteLogStore
 
 __all__ = [
     "EventsPage",

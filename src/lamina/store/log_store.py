@@ -15,24 +15,38 @@ file's live pages exceed a cap, then gives the freed pages back (incremental vac
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
-import re
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, TypeVar
 
+from lamina.domain.log_events import EVENT_OVERHEAD_BYTES, truncate_message, utf8_size
 from lamina.domain.log_filter import (
     FilterPatternError,
     Predicate,
     compile_filter_pattern,
     required_terms,
+)
+from lamina.store.log_records import (
+    EVENTS_TOKEN,
+    EventsPage,
+    InvalidParameter,
+    LogEvent,
+    LogGroupInfo,
+    LogStreamInfo,
+    Page,
+    ResourceAlreadyExists,
+    ResourceNotFound,
+    StoredEvent,
+    decode_token,
+    encode_token,
+    events_token,
+    group_not_found,
 )
 from lamina.store.sqlite import connect, write_transaction
 
@@ -42,8 +56,6 @@ T = TypeVar("T")
 
 MAX_EVENTS = 10_000  # GetLogEvents / FilterLogEvents default and maximum `limit`
 MAX_RESPONSE_BYTES = 1_048_576  # both operations stop at 1 MB (message bytes + 26 each)
-EVENT_OVERHEAD = 26
-MAX_MESSAGE_BYTES = 262_144 - EVENT_OVERHEAD  # CloudWatch's largest event: 256 KB in all
 DAY_MS = 86_400_000
 INSERT_CHUNK_BYTES = 1 << 20  # message bytes per INSERT statement of a batch
 DELETE_CHUNK_ROWS = 10_000  # events deleted per transaction (retention, size limit)
@@ -104,132 +116,6 @@ FROM json_each(:rows)
 """
 
 _DELETED = "RETURNING group_id, stream_id, length(CAST(message AS BLOB))"
-
-
-# --- errors (``code`` is the CloudWatch Logs ``__type``) ------------------------------------
-
-
-class LogStoreError(Exception):
-    code: ClassVar[str] = "ServiceUnavailableException"
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-class ResourceNotFound(LogStoreError):
-    code = "ResourceNotFoundException"
-
-
-class ResourceAlreadyExists(LogStoreError):
-    code = "ResourceAlreadyExistsException"
-
-
-class InvalidParameter(LogStoreError):
-    code = "InvalidParameterException"
-
-
-def group_not_found() -> ResourceNotFound:
-    return ResourceNotFound("The specified log group does not exist.")
-
-
-# --- values -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LogEvent:
-    group: str
-    stream: str
-    timestamp_ms: int
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class LogGroupInfo:
-    name: str
-    creation_time: int
-    stored_bytes: int
-    retention_days: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LogStreamInfo:
-    name: str
-    creation_time: int
-    first_event_timestamp: int | None
-    last_event_timestamp: int | None
-    last_ingestion_time: int | None
-    stored_bytes: int
-
-
-@dataclass(frozen=True, slots=True)
-class StoredEvent:
-    stream: str
-    timestamp_ms: int
-    ingestion_time_ms: int
-    message: str
-    event_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Page(Generic[T]):
-    items: list[T]
-    next_token: str | None
-
-
-@dataclass(frozen=True, slots=True)
-class EventsPage:
-    """GetLogEvents: tokens are always present; at the end the forward token repeats."""
-
-    events: list[StoredEvent]
-    next_forward_token: str
-    next_backward_token: str
-
-
-# --- tokens -------------------------------------------------------------------------------
-
-
-def _encode_token(key: Sequence[Any]) -> str:
-    raw = json.dumps(list(key), separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_token(token: str | None, types: tuple[type, ...]) -> list[Any] | None:
-    if token is None:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-    except (ValueError, RecursionError):
-        key = None
-    if (
-        not isinstance(key, list)
-        or len(key) != len(types)
-        or not all(type(v) is t for v, t in zip(key, types, strict=True))
-    ):
-        raise InvalidParameter("The specified nextToken is invalid.")
-    return key
-
-
-_EVENTS_TOKEN = re.compile(r"([fb])/(\d{20})(\d{20})")
-
-
-def _events_token(direction: str, key: tuple[int, int]) -> str:
-    return f"{direction}/{key[0]:020d}{key[1]:020d}"
-
-
-def utf8_size(message: str) -> int:
-    """Bytes of ``message`` in UTF-8 (without encoding it when it is ASCII)."""
-    return len(message) if message.isascii() else len(message.encode())
-
-
-def truncate_message(message: str, limit: int = MAX_MESSAGE_BYTES) -> str:
-    """``message`` cut to at most ``limit`` bytes of UTF-8 (between characters)."""
-    if len(message) * 4 <= limit or (message.isascii() and len(message) <= limit):
-        return message
-    data = message.encode()
-    if len(data) <= limit:
-        return message
-    return data[:limit].decode("utf-8", "ignore")
 
 
 def _prefix_clause(column: str, prefix: str | None, params: list[Any]) -> str:
@@ -331,7 +217,7 @@ class SqliteLogStore:
                 ts = event.timestamp_ms
                 message = truncate_message(event.message)
                 rows.append((gid, sid, ts, message))
-                size = utf8_size(message) + EVENT_OVERHEAD
+                size = utf8_size(message) + EVENT_OVERHEAD_BYTES
                 entry = stats.get(sid)
                 if entry is None:
                     stats[sid] = [ts, ts, size, gid]
@@ -468,8 +354,8 @@ class SqliteLogStore:
             by_stream: dict[int, int] = {}
             by_group: dict[int, int] = {}
             for gid, sid, size in rows:
-                by_stream[sid] = by_stream.get(sid, 0) + size + EVENT_OVERHEAD
-                by_group[gid] = by_group.get(gid, 0) + size + EVENT_OVERHEAD
+                by_stream[sid] = by_stream.get(sid, 0) + size + EVENT_OVERHEAD_BYTES
+                by_group[gid] = by_group.get(gid, 0) + size + EVENT_OVERHEAD_BYTES
             conn.executemany(
                 "UPDATE log_streams SET stored_bytes = max(0, stored_bytes - ?) WHERE id = ?",
                 [(size, sid) for sid, size in by_stream.items()],
@@ -496,7 +382,7 @@ class SqliteLogStore:
         pattern: str | None = None,
     ) -> Page[LogGroupInfo]:
         """Groups by name; ``pattern`` is a case-insensitive substring (logGroupNamePattern)."""
-        after = _decode_token(token, (str,))
+        after = decode_token(token, (str,))
         params: list[Any] = []
         sql = "SELECT name, creation_time, stored_bytes, retention_days FROM log_groups WHERE 1"
         sql += _prefix_clause("name", prefix, params)
@@ -509,7 +395,7 @@ class SqliteLogStore:
         rows = self._query(sql + " ORDER BY name LIMIT ?", [*params, limit + 1])
         items = [LogGroupInfo(*row) for row in rows[:limit]]
         more = len(rows) > limit
-        return Page(items, _encode_token([items[-1].name]) if more else None)
+        return Page(items, encode_token([items[-1].name]) if more else None)
 
     def _group_id(self, group: str) -> int:
         rows = self._query("SELECT id FROM log_groups WHERE name = ?", (group,))
@@ -531,7 +417,7 @@ class SqliteLogStore:
         by_time = order_by == "LastEventTime"
         if by_time and prefix:
             raise InvalidParameter("Cannot order by LastEventTime with a logStreamNamePrefix.")
-        after = _decode_token(token, (int, str) if by_time else (str,))
+        after = decode_token(token, (int, str) if by_time else (str,))
         gid = self._group_id(group)
         columns = ["coalesce(last_event_ts, 0)", "name"] if by_time else ["name"]
         key = ", ".join(columns)
@@ -554,7 +440,7 @@ class SqliteLogStore:
             next_key: list[Any] = [last.name]
             if by_time:
                 next_key.insert(0, last.last_event_timestamp or 0)
-            next_token = _encode_token(next_key)
+            next_token = encode_token(next_key)
         return Page(items, next_token)
 
     # --- events ---------------------------------------------------------------------------
@@ -577,7 +463,7 @@ class SqliteLogStore:
         limit = min(limit or MAX_EVENTS, MAX_EVENTS)
         forward, boundary = start_from_head, (0, 0) if start_from_head else (_FAR_FUTURE, 0)
         if next_token is not None:
-            m = _EVENTS_TOKEN.fullmatch(next_token)
+            m = EVENTS_TOKEN.fullmatch(next_token)
             if m is None:
                 raise InvalidParameter("The specified nextToken is invalid.")
             forward, boundary = m.group(1) == "f", (int(m.group(2)), int(m.group(3)))
@@ -598,7 +484,7 @@ class SqliteLogStore:
         events: list[StoredEvent] = []
         size = 0
         for event_id, ts, ingested, message in self._query(sql, params):
-            size += len(message.encode()) + EVENT_OVERHEAD
+            size += len(message.encode()) + EVENT_OVERHEAD_BYTES
             if size > MAX_RESPONSE_BYTES and events:
                 break
             events.append(StoredEvent(stream, ts, ingested, message, str(event_id)))
@@ -609,12 +495,12 @@ class SqliteLogStore:
             # forward from here later includes the event at a backward boundary.
             before = (0, 0) if boundary[0] == _FAR_FUTURE else (boundary[0], boundary[1] - 1)
             ahead = boundary if forward else before
-            return EventsPage([], _events_token("f", ahead), _events_token("b", boundary))
+            return EventsPage([], events_token("f", ahead), events_token("b", boundary))
         first, last = events[0], events[-1]
         return EventsPage(
             events,
-            _events_token("f", (last.timestamp_ms, int(last.event_id))),
-            _events_token("b", (first.timestamp_ms, int(first.event_id))),
+            events_token("f", (last.timestamp_ms, int(last.event_id))),
+            events_token("b", (first.timestamp_ms, int(first.event_id))),
         )
 
     def filter_log_events(
@@ -641,7 +527,7 @@ class SqliteLogStore:
             predicate = compile_filter_pattern(filter_pattern)
         except FilterPatternError as exc:
             raise InvalidParameter(f"Invalid filter pattern: {exc}") from exc
-        after = _decode_token(next_token, (int, int))
+        after = decode_token(next_token, (int, int))
         gid = self._group_id(group)
         params: list[Any] = [gid, start or 0, _FAR_FUTURE if end is None else end]
         where = "e.group_id = ? AND e.timestamp >= ? AND e.timestamp <= ?"
@@ -676,14 +562,14 @@ class SqliteLogStore:
             exhausted = len(rows) < SCAN_BATCH
             for index, (event_id, ts, ingested, message, stream) in enumerate(rows, 1):
                 if predicate(message):
-                    size += len(message.encode()) + EVENT_OVERHEAD
+                    size += len(message.encode()) + EVENT_OVERHEAD_BYTES
                     if size > MAX_RESPONSE_BYTES and events:
-                        return Page(events, _encode_token(cursor))
+                        return Page(events, encode_token(cursor))
                     events.append(StoredEvent(stream, ts, ingested, message, str(event_id)))
                 cursor = [ts, event_id]
                 scanned += 1
                 if len(events) >= limit or scanned >= SCAN_BUDGET:
                     more = not exhausted or index < len(rows)
-                    return Page(events, _encode_token(cursor) if more else None)
+                    return Page(events, encode_token(cursor) if more else None)
             if exhausted:
                 return Page(events, None)
