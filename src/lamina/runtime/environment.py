@@ -11,26 +11,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
-import fcntl
 import json
 import logging
 import math
 import os
 import signal
 import socket
-import struct
-import termios
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Protocol
 
-from lamina.domain.log_events import MAX_EVENT_BYTES
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
-from lamina.runtime.log_lines import READ_BUDGET_BYTES, LineSplitter, TailLines
+from lamina.runtime.log_lines import TailLines
 from lamina.runtime.peer import runtime_peer_check
 from lamina.runtime.runtime_api import (
     ACCEPTED,
@@ -40,6 +35,7 @@ from lamina.runtime.runtime_api import (
     RuntimeApiServer,
     runtime_error,
 )
+from lamina.runtime.runtime_output import LogSink, RuntimeOutput
 from lamina.runtime.sandbox import Sandbox, SandboxError, SandboxHandle, SandboxSpec
 
 log = logging.getLogger("lamina.environment")
@@ -47,22 +43,6 @@ log = logging.getLogger("lamina.environment")
 # On-demand init may take this long before the invocation's own timeout starts counting.
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
-
-
-class LogSink(Protocol):
-    """Where an environment's log events go (the LogService)."""
-
-    def append(
-        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
-    ) -> None:
-        """``droppable``: the function's own output, which the sink may drop (counted, with a
-        marker) when it floods; platform lines (START, END, REPORT) never are."""
-
-    def has_room(self, group: str, stream: str, size: int) -> bool:
-        """Whether ``size`` more bytes of this stream's output would be kept."""
-
-    def when_room(self, callback: Callable[[], None]) -> None:
-        """Call ``callback`` once there is room again (back-pressure)."""
 
 
 _SIGNAL_NAMES = {
@@ -188,7 +168,7 @@ class Environment:
         # first /next), and whether init happened ahead of every invocation.
         self._initialised: asyncio.Future[bool] | None = None
         self._initialised_ahead = False
-        self._partial = LineSplitter()  # the runtime's output not yet logged
+        self._output: RuntimeOutput | None = None  # the runtime's stdout and stderr
         self._exit_task: asyncio.Task[None] | None = None
         # Which Runtime API limit the runtime broke, if it did (it loses the environment).
         self._api_abuse: str | None = None
@@ -248,7 +228,10 @@ class Environment:
         lamina_api = handle.listeners.pop("lamina_api", None)
         if lamina_api is not None and self._serve_lamina_api is not None:
             self._proxy = await self._serve_lamina_api(lamina_api)
-        asyncio.get_running_loop().add_reader(handle.log_fd, self._read_logs)
+        self._output = RuntimeOutput(
+            handle.log_fd, self._log_sink, self.log_group, self.log_stream, self._log_output
+        )
+        self._output.watch()
         self._exit_task = asyncio.ensure_future(self._watch_exit(handle))
 
     async def wait_initialised(self) -> bool:
@@ -326,12 +309,9 @@ class Environment:
 
     async def _watch_exit(self, handle: SandboxHandle) -> None:
         returncode = await handle.wait()
-        self._drain_logs(final=True)
-        loop = asyncio.get_running_loop()
-        try:
-            loop.remove_reader(handle.log_fd)
-        finally:
-            os.close(handle.log_fd)
+        if self._output is not None:
+            self._output.drain(final=True)
+            self._output.close()
         running = self._running
         if running is not None and not running.future.done():
             if not running.delivered and not running.cold and self._init_error is None:
@@ -580,75 +560,12 @@ class Environment:
 
     # --- logs --------------------------------------------------------------------------------
 
-    def _read_logs(self) -> None:
-        handle = self._handle
-        if handle is not None and not self._log_sink.has_room(
-            self.log_group, self.log_stream, READ_BUDGET_BYTES + MAX_EVENT_BYTES
-        ):
-            # Back-pressure: stop reading until the logs waiting are stored; meanwhile the
-            # runtime's writes wait on its full pipe.
-            asyncio.get_running_loop().remove_reader(handle.log_fd)
-            self._log_sink.when_room(self._resume_logs)
-            return
-        if handle is not None and self._drain_logs(final=False) == 0:
-            # Readable with nothing to read: the runtime's end of the pipe is closed (it
-            # exited). Stop watching, or the event loop would call this again and again
-            # until the exit is handled; the final drain happens there.
-            try:
-                late = os.read(handle.log_fd, 65536)
-                if late:  # a write landed in between: not the end yet
-                    self._log_output(late)
-                    return
-            except (BlockingIOError, InterruptedError):
-                return  # a spurious wake-up
-            except OSError:
-                pass
-            asyncio.get_running_loop().remove_reader(handle.log_fd)
+    def _drain_logs(self, *, final: bool, end_line: bool = False) -> None:
+        if self._output is not None:
+            self._output.drain(final=final, end_line=end_line)
 
-    def _drain_logs(self, *, final: bool, end_line: bool = False) -> int:
-        """Log what the runtime wrote; returns how many bytes were read.
-
-        At most ``READ_BUDGET_BYTES`` per call: the loop calls back while more is waiting,
-        and a runtime writing faster waits on its full pipe. ``final`` (the runtime ended or
-        is being stopped) and ``end_line`` (an invocation ends: its output is its own) also
-        log a last line without a newline."""
-        handle = self._handle
-        if handle is None:
-            return 0
-        read = 0
-        while read < READ_BUDGET_BYTES:
-            # FIONREAD first: most invocations print nothing, and a read that finds the
-            # pipe empty costs an exception.
-            try:
-                available = struct.unpack(
-                    "i", fcntl.ioctl(handle.log_fd, termios.FIONREAD, b"\0\0\0\0")
-                )[0]
-                if available <= 0 and not final:
-                    break
-                chunk = os.read(handle.log_fd, min(max(available, 65536), READ_BUDGET_BYTES))
-            except (BlockingIOError, InterruptedError):
-                break
-            except OSError:
-                break
-            if not chunk:
-                break
-            read += len(chunk)
-            self._log_output(chunk)
-            if len(chunk) < 65536:
-                break
-        if final or end_line:
-            for message in self._partial.flush():
-                self._log(message, droppable=True)
-        return read
-
-    def _resume_logs(self) -> None:
-        # Once DEAD, the exit watcher drains the pipe and closes it: nothing to resume.
-        if self._handle is not None and self.state is not State.DEAD:
-            asyncio.get_running_loop().add_reader(self._handle.log_fd, self._read_logs)
-
-    def _log_output(self, chunk: bytes) -> None:
-        for message in self._partial.feed(chunk):
-            self._log(message, droppable=True)
+    def _log_output(self, line: str) -> None:
+        self._log(line, droppable=True)
 
     def _log(self, message: str, *, droppable: bool = False) -> None:
         self._log_sink.append(
