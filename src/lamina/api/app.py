@@ -102,70 +102,49 @@ class EdgeApp:
                 return guard.BAD_HOST
             if guard.is_preflight(method, headers):
                 return guard.PREFLIGHT_REFUSED
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.decode("latin-1").split("?", 1)[0]
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        path = raw_path.split("?", 1)[0]
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(query_string, keep_blank_values=True)
         if path.startswith("/_lamina/"):
             return await self._internal(scope, receive, path, query, headers)
         target = headers.get("x-amz-target", "")
         is_logs = target.startswith(LOGS_TARGET_PREFIX) and self.logs_handler is not None
-        if access is None:
-            return await self._serve(scope, receive, request_id, headers, query, body=None)
-        try:
-            claim, credentials = access.admit(
-                headers,
-                query,
-                relayed=access.is_relayed(scope.get("client")),
-                browser=guard.from_browser(headers),
-            )
-        except LambdaError as error:
-            if is_logs:
-                return logs_error(error.code, error.message, error.status)
-            raise
-        if credentials is None:
-            return await self._serve(scope, receive, request_id, headers, query, body=None)
-        body = await self._body(scope, receive, headers)
-        request = SignedRequest(method, raw_path.decode("latin-1"), query_string, headers, body)
-        service = "logs" if is_logs else "lambda"
-        try:
-            if len(body) > HASH_INLINE_BYTES:
-                # Hashing a large body for the signature would stall every other request.
-                caller = await asyncio.to_thread(
-                    access.identify, claim, credentials, request, service
+        logs_target = target if is_logs else None
+        body: bytes | None = None
+        caller: FunctionCaller | None = None
+        if access is not None:
+            try:
+                claim, credentials = access.admit(
+                    headers,
+                    query,
+                    relayed=access.is_relayed(scope.get("client")),
+                    browser=guard.from_browser(headers),
                 )
-            else:
-                caller = access.identify(claim, credentials, request, service)
-        except LambdaError as error:
-            if is_logs:
-                return logs_error(error.code, error.message, error.status)
-            raise
-        if is_logs:
-            refused = access.check_logs(caller, target, body)
-            if refused is not None:
-                return refused
-        return await self._serve(scope, receive, request_id, headers, query, body, caller)
-
-    async def _serve(
-        self,
-        scope: Scope,
-        receive: Receive,
-        request_id: str,
-        headers: dict[str, str],
-        query: dict[str, list[str]],
-        body: bytes | None,
-        caller: FunctionCaller | None = None,
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        """A Lambda or Logs request that passed authentication."""
+                if credentials is not None:
+                    body = await self._body(scope, receive, headers)
+                    request = SignedRequest(method, raw_path, query_string, headers, body)
+                    service = "lambda" if logs_target is None else "logs"
+                    if len(body) > HASH_INLINE_BYTES:
+                        # Hashing a large body for the signature would stall every request.
+                        caller = await asyncio.to_thread(
+                            access.identify, claim, credentials, request, service
+                        )
+                    else:
+                        caller = access.identify(claim, credentials, request, service)
+            except LambdaError as error:
+                if logs_target is not None:
+                    return logs_error(error.code, error.message, error.status)
+                raise
         if body is None:
             body = await self._body(scope, receive, headers)
-        target = headers.get("x-amz-target", "")
-        if target.startswith(LOGS_TARGET_PREFIX) and self.logs_handler is not None:
-            status, extra, out = await self.logs_handler(target, body)
+        if logs_target is not None and self.logs_handler is not None:
+            if caller is not None and access is not None:
+                refused = access.check_logs(caller, logs_target, body)
+                if refused is not None:
+                    return refused
+            status, extra, out = await self.logs_handler(logs_target, body)
             return status, [(k.encode(), v.encode()) for k, v in extra.items()], out
-        raw_path = scope.get("raw_path") or scope["path"].encode()
-        path = raw_path.decode("latin-1").split("?", 1)[0]
-        method = scope["method"]
         found = self.model.match(method, path, query)
         if found is None:
             raise UnknownOperationException(f"Unknown operation {method} {path}")
@@ -174,8 +153,8 @@ class EdgeApp:
         if handler is None:
             raise UnknownOperationException(f"Operation {op.name} is not supported by Lamina yet")
         params = await parse_off_loop(self.model, op, labels, query, headers, body)
-        if caller is not None and self.access is not None:
-            self.access.check_lambda(caller, op.name, params)
+        if caller is not None and access is not None:
+            access.check_lambda(caller, op.name, params)
         params["__request_id__"] = request_id
         output = await handler(params)
         return self.model.render_output(op, output)
