@@ -193,33 +193,36 @@ class Option:
 
     @property
     def full_help(self) -> str:
-        default = f"; {self.default_text}" if self.default_text else ""
-        return f"{self.help} (env {self.env}{default})"
+        """The help, the variable, and the default (``default_text``, else the field's)."""
+        default = self.default_text or _shown(getattr(Settings, self.field, ""))
+        return f"{self.help} (env {self.env}{'; ' + default if default else ''})"
 
 
-def _choice(field: str, choices: tuple[str, ...], help: str, default: str) -> Option:
-    return Option(field, _one_of(*choices), help, default, choices)
+def _shown(value: object) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _choice(field: str, choices: tuple[str, ...], help: str) -> Option:
+    return Option(field, _one_of(*choices), help, choices=choices)
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("host", str, "address to listen on", DEFAULT_HOST),
-    Option("port", positive_int, "port to listen on", str(DEFAULT_PORT)),
+    Option("host", str, "address to listen on"),
+    Option("port", positive_int, "port to listen on"),
     Option("data_dir", str, "state directory", "~/.local/share/lamina"),
-    Option("account_id", str, "account id in ARNs", DEFAULT_ACCOUNT),
-    Option("region", str, "region in ARNs", DEFAULT_REGION),
+    Option("account_id", str, "account id in ARNs"),
+    Option("region", str, "region in ARNs"),
     Option("public_url", str, "URL functions and Code.Location use", has_flag=False),
-    Option("idle_timeout", positive_float, "seconds an idle environment stays warm", "300"),
+    Option("idle_timeout", positive_float, "seconds an idle environment stays warm"),
     _choice(
         "isolation",
         ("auto", "linux", "process"),
         "run functions isolated (linux), not (process), or isolated when possible (auto)",
-        "auto",
     ),
     _choice(
         "function_network",
         ("none", "host"),
         "functions' outbound network: none (their own namespace, only Lamina is reachable) or host",
-        "none",
     ),
     _choice(
         "tmp_storage",
@@ -228,33 +231,24 @@ OPTIONS: tuple[Option, ...] = (
         "as on AWS: files in /tmp do not count against the function's memory; prepared "
         "ahead of need, so starts pay nothing for it) or memory (a tmpfs that counts "
         "against the function's memory)",
-        "disk",
     ),
-    Option(
-        "concurrency_limit",
-        non_negative_int,
-        "concurrent executions of the account",
-        str(DEFAULT_CONCURRENCY_LIMIT),
-    ),
+    Option("concurrency_limit", non_negative_int, "concurrent executions of the account"),
     Option(
         "unreserved_minimum",
         non_negative_int,
         "concurrency that reservations must leave unreserved, at most the limit",
-        str(DEFAULT_UNRESERVED_MINIMUM),
     ),
     Option(
         "scaling_rate",
         positive_int,
         "new execution environments a function may add per scaling window",
-        str(DEFAULT_SCALING_RATE),
     ),
-    Option("scaling_window", positive_float, "seconds of the scaling window", "10"),
+    Option("scaling_window", positive_float, "seconds of the scaling window"),
     Option(
         "async_delay_scale",
         positive_float,
         "multiply the retry delays, backoffs and maximum event age of asynchronous "
         "invocations: 1 = AWS's schedule, 0.01 = a hundred times faster",
-        "1",
     ),
     Option(
         "code_storage_limit_mb",
@@ -268,14 +262,8 @@ OPTIONS: tuple[Option, ...] = (
         FUNCTION_API_ACCESS,
         "what functions may do with Lamina's API using their own credentials: nothing, "
         "operations on themselves, or everything in the account",
-        DEFAULT_FUNCTION_API_ACCESS,
     ),
-    Option(
-        "keep_alive_timeout",
-        positive_int,
-        "seconds an idle API connection stays open",
-        str(DEFAULT_KEEP_ALIVE_TIMEOUT),
-    ),
+    Option("keep_alive_timeout", positive_int, "seconds an idle API connection stays open"),
     Option(
         "max_connections",
         positive_int,
@@ -286,21 +274,18 @@ OPTIONS: tuple[Option, ...] = (
         "host_memory_overcommit",
         positive_float,
         "the MemorySize of live environments may add up to the host's memory times this",
-        "2",
     ),
     Option(
         "host_cpu_overcommit",
         positive_float,
         "the CPU shares of live environments (MemorySize/1769 vCPU each) may add up to the "
         "host's cores times this",
-        "8",
     ),
     Option("max_cold_starts", positive_int, "environments initialising at once", "eight per core"),
     Option(
         "admission_wait",
         non_negative_float,
         "seconds a synchronous invocation waits for room on the host before its 429",
-        "10",
     ),
     Option(
         "log_retention_days",
@@ -313,6 +298,5 @@ OPTIONS: tuple[Option, ...] = (
         "log_storage_mb",
         non_negative_int,
         "size logs.sqlite3 may reach before its oldest events are deleted, 0 for no cap",
-        str(DEFAULT_LOG_STORAGE_MB),
     ),
 )
