@@ -193,8 +193,6 @@ class FunctionService:
             layers=layers,
         )
         config = _apply_settings(config, params)
-        if self.config(name) is not None:
-            raise ResourceConflictException(f"Function already exist: {name}")
         active = config.replace(
             state="Active",
             state_reason=None,
