@@ -14,14 +14,28 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 
-class LambdaError(Exception):
-    """Base class: an error with an AWS wire representation."""
+class AwsError(Exception):
+    """Base class of every service's errors: an error with an AWS wire representation.
+
+    Each protocol's codec renders it (``lamina.api.protocols``): rest-json as Lambda does
+    (``x-amzn-ErrorType`` + a body with ``Type`` and the message member), JSON 1.0/1.1 with
+    ``__type`` (plus ``x-amzn-query-error`` when ``query_code`` is set), query as an XML
+    ``ErrorResponse`` whose ``Code`` is ``query_code`` or ``code``.
+    """
 
     code: ClassVar[str] = "ServiceException"
     status: ClassVar[int] = 500
     message_key: ClassVar[str] = "Message"
-    # Whether the body carries ``"Type": "User"|"Service"``.
+    # Whether the (rest-json) body carries ``"Type": "User"|"Service"``.
     typed: ClassVar[bool] = True
+    # The legacy code of services that also speak the query protocol (SQS's
+    # ``AWS.SimpleQueueService.NonExistentQueue``): clients read it as ``Error.Code``.
+    query_code: ClassVar[str | None] = None
+
+    @property
+    def sender_fault(self) -> bool:
+        """Whether the caller is at fault (query's ``Type``: ``Sender`` or ``Receiver``)."""
+        return self.status < 500
 
     def __init__(self, message: str, **extra: Any) -> None:
         super().__init__(message)
@@ -36,6 +50,10 @@ class LambdaError(Exception):
         out[self.message_key] = self.message
         out.update(self.extra)
         return out
+
+
+# Lambda's errors are the hierarchy's first members; the name stays for them.
+LambdaError = AwsError
 
 
 # --- 400 -----------------------------------------------------------------------------

@@ -25,9 +25,7 @@ kept failing until their maximum age. They stay visible (``GET /_lamina/async``)
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import json
-import queue
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from typing import Any, TypeVar
 
 from lamina.domain.errors import TooManyRequestsException
 from lamina.store.disk_full import is_disk_full
+from lamina.store.group_commit import GroupCommitWriter
 
 T = TypeVar("T")
 
@@ -47,8 +46,6 @@ QUEUE_FULL_REASON = "EventQueueFull"
 
 INVOKE = "invoke"
 DELIVER = "deliver"
-# Most operations one commit groups (bounds the latency of the first one in a batch).
-MAX_BATCH = 512
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -157,81 +154,6 @@ class Retained:
     created_at: float
 
 
-class _Writer(threading.Thread):
-    """One connection, one thread: runs queued operations in group-committed transactions."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__(name="lamina-async-queue", daemon=True)
-        self.conn = conn
-        self.ops: queue.SimpleQueue[
-            tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]] | None
-        ] = queue.SimpleQueue()
-        self.commits = 0
-
-    def submit(self, op: Callable[[sqlite3.Connection], T]) -> concurrent.futures.Future[T]:
-        future: concurrent.futures.Future[T] = concurrent.futures.Future()
-        self.ops.put((op, future))
-        return future
-
-    def stop(self) -> None:
-        self.ops.put(None)
-        self.join()
-
-    def run(self) -> None:
-        while True:
-            first = self.ops.get()
-            if first is None:
-                return
-            batch = [first]
-            stopping = False
-            while len(batch) < MAX_BATCH:
-                try:
-                    item = self.ops.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._run_batch(batch)
-            if stopping:
-                return
-
-    def _run_batch(
-        self,
-        batch: list[tuple[Callable[[sqlite3.Connection], Any], concurrent.futures.Future[Any]]],
-    ) -> None:
-        results: list[tuple[concurrent.futures.Future[Any], Any, BaseException | None]] = []
-        conn = self.conn
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            for op, future in batch:
-                # Each operation in its own savepoint: one failing leaves the others intact.
-                conn.execute("SAVEPOINT op")
-                try:
-                    result = op(conn)
-                except Exception as exc:  # noqa: BLE001 - reported to the caller
-                    conn.execute("ROLLBACK TO op")
-                    conn.execute("RELEASE op")
-                    results.append((future, None, exc))
-                else:
-                    conn.execute("RELEASE op")
-                    results.append((future, result, None))
-            conn.execute("COMMIT")
-            self.commits += 1
-        except BaseException as exc:  # noqa: BLE001 - the whole batch failed
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            for _, future in batch:
-                future.set_exception(exc)
-            return
-        for future, result, error in results:
-            if error is not None:
-                future.set_exception(error)
-            else:
-                future.set_result(result)
-
-
 class AsyncQueueStore:
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -239,7 +161,7 @@ class AsyncQueueStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         conn.executescript(_SCHEMA)
-        self._writer = _Writer(conn)
+        self._writer = GroupCommitWriter(conn, "lamina-async-queue")
         self._writer.start()
         # Scrapes read on their own connection (WAL: readers never wait for the writer).
         self._reader = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)

@@ -1,0 +1,29 @@
+"""Who asked what, where: the one value the edge builds per request and hands to services."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from lamina.domain.callers import FunctionCaller
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """One API request's identity.
+
+    ``region`` is the region of the request's signature (its credential scope), which is the
+    region served: a client signed for ``eu-west-1`` gets ``eu-west-1`` ARNs and state.
+    ``caller`` is the function whose execution-role credentials signed the request, or None
+    for the account's own credentials.
+    """
+
+    request_id: str
+    account_id: str
+    region: str
+    caller: FunctionCaller | None = None
+
+    @classmethod
+    def internal(cls, account_id: str, region: str) -> RequestContext:
+        """A context for Lamina's own calls (pollers, destinations): the account itself."""
+        return cls(str(uuid.uuid4()), account_id, region)
