@@ -211,7 +211,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("port", positive_int, "port to listen on"),
     Option("data_dir", str, "state directory", "~/.local/share/lamina"),
     Option("account_id", str, "account id in ARNs"),
-    Option("region", str, "region in ARNs"),
+    Option("region", str, "the default region: served to requests signed for no AWS region"),
     Option("public_url", str, "URL functions and Code.Location use", has_flag=False),
     Option("idle_timeout", positive_float, "seconds an idle environment stays warm"),
     _choice(

@@ -94,11 +94,11 @@ class LaminaServer:
             self.process.kill()
             raise
 
-    def client(self, service: str = "lambda", **config: Any) -> Any:
+    def client(self, service: str = "lambda", region: str = REGION, **config: Any) -> Any:
         return boto3.client(
             service,
             endpoint_url=self.endpoint,
-            region_name=REGION,
+            region_name=region,
             aws_access_key_id="test",
             aws_secret_access_key="test",
             config=Config(retries={"max_attempts": 1}, read_timeout=120, **config),

@@ -1,4 +1,4 @@
-"""The CloudWatch Logs wire protocol: handle_logs_request directly, then real clients
+"""The CloudWatch Logs API: through the edge's JSON codec directly, then real clients
 (boto3, the AWS CLI, ``lamina logs``) against a uvicorn server in a thread."""
 
 from __future__ import annotations
@@ -24,7 +24,10 @@ import uvicorn
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from lamina.api.logs_api import handle_logs_request
+from lamina.api.app import EdgeApp
+from lamina.api.endpoints import JsonService, RestJsonService, ServiceDirectory
+from lamina.api.logs_api import internal_error, logs_codec, logs_handlers
+from lamina.api.model import lambda_model
 from lamina.cli import logs_cmd
 from lamina.services.logs import LogService
 from lamina.store.log_store import SqliteLogStore
@@ -35,7 +38,46 @@ S2 = "2024/01/01/[1]" + "b" * 32
 NOW = int(time.time() * 1000)
 
 
-# --- handle_logs_request directly --------------------------------------------------------
+# --- the edge with the Logs service only ------------------------------------------------
+
+
+def logs_edge(logs: LogService) -> EdgeApp:
+    services = ServiceDirectory(RestJsonService("lambda", "lambda", lambda_model(), {}))
+    services.add_json(
+        JsonService(
+            "logs",
+            "logs",
+            logs_codec(),
+            logs_handlers(logs),
+            internal_error=internal_error,
+        )
+    )
+    return EdgeApp(services, account_id="123456789012")
+
+
+async def handle_logs_request(
+    target: str, body: bytes, logs: LogService
+) -> tuple[int, dict[str, str], bytes]:
+    """One request through the edge: ``(status, headers, body)``."""
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": b"",
+        "headers": [(b"x-amz-target", target.encode()), (b"host", b"localhost")],
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await logs_edge(logs)(scope, receive, send)
+    headers = {k.decode(): v.decode() for k, v in sent[0]["headers"]}
+    return sent[0]["status"], headers, sent[1]["body"]
 
 
 def call(
@@ -199,7 +241,9 @@ class LogsApp:
         status, out_headers, payload = await handle_logs_request(
             headers.get("x-amz-target", ""), body, self.logs
         )
-        raw_headers = [(k.encode(), v.encode()) for k, v in out_headers.items()]
+        raw_headers = [
+            (k.encode(), v.encode()) for k, v in out_headers.items() if k != "content-length"
+        ]
         raw_headers.append((b"content-length", str(len(payload)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": payload})
@@ -507,7 +551,7 @@ def test_put_and_delete_retention_policy(service: LogService) -> None:
             "PutRetentionPolicy",
             {"logGroupName": G, "retentionInDays": "7"},
             "SerializationException",
-            "Invalid value type for member retentionInDays",
+            "Value of member retentionInDays must be an integer.",
         ),
     ],
 )

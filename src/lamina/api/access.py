@@ -12,22 +12,19 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Container
+from collections.abc import Callable, Container
 from typing import Any
 
 from lamina.api.guard import HostAllowList
 from lamina.api.sigv4 import SignatureClaim, SignedRequest, read_claim, verify
 from lamina.domain.callers import AccessDenied, FunctionApiPolicy, FunctionCaller
-from lamina.domain.errors import AccessDeniedException, UnrecognizedClientException
+from lamina.domain.context import RequestContext
+from lamina.domain.errors import AccessDeniedException, AwsError, UnrecognizedClientException
 from lamina.runtime.credentials import (
     CredentialRegistry,
     EnvironmentCredentials,
     issued_by_lamina,
 )
-
-Reply = tuple[int, list[tuple[bytes, bytes]], bytes]
-LOGS_CONTENT_TYPE = b"application/x-amz-json-1.1"
 
 BROWSER_REFUSED = (
     "Requests from web pages are not accepted: Lamina's API takes requests from SDKs and "
@@ -90,7 +87,8 @@ class EdgeAccess:
             request,
             secret=credentials.secret_access_key,
             session_token=credentials.session_token,
-            region=self.region,
+            # A function may call any region with its credentials, as on AWS.
+            region=claim.region,
             service=service,
         )
         return FunctionCaller(
@@ -101,32 +99,44 @@ class EdgeAccess:
             self.region,
         )
 
-    def check_lambda(self, caller: FunctionCaller, operation: str, params: dict[str, Any]) -> None:
+    def check_lambda(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
+        """A function's call of a Lambda operation, under the function access policy."""
+        if ctx.caller is None:
+            return
         try:
-            self.policy.check_lambda(caller, operation, params)
+            self.policy.check_lambda(ctx.caller, operation, params)
         except AccessDenied as denied:
             raise AccessDeniedException(denied.message) from None
 
-    def check_logs(self, caller: FunctionCaller, target: str, body: bytes) -> Reply | None:
-        """None when allowed, else the CloudWatch Logs error reply."""
-        if self.policy.access == "account":
-            return None
-        operation = target.rpartition(".")[2]
+    def check_logs(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
+        """A function's call of a CloudWatch Logs operation, under the same policy."""
+        if ctx.caller is None:
+            return
         try:
-            params = json.loads(body or b"{}")
-        except (ValueError, RecursionError):
-            return logs_error("SerializationException", "The request body is not valid JSON.")
-        try:
-            self.policy.check_logs(caller, operation, params if isinstance(params, dict) else {})
+            self.policy.check_logs(ctx.caller, operation, params)
         except AccessDenied as denied:
-            return logs_error("AccessDeniedException", denied.message)
-        return None
+            raise JsonAccessDenied(denied.message) from None
+
+    def checker(self, service: str) -> Callable[[RequestContext, str, dict[str, Any]], None]:
+        """The check of another service's operations: ``account`` allows them, ``self`` and
+        ``none`` deny them (a function owns no resource of theirs)."""
+
+        def check(ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
+            if ctx.caller is None:
+                return
+            try:
+                self.policy.check_other(ctx.caller, f"{service}:{operation}")
+            except AccessDenied as denied:
+                raise JsonAccessDenied(denied.message) from None
+
+        return check
 
 
-def logs_error(code: str, message: str, status: int = 400) -> Reply:
-    body = json.dumps({"__type": code, "message": message}).encode()
-    return (
-        status,
-        [(b"x-amzn-errortype", code.encode()), (b"content-type", LOGS_CONTENT_TYPE)],
-        body,
-    )
+class JsonAccessDenied(AwsError):
+    """An implicit deny, as JSON and query services word it."""
+
+    code = "AccessDeniedException"
+    status = 400
+    message_key = "message"
+    typed = False
+    query_code = "AccessDenied"

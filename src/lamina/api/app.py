@@ -19,35 +19,45 @@ envelope in ``api.wire``; anything else is logged and answered with a 500
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
 from lamina.api import guard
-from lamina.api.access import EdgeAccess, logs_error
+from lamina.api.access import EdgeAccess
+from lamina.api.endpoints import (
+    QUEUE_URL_PATH,
+    QueryService,
+    ServiceDirectory,
+    WireResponse,
+    is_query_request,
+)
 from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
-from lamina.api.sigv4 import SignedRequest
-from lamina.api.wire import error_response, unexpected_error
+from lamina.api.sigv4 import SignedRequest, read_claim
+from lamina.api.wire import error_response, unexpected_as_error, unexpected_error
+from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 from lamina.domain.callers import FunctionCaller
+from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     AccessDeniedException,
+    AwsError,
     LambdaError,
     RequestEntityTooLargeException,
+    UnknownOperation,
     UnknownOperationException,
 )
 
-Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 RawHandler = Callable[
     [str, dict[str, list[str]], dict[str, str], bytes],
     Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]],
 ]
-LogsHandler = Callable[[str, bytes], Awaitable[tuple[int, dict[str, str], bytes]]]
 
 # The largest request body Lambda accepts (CreateFunction with a 50 MB zip, base64).
 MAX_REQUEST_BYTES = 70167211
-LOGS_TARGET_PREFIX = "Logs_20140328."
 # Bodies larger than this are hashed (signature verification) on a worker thread.
 HASH_INLINE_BYTES = 256 * 1024
 # Lamina's endpoints that need no signature: code links carry their own, health is public.
@@ -61,17 +71,22 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 class EdgeApp:
     def __init__(
         self,
-        model: ServiceModel,
-        handlers: dict[str, Handler],
-        logs_handler: LogsHandler | None = None,
+        services: ServiceDirectory,
         internal: dict[str, RawHandler] | None = None,
         access: EdgeAccess | None = None,
+        *,
+        account_id: str = DEFAULT_ACCOUNT,
+        default_region: str = DEFAULT_REGION,
+        regions: Container[str] = frozenset(),
     ) -> None:
-        self.model = model
-        self.handlers = handlers
-        self.logs_handler = logs_handler
+        self.services = services
+        self.model = services.rest_json.model
         self.internal = internal or {}
         self.access = access
+        self.account_id = account_id
+        self.default_region = default_region
+        # The regions a signature may select; any other name is served as the default.
+        self.regions = regions
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -82,8 +97,6 @@ class EdgeApp:
         request_id = str(uuid.uuid4())
         try:
             status, headers, body = await self._dispatch(scope, receive, request_id)
-        except LambdaError as error:
-            status, headers, body = error_response(error)
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
             status, headers, body = unexpected_error(exc)
         headers.append((b"x-amzn-requestid", request_id.encode()))
@@ -91,9 +104,7 @@ class EdgeApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _dispatch(
-        self, scope: Scope, receive: Receive, request_id: str
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    async def _dispatch(self, scope: Scope, receive: Receive, request_id: str) -> WireResponse:
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         method = scope["method"]
         access = self.access
@@ -107,57 +118,146 @@ class EdgeApp:
         query_string = scope.get("query_string", b"").decode("latin-1")
         query = parse_qs(query_string, keep_blank_values=True)
         if path.startswith("/_lamina/"):
-            return await self._internal(scope, receive, path, query, headers)
-        target = headers.get("x-amz-target", "")
-        is_logs = target.startswith(LOGS_TARGET_PREFIX) and self.logs_handler is not None
-        logs_target = target if is_logs else None
-        body: bytes | None = None
-        caller: FunctionCaller | None = None
-        if access is not None:
             try:
-                claim, credentials = access.admit(
-                    headers,
-                    query,
-                    relayed=access.is_relayed(scope.get("client")),
-                    browser=guard.from_browser(headers),
+                return await self._internal(scope, receive, path, query, headers)
+            except AwsError as error:
+                return error_response(error)
+        request = _Request(scope, receive, method, raw_path, path, query_string, query, headers)
+        target = headers.get("x-amz-target")
+        if target is not None:
+            return await self._json(request, request_id, target)
+        if is_query_request(method, path, headers, query) and self.services.query:
+            return await self._query(request, request_id)
+        return await self._rest_json(request, request_id)
+
+    # --- protocols ----------------------------------------------------------------------------
+
+    async def _rest_json(self, request: _Request, request_id: str) -> WireResponse:
+        service = self.services.rest_json
+        try:
+            ctx, body = await self._authenticate(request, request_id, service.signing_name)
+            found = self.model.match(request.method, request.path, request.query)
+            if found is None:
+                raise UnknownOperationException(
+                    f"Unknown operation {request.method} {request.path}"
                 )
-                if credentials is not None:
-                    body = await self._body(scope, receive, headers)
-                    request = SignedRequest(method, raw_path, query_string, headers, body)
-                    service = "lambda" if logs_target is None else "logs"
-                    if len(body) > HASH_INLINE_BYTES:
-                        # Hashing a large body for the signature would stall every request.
-                        caller = await asyncio.to_thread(
-                            access.identify, claim, credentials, request, service
-                        )
-                    else:
-                        caller = access.identify(claim, credentials, request, service)
-            except LambdaError as error:
-                if logs_target is not None:
-                    return logs_error(error.code, error.message, error.status)
-                raise
-        if body is None:
-            body = await self._body(scope, receive, headers)
-        if logs_target is not None and self.logs_handler is not None:
-            if caller is not None and access is not None:
-                refused = access.check_logs(caller, logs_target, body)
-                if refused is not None:
-                    return refused
-            status, extra, out = await self.logs_handler(logs_target, body)
-            return status, [(k.encode(), v.encode()) for k, v in extra.items()], out
-        found = self.model.match(method, path, query)
-        if found is None:
-            raise UnknownOperationException(f"Unknown operation {method} {path}")
-        op, labels = found
-        handler = self.handlers.get(op.name)
-        if handler is None:
-            raise UnknownOperationException(f"Operation {op.name} is not supported by Lamina yet")
-        params = await parse_off_loop(self.model, op, labels, query, headers, body)
-        if caller is not None and access is not None:
-            access.check_lambda(caller, op.name, params)
-        params["__request_id__"] = request_id
-        output = await handler(params)
-        return self.model.render_output(op, output)
+            op, labels = found
+            handler = service.handlers.get(op.name)
+            if handler is None:
+                raise UnknownOperationException(
+                    f"Operation {op.name} is not supported by Lamina yet"
+                )
+            params = await parse_off_loop(
+                self.model, op, labels, request.query, request.headers, body
+            )
+            if ctx.caller is not None and service.check is not None:
+                service.check(ctx, op.name, params)
+            output = await handler(ctx, params)
+            return self.model.render_output(op, output)
+        except AwsError as error:
+            return error_response(error)
+        except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
+            return error_response(unexpected_as_error(exc, lambda_api=True))
+
+    async def _json(self, request: _Request, request_id: str, target: str) -> WireResponse:
+        service = self.services.by_target(target)
+        if service is None:
+            error = UnknownOperation(f"Lamina does not support the operation {target or '(none)'}.")
+            body = json.dumps({"__type": error.code, "message": error.message}).encode()
+            return error.status, [(b"x-amzn-errortype", error.code.encode())], body
+        codec = service.codec
+        try:
+            ctx, body = await self._authenticate(request, request_id, service.signing_name)
+            operation = codec.operation(target)
+            handler = service.handlers.get(operation or "")
+            if operation is None or handler is None:
+                raise UnknownOperation(
+                    f"Lamina does not support the operation {target.partition('.')[2] or target}."
+                )
+            params = codec.parse(operation, body)
+            if ctx.caller is not None and service.check is not None:
+                service.check(ctx, operation, params)
+            return codec.render(operation, await handler(ctx, params))
+        except AwsError as error:
+            return codec.render_error(error)
+        except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
+            failure = unexpected_as_error(exc, lambda_api=False)
+            if service.internal_error is not None and failure.status == 500:
+                failure = service.internal_error(failure.message)
+            return codec.render_error(failure)
+
+    async def _query(self, request: _Request, request_id: str) -> WireResponse:
+        service: QueryService | None = None
+        try:
+            claim_service = _signing_name(request.headers, request.query)
+            # The form is read before authentication only to pick the service whose envelope
+            # answers; it is bounded like every body.
+            body = await self._body(request)
+            request.body = body
+            form = dict(request.query)
+            if request.method == "POST" and body:
+                for key, values in parse_qs(
+                    body.decode("utf-8", "replace"), keep_blank_values=True
+                ).items():
+                    form.setdefault(key, []).extend(values)
+            service = self.services.query_service(claim_service, form, request.path)
+            if service is None:
+                return error_response(UnknownOperationException("Unknown operation"))
+            ctx, _ = await self._authenticate(request, request_id, service.signing_name)
+            operation = service.codec.operation(form)
+            handler = service.handlers.get(operation)
+            if handler is None:
+                raise UnknownOperation(f"Lamina does not support the operation {operation}.")
+            member = service.path_member
+            if member and member not in form and QUEUE_URL_PATH.fullmatch(request.path):
+                form[member] = [_url_of(request)]
+            params = service.codec.parse(operation, form)
+            if ctx.caller is not None and service.check is not None:
+                service.check(ctx, operation, params)
+            return service.codec.render(operation, await handler(ctx, params), request_id)
+        except AwsError as error:
+            if service is None:
+                return error_response(error)
+            return service.codec.render_error(error, request_id)
+        except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
+            failure = unexpected_as_error(exc, lambda_api=False)
+            if service is None:
+                return error_response(failure)
+            return service.codec.render_error(failure, request_id)
+
+    # --- authentication -----------------------------------------------------------------------
+
+    async def _authenticate(
+        self, request: _Request, request_id: str, signing_name: str
+    ) -> tuple[RequestContext, bytes]:
+        """The request's context (region from its signature) and body; AWS's error for a
+        request that is not signed as it must be."""
+        access = self.access
+        caller: FunctionCaller | None = None
+        region = self.default_region
+        if access is not None:
+            claim, credentials = access.admit(
+                request.headers,
+                request.query,
+                relayed=access.is_relayed(request.scope.get("client")),
+                browser=guard.from_browser(request.headers),
+            )
+            region = claim.region if claim.region in self.regions else self.default_region
+            body = await self._body(request)
+            if credentials is not None:
+                signed = SignedRequest(
+                    request.method, request.raw_path, request.query_string, request.headers, body
+                )
+                if len(body) > HASH_INLINE_BYTES:
+                    # Hashing a large body for the signature would stall every request.
+                    caller = await asyncio.to_thread(
+                        access.identify, claim, credentials, signed, signing_name
+                    )
+                else:
+                    caller = access.identify(claim, credentials, signed, signing_name)
+        else:
+            body = await self._body(request)
+        return RequestContext(request_id, self.account_id, region, caller), body
 
     async def _internal(
         self,
@@ -166,7 +266,7 @@ class EdgeApp:
         path: str,
         query: dict[str, list[str]],
         headers: dict[str, str],
-    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    ) -> WireResponse:
         """``/_lamina/*``: never through an environment's relay; from a web page only the
         self-signed code links and health."""
         access = self.access
@@ -175,17 +275,47 @@ class EdgeApp:
                 return guard.NOT_FOUND
             if not path.startswith(UNSIGNED_INTERNAL) and guard.from_browser(headers):
                 raise AccessDeniedException(_BROWSER_INTERNAL)
-        body = await self._body(scope, receive, headers)
+        request = _Request(scope, receive, scope["method"], path, path, "", query, headers)
+        body = await self._body(request)
         for prefix, raw_handler in self.internal.items():
             if path.startswith(prefix):
                 return await raw_handler(unquote(path[len(prefix) :]), query, headers, body)
         raise UnknownOperationException("Unknown operation")
 
-    async def _body(self, scope: Scope, receive: Receive, headers: dict[str, str]) -> bytes:
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-            raise _too_large(scope, self.model)
-        return await _read_body(receive)
+    async def _body(self, request: _Request) -> bytes:
+        """The request's body, read once."""
+        if request.body is None:
+            declared = request.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
+                raise _too_large(request.scope, self.model)
+            request.body = await _read_body(request.receive)
+        return request.body
+
+
+@dataclass(slots=True)
+class _Request:
+    scope: Scope
+    receive: Receive
+    method: str
+    raw_path: str
+    path: str
+    query_string: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+def _signing_name(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:
+    """The service a request is signed for (its credential scope), when it says."""
+    try:
+        return read_claim(headers, query).service
+    except AwsError:
+        return None
+
+
+def _url_of(request: _Request) -> str:
+    host = request.headers.get("host", "localhost")
+    return f"http://{host}{request.path}"
 
 
 _BROWSER_INTERNAL = "Lamina's own endpoints do not answer web pages."

@@ -5,7 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
-from lamina.api.app import Handler
+from lamina.api.endpoints import Handler
+from lamina.domain.context import RequestContext
 from lamina.services.aliases import AliasService
 from lamina.services.concurrency import ConcurrencyService
 from lamina.services.event_invoke_config import EventInvokeConfigService
@@ -30,7 +31,7 @@ def lambda_handlers(
     event_configs: EventInvokeConfigService | None = None,
 ) -> dict[str, Handler]:
     def sync(fn: Any) -> Handler:
-        async def handler(params: dict[str, Any]) -> dict[str, Any]:
+        async def handler(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
             result = fn(params)
             if inspect.isawaitable(result):  # operations that do blocking work in threads
                 result = await result
@@ -39,11 +40,14 @@ def lambda_handlers(
 
         return handler
 
-    async def account_settings(params: dict[str, Any]) -> dict[str, Any]:
+    async def account_settings(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         limit = DEFAULT_CONCURRENCY_LIMIT
         return functions.account_settings(limit, limit)
 
-    async def invoke_async(params: dict[str, Any]) -> dict[str, Any]:
+    async def invoke_function(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await invoke.invoke(params, request_id=ctx.request_id)
+
+    async def invoke_async(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """The deprecated InvokeAsync: an Event invocation of the function's $LATEST."""
         await invoke.invoke(
             {
@@ -66,7 +70,7 @@ def lambda_handlers(
         "UntagResource": sync(functions.untag),
         "ListTags": sync(functions.list_tags),
         "GetAccountSettings": account_settings,
-        "Invoke": invoke.invoke,
+        "Invoke": invoke_function,
         "InvokeAsync": invoke_async,
     }
     if concurrency is not None:

@@ -1,19 +1,22 @@
-"""The CloudWatch Logs wire protocol (awsJson1_1) for function logs.
+"""CloudWatch Logs operations (awsJson1_1) on function logs.
 
-``POST /`` with ``X-Amz-Target: Logs_20140328.<Operation>`` and a JSON body. Errors are
-``{"__type": ..., "message": ...}`` with status 400; an unexpected exception is logged and
-answered with a generic 500 body, never a traceback.
+The edge's JSON codec parses the body (``X-Amz-Target: Logs_20140328.<Operation>``) and
+renders answers and errors; these handlers validate members as CloudWatch Logs does and call
+the log service. ARNs name the request's region and the server's account.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from lamina.api.endpoints import Handler
+from lamina.api.model import load_model
+from lamina.api.protocols.json_protocol import JsonCodec
+from lamina.domain.context import RequestContext
+from lamina.domain.errors import AwsError
 from lamina.services.logs import (
     RETENTION_DAYS,
     LogGroupInfo,
@@ -34,12 +37,16 @@ _STREAM_NAME = re.compile(r"[^:*]*")
 Json = dict[str, Any]
 
 
-class ApiError(Exception):
+class ApiError(AwsError):
+    """A CloudWatch Logs error: its code is the instance's (``__type``)."""
+
+    message_key = "message"
+    typed = False
+
     def __init__(self, code: str, message: str, status: int = 400) -> None:
         super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
+        self.code = code  # type: ignore[misc]  # the class default is only a fallback
+        self.status = status  # type: ignore[misc]
 
 
 def _invalid(field: str, value: Any, constraint: str) -> ApiError:
@@ -131,12 +138,12 @@ class Params:
 # --- shapes -------------------------------------------------------------------------------
 
 
-def _group_arn(logs: LogService, name: str) -> str:
-    return f"arn:aws:logs:{logs.region}:{logs.account}:log-group:{name}"
+def _group_arn(ctx: RequestContext, name: str) -> str:
+    return f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{name}"
 
 
-def _group_json(logs: LogService, group: LogGroupInfo) -> Json:
-    arn = _group_arn(logs, group.name)
+def _group_json(ctx: RequestContext, group: LogGroupInfo) -> Json:
+    arn = _group_arn(ctx, group.name)
     out: Json = {
         "logGroupName": group.name,
         "creationTime": group.creation_time,
@@ -151,11 +158,11 @@ def _group_json(logs: LogService, group: LogGroupInfo) -> Json:
     return out
 
 
-def _stream_json(logs: LogService, group: str, stream: LogStreamInfo) -> Json:
+def _stream_json(ctx: RequestContext, group: str, stream: LogStreamInfo) -> Json:
     out: Json = {
         "logStreamName": stream.name,
         "creationTime": stream.creation_time,
-        "arn": f"{_group_arn(logs, group)}:log-stream:{stream.name}",
+        "arn": f"{_group_arn(ctx, group)}:log-stream:{stream.name}",
         "storedBytes": stream.stored_bytes,
     }
     for key, value in (
@@ -185,7 +192,7 @@ def _with_token(out: Json, token: str | None) -> Json:
 # --- operations ---------------------------------------------------------------------------
 
 
-async def _describe_log_groups(logs: LogService, p: Params) -> Json:
+async def _describe_log_groups(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     prefix = p.text("logGroupNamePrefix", pattern=_GROUP_NAME)
     pattern = p.text("logGroupNamePattern", min_len=0)
     if prefix is not None and pattern:
@@ -196,10 +203,10 @@ async def _describe_log_groups(logs: LogService, p: Params) -> Json:
     page = await logs.describe_log_groups(
         prefix, p.integer("limit", 1, 50) or 50, p.text("nextToken", max_len=4096), pattern
     )
-    return _with_token({"logGroups": [_group_json(logs, g) for g in page.items]}, page.next_token)
+    return _with_token({"logGroups": [_group_json(ctx, g) for g in page.items]}, page.next_token)
 
 
-async def _describe_log_streams(logs: LogService, p: Params) -> Json:
+async def _describe_log_streams(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     group = p.group()
     order_by = p.text("orderBy") or "LogStreamName"
     if order_by not in ("LogStreamName", "LastEventTime"):
@@ -214,11 +221,11 @@ async def _describe_log_streams(logs: LogService, p: Params) -> Json:
         p.integer("limit", 1, 50) or 50,
         p.text("nextToken", max_len=4096),
     )
-    streams = [_stream_json(logs, group, s) for s in page.items]
+    streams = [_stream_json(ctx, group, s) for s in page.items]
     return _with_token({"logStreams": streams}, page.next_token)
 
 
-async def _get_log_events(logs: LogService, p: Params) -> Json:
+async def _get_log_events(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     group = p.group()
     page = await logs.get_log_events(
         group,
@@ -236,7 +243,7 @@ async def _get_log_events(logs: LogService, p: Params) -> Json:
     }
 
 
-async def _filter_log_events(logs: LogService, p: Params) -> Json:
+async def _filter_log_events(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     group = p.group()
     page = await logs.filter_log_events(
         group,
@@ -254,17 +261,17 @@ async def _filter_log_events(logs: LogService, p: Params) -> Json:
     return _with_token({"events": events, "searchedLogStreams": []}, page.next_token)
 
 
-async def _create_log_group(logs: LogService, p: Params) -> Json:
+async def _create_log_group(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     await logs.create_log_group(p.text("logGroupName", required=True, pattern=_GROUP_NAME) or "")
     return {}
 
 
-async def _delete_log_group(logs: LogService, p: Params) -> Json:
+async def _delete_log_group(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     await logs.delete_log_group(p.text("logGroupName", required=True, pattern=_GROUP_NAME) or "")
     return {}
 
 
-async def _put_retention_policy(logs: LogService, p: Params) -> Json:
+async def _put_retention_policy(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     name = p.text("logGroupName", required=True, pattern=_GROUP_NAME) or ""
     days = p.integer("retentionInDays", -(2**63))
     if days is None:
@@ -276,13 +283,13 @@ async def _put_retention_policy(logs: LogService, p: Params) -> Json:
     return {}
 
 
-async def _delete_retention_policy(logs: LogService, p: Params) -> Json:
+async def _delete_retention_policy(logs: LogService, ctx: RequestContext, p: Params) -> Json:
     name = p.text("logGroupName", required=True, pattern=_GROUP_NAME) or ""
     await logs.put_retention_policy(name, None)
     return {}
 
 
-OPERATIONS: dict[str, Callable[[LogService, Params], Awaitable[Json]]] = {
+OPERATIONS: dict[str, Callable[[LogService, RequestContext, Params], Awaitable[Json]]] = {
     "DescribeLogGroups": _describe_log_groups,
     "DescribeLogStreams": _describe_log_streams,
     "GetLogEvents": _get_log_events,
@@ -297,46 +304,42 @@ OPERATIONS: dict[str, Callable[[LogService, Params], Awaitable[Json]]] = {
 # --- entry point --------------------------------------------------------------------------
 
 
-def _response(status: int, payload: Json) -> tuple[int, dict[str, str], bytes]:
-    headers = {"content-type": CONTENT_TYPE, "x-amzn-requestid": str(uuid.uuid4())}
-    return status, headers, json.dumps(payload, separators=(",", ":")).encode()
+def missing_member(operation: str, member: str) -> AwsError:
+    """A required member absent, as CloudWatch Logs' validator words it."""
+    del operation
+    return _invalid(member, "null", "not be null")
 
 
-def _error(error: ApiError) -> tuple[int, dict[str, str], bytes]:
-    status, headers, body = _response(
-        error.status, {"__type": error.code, "message": error.message}
+def serialization_error(message: str) -> AwsError:
+    """A body that is not JSON or a member of the wrong type (CloudWatch Logs' ``__type``
+    carries no namespace)."""
+    return ApiError("SerializationException", message)
+
+
+def logs_codec() -> JsonCodec:
+    """The JSON 1.1 codec of botocore's Logs model, with CloudWatch Logs' error wording."""
+    return JsonCodec(
+        load_model("logs"),
+        missing_parameter=missing_member,
+        serialization_error=serialization_error,
     )
-    headers["x-amzn-errortype"] = error.code
-    return status, headers, body
 
 
-def _parse_body(body: bytes) -> Json:
-    try:
-        payload = json.loads(body or b"{}")
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise ApiError("SerializationException", "The request body is not valid JSON.") from exc
-    if not isinstance(payload, dict):
-        raise ApiError("SerializationException", "The request body must be a JSON object.")
-    return payload
+def internal_error(message: str) -> AwsError:
+    """What CloudWatch Logs answers for a failure of its own."""
+    return ApiError("ServiceUnavailableException", message, 500)
 
 
-async def handle_logs_request(
-    target: str, body: bytes, logs: LogService
-) -> tuple[int, dict[str, str], bytes]:
-    """Serve one CloudWatch Logs request: ``(status, headers, body)``."""
-    try:
-        operation = target[len(TARGET_PREFIX) :] if target.startswith(TARGET_PREFIX) else ""
-        handler = OPERATIONS.get(operation)
-        if handler is None:
-            name = operation or target or "(none)"
-            raise ApiError(
-                "UnknownOperationException", f"Lamina does not support the operation {name}."
-            )
-        return _response(200, await handler(logs, Params(_parse_body(body))))
-    except ApiError as exc:
-        return _error(exc)
-    except LogStoreError as exc:
-        return _error(ApiError(exc.code, exc.message))
-    except Exception:
-        log.exception("unexpected error serving CloudWatch Logs %s", target)
-        return _error(ApiError("ServiceUnavailableException", "An internal error occurred.", 500))
+def logs_handlers(logs: LogService) -> dict[str, Handler]:
+    """The edge's handlers: one per operation, with the log store's errors as the API's."""
+
+    def bind(operation: Callable[[LogService, RequestContext, Params], Awaitable[Json]]) -> Handler:
+        async def handler(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+            try:
+                return await operation(logs, ctx, Params(params))
+            except LogStoreError as exc:
+                raise ApiError(exc.code, exc.message) from None
+
+        return handler
+
+    return {name: bind(operation) for name, operation in OPERATIONS.items()}

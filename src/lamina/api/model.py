@@ -314,8 +314,15 @@ def _scalar(value: str, kind: str) -> Any:
     return value
 
 
-@lru_cache(maxsize=1)
-def lambda_model() -> ServiceModel:
+@lru_cache(maxsize=8)
+def load_model(service: str) -> dict[str, Any]:
+    """botocore's model of ``service`` (``service-2.json``), loaded once."""
     from botocore.loaders import Loader
 
-    return ServiceModel(Loader().load_service_model("lambda", "service-2"))
+    model: dict[str, Any] = Loader().load_service_model(service, "service-2")
+    return model
+
+
+@lru_cache(maxsize=1)
+def lambda_model() -> ServiceModel:
+    return ServiceModel(load_model("lambda"))

@@ -92,6 +92,13 @@ class FunctionApiPolicy:
         raise AccessDenied(caller, f"logs:{operation}", resource)
 
 
+    def check_other(self, caller: FunctionCaller, action: str) -> None:
+        """Raise ``AccessDenied`` unless ``caller`` may run ``action`` of a service other
+        than Lambda and Logs (only ``account`` access allows those)."""
+        if self.access != "account":
+            raise AccessDenied(caller, action, "*")
+
+
 def _lambda_target(caller: FunctionCaller, params: Mapping[str, Any]) -> tuple[str | None, str]:
     """``(function name the request acts on, or None; the resource ARN for the message)``."""
     head = f"arn:aws:lambda:{caller.region}:{caller.account_id}"

@@ -253,3 +253,33 @@ class ResourceNotReadyException(LambdaError):
     code = "ResourceNotReadyException"
     status = 502
     message_key = "message"
+
+
+# --- errors common to every AWS service (other than Lambda's own) ---------------------
+
+
+class InternalFailure(AwsError):
+    """A bug in Lamina, as JSON and query services word it (the details stay in the log)."""
+
+    code = "InternalFailure"
+    status = 500
+    message_key = "message"
+    typed = False
+
+
+class ServiceUnavailable(AwsError):
+    """Retry later (Lamina: its data directory is out of disk space)."""
+
+    code = "ServiceUnavailable"
+    status = 503
+    message_key = "message"
+    typed = False
+
+
+class UnknownOperation(AwsError):
+    """An ``X-Amz-Target`` or ``Action`` the service does not have."""
+
+    code = "UnknownOperationException"
+    status = 400
+    message_key = "message"
+    typed = False

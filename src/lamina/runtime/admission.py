@@ -212,7 +212,8 @@ Evictor = Callable[[int, int], bool]
 class Admission:
     def __init__(self, capacity: HostCapacity) -> None:
         self.capacity = capacity
-        self.evict: Evictor | None = None
+        # One per pool of on-demand environments (one pool per region served).
+        self.evictors: list[Evictor] = []
         self._queues: tuple[deque[Waiter], ...] = tuple(deque() for _ in PRIORITIES)
         self._granting = False
         self.closed = False
@@ -319,15 +320,27 @@ class Admission:
         finally:
             self._granting = False
 
+    @property
+    def evict(self) -> Evictor | None:
+        return self.evictors[0] if self.evictors else None
+
+    @evict.setter
+    def evict(self, evictor: Evictor | None) -> None:
+        self.evictors = [] if evictor is None else [evictor]
+
+    def add_evictor(self, evictor: Evictor) -> None:
+        self.evictors.append(evictor)
+
     def _make_room(self, memory_mb: int, priority: int) -> bool:
-        if self.evict is None or not self.capacity.cold_start_free(priority):
+        if not self.evictors or not self.capacity.cold_start_free(priority):
             return False
         memory, cpu = self.capacity.shortfall(memory_mb)
         if not memory and not cpu:
             return False
         granting, self._granting = self._granting, True
         try:
-            return self.evict(memory, cpu)
+            # The first pool whose idle environments free enough stops them.
+            return any(evict(memory, cpu) for evict in self.evictors)
         finally:
             self._granting = granting
 

@@ -59,7 +59,7 @@ class EnvironmentPool:
         self._factory = factory
         self.idle_timeout = idle_timeout
         self.admission = admission or Admission(HostCapacity(HostBudget.of_host()))
-        self.admission.evict = self._evict
+        self.admission.add_evictor(self._evict)
         # (function name, version) -> idle environments, most recently used last.
         self._idle: dict[Key, list[Environment]] = {}
         self._all: set[Environment] = set()

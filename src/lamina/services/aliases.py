@@ -32,7 +32,7 @@ from lamina.domain.aliases import (
 from lamina.domain.arns import function_arn
 from lamina.domain.errors import PreconditionFailedException
 from lamina.services.functions import FunctionService
-from lamina.store.aliases import SqliteAliasStore
+from lamina.store.ports import AliasStore
 
 # Aliases per ListAliases page at most (AWS documents no limit; Lamina uses its lists' 50).
 LIST_LIMIT = 50
@@ -41,7 +41,7 @@ LIST_LIMIT = 50
 class AliasService:
     def __init__(
         self,
-        store: SqliteAliasStore,
+        store: AliasStore,
         functions: FunctionService,
         chance: Callable[[], float] = random.random,
     ) -> None:

@@ -13,7 +13,8 @@ from lamina.domain.errors import LambdaError
 from lamina.domain.tracing import new_trace_id
 from lamina.services.event_invoke_config import LAMBDA_ARN
 from lamina.services.functions import FunctionService
-from lamina.store.async_queue import AsyncQueueStore, Retained
+from lamina.store.ports import AsyncQueue
+from lamina.store.records import Retained
 
 RETAINED_DESTINATION_SERVICES = ("sqs", "sns", "events", "s3")
 
@@ -47,7 +48,7 @@ class RetainedDestination:
     """A service Lamina does not have yet (SQS, SNS, EventBridge, S3): the record (or dead
     letter) is kept in the queue database, counted and visible (``lamina queue``)."""
 
-    def __init__(self, store: AsyncQueueStore, clock: Callable[[], float]) -> None:
+    def __init__(self, store: AsyncQueue, clock: Callable[[], float]) -> None:
         self.store = store
         self.clock = clock
 

@@ -37,7 +37,7 @@ import json
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
 from lamina.domain.arns import function_arn
@@ -74,14 +74,8 @@ from lamina.services.event_invoke_config import (
 )
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
-from lamina.store.async_queue import (
-    DELIVER,
-    INVOKE,
-    AsyncQueueStore,
-    NewEvent,
-    QueuedEvent,
-    Retained,
-)
+from lamina.store.ports import AsyncQueue
+from lamina.store.records import DELIVER, INVOKE, NewEvent, QueuedEvent, Retained
 
 log = logging.getLogger("lamina.async")
 
@@ -104,7 +98,7 @@ class PlatformError(Exception):
 class AsyncInvoker:
     def __init__(
         self,
-        store: AsyncQueueStore,
+        store: AsyncQueue,
         invoke: InvokeService,
         functions: FunctionService,
         configs: EventInvokeConfigService,
@@ -112,6 +106,7 @@ class AsyncInvoker:
         delay_scale: float = 1.0,
         clock: Callable[[], float] = time.time,
         max_claimed: int = MAX_CLAIMED,
+        destinations: Mapping[str, Destination] | None = None,
     ) -> None:
         self.store = store
         self.invoke = invoke
@@ -125,6 +120,8 @@ class AsyncInvoker:
         }
         for service in RETAINED_DESTINATION_SERVICES:
             self.destinations[service] = RetainedDestination(store, clock)
+        # Services Lamina serves (SQS) deliver for real instead of retaining.
+        self.destinations.update(destinations or {})
         self.stats: dict[str, FunctionStats] = {}
         self._claimed: dict[int, QueuedEvent] = {}
         self._held: dict[str, deque[QueuedEvent]] = {}

@@ -15,7 +15,7 @@ from lamina.domain import names
 from lamina.domain.models import LATEST
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.services.functions import FunctionService
-from lamina.store.concurrency import SqliteConcurrencyStore
+from lamina.store.ports import ConcurrencyStore
 
 PUT = "PutFunctionConcurrency"
 MEMBER = "reservedConcurrentExecutions"
@@ -24,7 +24,7 @@ MEMBER = "reservedConcurrentExecutions"
 class ConcurrencyService:
     def __init__(
         self,
-        store: SqliteConcurrencyStore,
+        store: ConcurrencyStore,
         functions: FunctionService,
         limiter: ConcurrencyLimiter,
         on_capacity: Callable[[], None] | None = None,

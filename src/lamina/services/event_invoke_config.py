@@ -32,7 +32,8 @@ from lamina.domain.destinations import (
 from lamina.domain.errors import InvalidParameterValueException, ResourceNotFoundException
 from lamina.domain.models import LATEST
 from lamina.services.functions import FunctionService
-from lamina.store.event_invoke_config import EventInvokeConfig, SqliteEventInvokeConfigStore
+from lamina.store.ports import EventInvokeConfigStore
+from lamina.store.records import EventInvokeConfig
 
 PUT = "PutFunctionEventInvokeConfig"
 UPDATE = "UpdateFunctionEventInvokeConfig"
@@ -68,7 +69,7 @@ class EffectiveConfig:
 
 
 class EventInvokeConfigService:
-    def __init__(self, store: SqliteEventInvokeConfigStore, functions: FunctionService) -> None:
+    def __init__(self, store: EventInvokeConfigStore, functions: FunctionService) -> None:
         self.store = store
         self.functions = functions
         self.region = functions.region

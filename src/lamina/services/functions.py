@@ -33,7 +33,7 @@ from lamina.domain.errors import (
 from lamina.domain.models import LATEST, FunctionConfig, FunctionLayer
 from lamina.store.code import CodeStore, StoredPackage, storage_exceeded
 from lamina.store.disk_full import is_disk_full
-from lamina.store.functions import SqliteFunctionStore
+from lamina.store.ports import FunctionStore
 
 if TYPE_CHECKING:
     from lamina.services.aliases import AliasService
@@ -76,7 +76,7 @@ def s3_unavailable(bucket: str) -> InvalidParameterValueException:
 class FunctionService:
     def __init__(
         self,
-        store: SqliteFunctionStore,
+        store: FunctionStore,
         code: CodeStore,
         region: str,
         account: str,

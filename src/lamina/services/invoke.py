@@ -81,7 +81,9 @@ class InvokeService:
         # Seconds a synchronous invocation waits for room on the host before its 429.
         self.admission_wait = DEFAULT_ADMISSION_WAIT
 
-    async def invoke(self, params: dict[str, Any]) -> dict[str, Any]:
+    async def invoke(
+        self, params: dict[str, Any], request_id: str | None = None
+    ) -> dict[str, Any]:
         invocation_type = params.get("InvocationType") or "RequestResponse"
         if invocation_type not in INVOCATION_TYPES:
             raise ValidationException(
@@ -106,7 +108,7 @@ class InvokeService:
         payload = _check_json(payload)
         client_context = _decode_client_context(params.get("ClientContext"))
         invoked_arn = config.arn if ref.qualifier is None else f"{config.arn}:{ref.qualifier}"
-        request_id = params.get("__request_id__") or str(uuid.uuid4())
+        request_id = request_id or str(uuid.uuid4())
         invocation = Invocation(
             request_id=request_id,
             payload=payload,

@@ -45,8 +45,7 @@ from lamina.services.functions import (
 )
 from lamina.store.code import UNZIP_FAILED, CodeStore, storage_exceeded
 from lamina.store.disk_full import is_disk_full
-from lamina.store.functions import SqliteFunctionStore
-from lamina.store.layers import SqliteLayerStore
+from lamina.store.ports import FunctionStore, LayerStore
 from lamina.store.unpack import BadPackage
 from lamina.store.unpack_worker import remove_tree, unpack_in_process
 
@@ -65,8 +64,8 @@ def package_from_content(content: Mapping[str, Any]) -> bytes:
 class LayerService:
     def __init__(
         self,
-        store: SqliteLayerStore,
-        functions: SqliteFunctionStore,
+        store: LayerStore,
+        functions: FunctionStore,
         code: CodeStore,
         region: str,
         account: str,

@@ -39,7 +39,7 @@ from lamina.store.log_records import (
     ResourceNotFound,
     StoredEvent,
 )
-from lamina.store.log_store import SqliteLogStore
+from lamina.store.ports import LogStore
 
 __all__ = [
     "EventsPage",
@@ -75,7 +75,7 @@ def function_log_group(function_name: str, configured: str | None = None) -> str
 class LogService:
     def __init__(
         self,
-        store: SqliteLogStore,
+        store: LogStore,
         *,
         region: str = DEFAULT_REGION,
         account: str = DEFAULT_ACCOUNT,

@@ -41,7 +41,7 @@ from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.aliases import AliasService
 from lamina.services.functions import FunctionService
-from lamina.store.provisioned import SqliteProvisionedStore
+from lamina.store.ports import ProvisionedStore
 
 
 def _key(function: str, qualifier: str) -> str:
@@ -58,7 +58,7 @@ def _order(qualifier: str) -> tuple[int, int, str]:
 class ProvisionedConcurrencyService:
     def __init__(
         self,
-        store: SqliteProvisionedStore,
+        store: ProvisionedStore,
         functions: FunctionService,
         aliases: AliasService,
         limiter: ConcurrencyLimiter,

@@ -11,21 +11,27 @@ import json
 from pathlib import Path
 
 from lamina.domain.aliases import Alias
+from lamina.store.migrations import Step
+from lamina.store.ports import AliasStore
 from lamina.store.sqlite import SqliteStore
 
-_SCHEMA = """
+# The "function_aliases" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS function_aliases (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
     name TEXT NOT NULL,
     alias TEXT NOT NULL,
     PRIMARY KEY (function, name)
 );
-"""
+""",
+)
 
 
 class SqliteAliasStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, "function_aliases", STEPS)
 
     def all(self) -> list[Alias]:
         with self._lock:
@@ -59,3 +65,7 @@ class SqliteAliasStore(SqliteStore):
             conn.execute(
                 "DELETE FROM function_aliases WHERE function=? AND name=?", (function, name)
             )
+
+
+# mypy proves the class implements its port.
+_PORT: type[AliasStore] = SqliteAliasStore

@@ -1,12 +1,13 @@
 """The durable queue of asynchronous invocations: SQLite in WAL mode, its own database file
 (``async.sqlite3`` in the data directory), written by one thread with group commit.
 
-Every change goes through ``_Writer``: callers hand it an operation and await a future; the
-writer thread takes every operation waiting, runs them in one transaction and completes
-their futures after its single ``COMMIT``. Under load many enqueues share one commit (one
-fsync); alone, an enqueue costs one. ``synchronous=FULL``: the WAL is fsynced at every
-commit, so an event acknowledged with 202 survives a server kill *and* an operating system
-crash or power loss (NORMAL would survive only the former). docs/async.md has the figures.
+Every change goes through a ``GroupCommitWriter`` (``store/group_commit.py``): callers hand
+it an operation and await a future; the writer thread takes every operation waiting, runs
+them in one transaction and completes their futures after its single ``COMMIT``. Under
+load many enqueues share one commit (one fsync); alone, an enqueue costs one.
+``synchronous=FULL``: the WAL is fsynced at every commit, so an event acknowledged with 202
+survives a server kill *and* an operating system crash or power loss (NORMAL would survive
+only the former). docs/async.md has the figures.
 
 Rows of ``events`` are either invocations (``kind='invoke'``: run ``function`` with
 ``payload``) or deliveries (``kind='deliver'``: hand ``payload`` to the destination
@@ -29,13 +30,15 @@ import json
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from lamina.domain.errors import TooManyRequestsException
 from lamina.store.disk_full import is_disk_full
 from lamina.store.group_commit import GroupCommitWriter
+from lamina.store.migrations import Step, migrate
+from lamina.store.ports import AsyncQueue
+from lamina.store.records import DELIVER, INVOKE, NewEvent, QueuedEvent, Retained
 
 T = TypeVar("T")
 
@@ -44,10 +47,23 @@ T = TypeVar("T")
 QUEUE_FULL = "Rate Exceeded. The server's disk is full: the event was not queued; retry later."
 QUEUE_FULL_REASON = "EventQueueFull"
 
-INVOKE = "invoke"
-DELIVER = "deliver"
+# Re-exported: the records were defined here before the store ports.
+__all__ = [
+    "DELIVER",
+    "INVOKE",
+    "QUEUE_FULL",
+    "QUEUE_FULL_REASON",
+    "STEPS",
+    "AsyncQueueStore",
+    "NewEvent",
+    "QueuedEvent",
+    "Retained",
+]
 
-_SCHEMA = """
+# The "async_queue" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -78,7 +94,8 @@ CREATE TABLE IF NOT EXISTS retained (
     attributes TEXT,
     created_at REAL NOT NULL
 );
-"""
+""",
+)
 
 _COLUMNS = (
     "id, kind, function, qualifier, target, request_id, payload, trace_id, received_at,"
@@ -86,81 +103,19 @@ _COLUMNS = (
 )
 
 
-@dataclass
-class QueuedEvent:
-    id: int
-    kind: str
-    function: str
-    qualifier: str | None
-    target: str | None
-    request_id: str
-    payload: bytes
-    trace_id: str
-    received_at: float
-    due_at: float
-    attempts: int  # invocations of the function made (approximateInvokeCount)
-    errors: int  # function errors (against MaximumRetryAttempts)
-    retries: int  # throttled / failed attempts in a row (the backoff's exponent)
-    claims: int  # times claimed: more than one after a restart means a possible duplicate
-    last: str | None  # the last response (``destinations.Response`` JSON)
-    meta: dict[str, Any]
-
-    @classmethod
-    def from_row(cls, row: tuple[Any, ...]) -> QueuedEvent:
-        return cls(
-            id=int(row[0]),
-            kind=str(row[1]),
-            function=str(row[2]),
-            qualifier=row[3],
-            target=row[4],
-            request_id=str(row[5]),
-            payload=bytes(row[6]),
-            trace_id=str(row[7]),
-            received_at=float(row[8]),
-            due_at=float(row[9]),
-            attempts=int(row[10]),
-            errors=int(row[11]),
-            retries=int(row[12]),
-            claims=int(row[13]),
-            last=row[14],
-            meta=json.loads(row[15]) if row[15] else {},
-        )
-
-
-@dataclass(frozen=True)
-class NewEvent:
-    """A row to insert: an invocation (``target`` None) or a delivery."""
-
-    kind: str
-    function: str
-    request_id: str
-    payload: bytes
-    trace_id: str
-    received_at: float
-    due_at: float
-    qualifier: str | None = None
-    target: str | None = None
-    meta: dict[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class Retained:
-    function: str
-    reason: str
-    target: str | None
-    request_id: str
-    body: bytes
-    attributes: dict[str, Any] | None
-    created_at: float
-
-
 class AsyncQueueStore:
+    """The ``AsyncQueue`` port on SQLite (``async.sqlite3``), as the module describes."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
         conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(_SCHEMA)
+        try:
+            migrate(conn, "async_queue", STEPS)
+        except BaseException:
+            conn.close()
+            raise
         self._writer = GroupCommitWriter(conn, "lamina-async-queue")
         self._writer.start()
         # Scrapes read on their own connection (WAL: readers never wait for the writer).
@@ -223,7 +178,7 @@ class AsyncQueueStore:
                 f" (leased_until IS NULL OR leased_until < ?){where} ORDER BY due_at, id LIMIT ?",
                 (now, now, *skip, limit),
             ).fetchall()
-            events = [QueuedEvent.from_row(row) for row in rows]
+            events = [_event(row) for row in rows]
             conn.executemany(
                 "UPDATE events SET leased_until=?, claims=claims+1 WHERE id=?",
                 [(now + visibility, e.id) for e in events],
@@ -357,6 +312,28 @@ class AsyncQueueStore:
         ]
 
 
+def _event(row: tuple[Any, ...]) -> QueuedEvent:
+    """An ``events`` row (``_COLUMNS``) as a QueuedEvent."""
+    return QueuedEvent(
+        id=int(row[0]),
+        kind=str(row[1]),
+        function=str(row[2]),
+        qualifier=row[3],
+        target=row[4],
+        request_id=str(row[5]),
+        payload=bytes(row[6]),
+        trace_id=str(row[7]),
+        received_at=float(row[8]),
+        due_at=float(row[9]),
+        attempts=int(row[10]),
+        errors=int(row[11]),
+        retries=int(row[12]),
+        claims=int(row[13]),
+        last=row[14],
+        meta=json.loads(row[15]) if row[15] else {},
+    )
+
+
 def _insert(conn: sqlite3.Connection, event: NewEvent) -> int:
     cursor = conn.execute(
         "INSERT INTO events(kind, function, qualifier, target, request_id, payload, trace_id,"
@@ -391,3 +368,7 @@ def _retain(conn: sqlite3.Connection, item: Retained) -> None:
             item.created_at,
         ),
     )
+
+
+# mypy proves the class implements its port.
+_PORT: type[AsyncQueue] = AsyncQueueStore

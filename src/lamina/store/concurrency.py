@@ -8,20 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from lamina.store.migrations import Step
+from lamina.store.ports import ConcurrencyStore
 from lamina.store.sqlite import SqliteStore
 
 # The ``functions`` table is ``store.functions``'s: open that store first.
-_SCHEMA = """
+# The "function_concurrency" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS function_concurrency (
     name TEXT PRIMARY KEY REFERENCES functions(name) ON DELETE CASCADE,
     reserved INTEGER NOT NULL
 );
-"""
+""",
+)
 
 
 class SqliteConcurrencyStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, "function_concurrency", STEPS)
 
     def put(self, name: str, reserved: int) -> bool:
         """Store a reservation; False if the function does not exist (any more)."""
@@ -49,3 +55,7 @@ class SqliteConcurrencyStore(SqliteStore):
         with self._lock:
             rows = self._conn.execute("SELECT name, reserved FROM function_concurrency").fetchall()
         return {str(name): int(reserved) for name, reserved in rows}
+
+
+# mypy proves the class implements its port.
+_PORT: type[ConcurrencyStore] = SqliteConcurrencyStore

@@ -1,9 +1,9 @@
 """The data directory is private to the server's user.
 
 ``lamina.sqlite3`` holds environment variables (secrets, often), the other databases hold
-logs and event payloads, ``code/`` every package: the directory is 0700 and every SQLite
-file 0600 (created so before SQLite opens it; SQLite gives its ``-wal``/``-shm`` files the
-database's mode). Functions still read their code: the isolated sandbox binds the trees
+logs, event payloads and queue messages, ``code/`` every package: the directory is 0700 and
+every SQLite file 0600 (created so before SQLite opens it; SQLite gives its ``-wal``/``-shm``
+files the database's mode). Functions still read their code: the isolated sandbox binds the trees
 into each environment as root, so the environment's user never walks these paths.
 """
 
@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DATABASES = ("lamina.sqlite3", "logs.sqlite3", "async.sqlite3")
+DATABASES = ("lamina.sqlite3", "logs.sqlite3", "async.sqlite3", "sqs.sqlite3")
 DIRECTORY_MODE = 0o700
 DATABASE_MODE = 0o600
 

@@ -6,14 +6,19 @@ removes the rows of deleted versions and aliases.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 from lamina.domain.destinations import DestinationConfig
+from lamina.store.migrations import Step
+from lamina.store.ports import EventInvokeConfigStore
+from lamina.store.records import EventInvokeConfig
 from lamina.store.sqlite import SqliteStore
 
 # The ``functions`` table is ``store.functions``'s: open that store first.
-_SCHEMA = """
+# The "event_invoke_configs" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS event_invoke_configs (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
     qualifier TEXT NOT NULL,
@@ -24,22 +29,13 @@ CREATE TABLE IF NOT EXISTS event_invoke_configs (
     last_modified REAL NOT NULL,
     PRIMARY KEY (function, qualifier)
 );
-"""
-
-
-@dataclass(frozen=True)
-class EventInvokeConfig:
-    function: str
-    qualifier: str  # $LATEST, a version number or an alias name
-    max_retries: int | None
-    max_age: int | None
-    destinations: DestinationConfig
-    last_modified: float
+""",
+)
 
 
 class SqliteEventInvokeConfigStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, "event_invoke_configs", STEPS)
 
     def put(self, config: EventInvokeConfig) -> bool:
         """Store a configuration; False if the function does not exist (any more)."""
@@ -90,3 +86,7 @@ class SqliteEventInvokeConfigStore(SqliteStore):
             )
             for row in rows
         ]
+
+
+# mypy proves the class implements its port.
+_PORT: type[EventInvokeConfigStore] = SqliteEventInvokeConfigStore

@@ -12,9 +12,14 @@ import json
 from pathlib import Path
 
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.store.migrations import Step, add_column_if_missing
+from lamina.store.ports import FunctionStore
 from lamina.store.sqlite import SqliteStore
 
-_SCHEMA = """
+# The "functions" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     tags TEXT NOT NULL DEFAULT '{}',
@@ -27,18 +32,15 @@ CREATE TABLE IF NOT EXISTS function_versions (
     config TEXT NOT NULL,
     PRIMARY KEY (name, version)
 );
-"""
+""",
+    # A data directory from before versions: its functions table lacks the counter.
+    add_column_if_missing("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
+)
 
 
 class SqliteFunctionStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
-        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(functions)")}
-        if "last_version" not in columns:  # a data directory from before versions
-            with self._tx() as conn:
-                conn.execute(
-                    "ALTER TABLE functions ADD COLUMN last_version INTEGER NOT NULL DEFAULT 0"
-                )
+        super().__init__(path, "functions", STEPS)
 
     def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
         """Insert a new function with its $LATEST. False if the name is taken."""
@@ -174,3 +176,7 @@ class SqliteFunctionStore(SqliteStore):
             out.add(record["code_sha256"])
             out.update(layer["code_sha256"] for layer in record.get("layers") or ())
         return out
+
+
+# mypy proves the class implements its port.
+_PORT: type[FunctionStore] = SqliteFunctionStore

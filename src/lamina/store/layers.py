@@ -11,14 +11,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lamina.domain.layers import LayerPolicy, LayerVersion
+from lamina.store.migrations import Step
+from lamina.store.ports import LayerStore, PolicyChange
 from lamina.store.sqlite import SqliteStore
 
-_SCHEMA = """
+# The "layers" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS layers (
     name TEXT PRIMARY KEY,
     last_version INTEGER NOT NULL
@@ -39,14 +43,13 @@ CREATE TABLE IF NOT EXISTS layer_versions (
     policy TEXT,
     PRIMARY KEY (name, version)
 );
-"""
+""",
+)
 
 _COLUMNS = (
     "name, version, region, account, code_sha256, code_size, unzipped_size, created_date,"
     " description, compatible_runtimes, compatible_architectures, license_info"
 )
-
-PolicyChange = Callable[[LayerPolicy | None], LayerPolicy | None]
 
 
 def _list(value: tuple[str, ...] | None) -> str | None:
@@ -83,7 +86,7 @@ def _policy(text: str | None) -> LayerPolicy | None:
 
 class SqliteLayerStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, "layers", STEPS)
 
     def publish(self, draft: LayerVersion) -> LayerVersion:
         """Store ``draft`` as the layer's next version (its ``version`` is ignored)."""
@@ -195,3 +198,7 @@ class SqliteLayerStore(SqliteStore):
                 "SELECT COALESCE(SUM(code_size), 0) FROM layer_versions"
             ).fetchone()
         return int(total)
+
+
+# mypy proves the class implements its port.
+_PORT: type[LayerStore] = SqliteLayerStore

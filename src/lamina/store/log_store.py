@@ -48,6 +48,8 @@ from lamina.store.log_records import (
     events_token,
     group_not_found,
 )
+from lamina.store.migrations import Step, add_column_if_missing, migrate
+from lamina.store.ports import LogStore
 from lamina.store.sqlite import connect, write_transaction
 
 log = logging.getLogger("lamina.logs")
@@ -65,7 +67,10 @@ SCAN_BATCH = 1_000
 SCAN_BUDGET = 100_000  # rows FilterLogEvents examines before returning a nextToken
 _FAR_FUTURE = 2**62
 
-_SCHEMA = """
+# The "logs" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS log_groups (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
@@ -94,7 +99,10 @@ CREATE TABLE IF NOT EXISTS log_events (
 );
 CREATE INDEX IF NOT EXISTS log_events_by_stream ON log_events (stream_id, timestamp);
 CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, timestamp);
-"""
+""",
+    # 2: log files from before retention policies lack the column.
+    add_column_if_missing("log_groups", "retention_days", "INTEGER"),
+)
 
 _UPDATE_STREAM = """
 UPDATE log_streams SET
@@ -129,18 +137,20 @@ def _prefix_clause(column: str, prefix: str | None, params: list[Any]) -> str:
 
 
 def _open(path: Path) -> sqlite3.Connection:
-    """The writer's connection: the schema, and pages that can be given back to the file
-    system (``auto_vacuum=INCREMENTAL``; a file made before that is converted once)."""
+    """The writer's connection: pages that can be given back to the file system
+    (``auto_vacuum=INCREMENTAL``; a file made before that is converted once), and the schema
+    migrated to the last step."""
     conn = connect(path)
     if conn.execute("PRAGMA auto_vacuum").fetchone()[0] != 2:
         conn.execute("PRAGMA auto_vacuum=INCREMENTAL")
         if conn.execute("PRAGMA page_count").fetchone()[0] > 0:
             conn.execute("VACUUM")
     conn.execute("PRAGMA journal_size_limit=16777216")  # the WAL shrinks back after bursts
-    conn.executescript(_SCHEMA)
-    columns = {row[1] for row in conn.execute("PRAGMA table_info(log_groups)")}
-    if "retention_days" not in columns:
-        conn.execute("ALTER TABLE log_groups ADD COLUMN retention_days INTEGER")
+    try:
+        migrate(conn, "logs", STEPS)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -573,3 +583,7 @@ class SqliteLogStore:
                     return Page(events, encode_token(cursor) if more else None)
             if exhausted:
                 return Page(events, None)
+
+
+# mypy proves the class implements its port.
+_PORT: type[LogStore] = SqliteLogStore

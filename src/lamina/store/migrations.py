@@ -22,7 +22,13 @@ _TABLE = (
 )
 
 
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer Lamina than this one: it is not read at all."""
+
+
 def schema_version(conn: sqlite3.Connection, component: str) -> int:
+    """The number of ``component``'s last step this database ran (0: none, or a database
+    from before numbered migrations)."""
     conn.execute(_TABLE)
     row = conn.execute(
         "SELECT version FROM lamina_schema WHERE component=?", (component,)
@@ -34,46 +40,67 @@ def migrate(conn: sqlite3.Connection, component: str, steps: Sequence[Step]) -> 
     """Run ``component``'s steps the database has not seen yet; returns its version.
 
     ``conn`` must be in autocommit mode (``isolation_level=None``) and not in a transaction.
-    A database newer than this code (a downgrade) is refused rather than misread.
+    Each step runs in its own ``BEGIN IMMEDIATE`` transaction that also records its number:
+    a step that raises is rolled back entirely (the version stays at the previous step) and
+    its exception propagates. The version is read again inside each transaction, so two
+    processes opening the same database never run a step twice. A database newer than this
+    code (a downgrade) is refused with ``SchemaTooNew`` rather than misread.
     """
-    current = schema_version(conn, component)
-    if current > len(steps):
-        raise RuntimeError(
-            f"the database's {component} schema is version {current}, newer than this "
-            f"Lamina knows ({len(steps)}): upgrade Lamina or use another data directory"
-        )
-    for number in range(current + 1, len(steps) + 1):
-        step = steps[number - 1]
+    seen = schema_version(conn, component)
+    _refuse_newer(conn, seen, component, steps)
+    for number in range(seen + 1, len(steps) + 1):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            if isinstance(step, str):
-                for statement in _statements(step):
-                    conn.execute(statement)
-            else:
-                step(conn)
-            conn.execute(
-                "INSERT INTO lamina_schema(component, version) VALUES (?, ?)"
-                " ON CONFLICT(component) DO UPDATE SET version=excluded.version",
-                (component, number),
-            )
+            current = schema_version(conn, component)
+            _refuse_newer(conn, current, component, steps)
+            if current < number:
+                _run(conn, steps[number - 1])
+                conn.execute(
+                    "INSERT INTO lamina_schema(component, version) VALUES (?, ?)"
+                    " ON CONFLICT(component) DO UPDATE SET version=excluded.version",
+                    (component, number),
+                )
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:  # some errors (a full disk) end the transaction already
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
     return len(steps)
 
 
+def _refuse_newer(
+    conn: sqlite3.Connection, current: int, component: str, steps: Sequence[Step]
+) -> None:
+    if current > len(steps):
+        files = [row[2] for row in conn.execute("PRAGMA database_list") if row[1] == "main"]
+        raise SchemaTooNew(
+            f"{files[0] if files and files[0] else 'the database'}: the {component} schema"
+            f" is version {current}, newer than this Lamina knows ({len(steps)}): upgrade"
+            " Lamina or use another data directory"
+        )
+
+
+def _run(conn: sqlite3.Connection, step: Step) -> None:
+    if isinstance(step, str):
+        for statement in _statements(step):
+            conn.execute(statement)
+    else:
+        step(conn)
+
+
 def _statements(script: str) -> list[str]:
-    """A script's statements (``executescript`` would commit the open transaction)."""
+    """A script's statements, one per ``execute`` (``executescript`` would commit the open
+    transaction). Splits at each ``;`` that ends a complete statement, so semicolons in
+    strings, several statements on one line and triggers' bodies are handled."""
     out: list[str] = []
     pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
+    for piece in script.split(";"):
+        pending += piece + ";"
         if sqlite3.complete_statement(pending):
-            if pending.strip():
+            if pending[:-1].strip():
                 out.append(pending.strip())
             pending = ""
-    if pending.strip():
+    if pending[:-1].strip():  # an unterminated last statement (its ";" was added above)
         out.append(pending.strip())
     return out
 

@@ -9,10 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from lamina.domain.provisioned import ProvisionedConfig
+from lamina.store.migrations import Step
+from lamina.store.ports import ProvisionedStore
 from lamina.store.sqlite import SqliteStore
 
 # The ``functions`` table is ``store.functions``'s: open that store first.
-_SCHEMA = """
+# The "function_provisioned" schema migrations: a change is a new step at the end.
+STEPS: tuple[Step, ...] = (
+    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+    """
 CREATE TABLE IF NOT EXISTS function_provisioned (
     function TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE,
     qualifier TEXT NOT NULL,
@@ -20,12 +25,13 @@ CREATE TABLE IF NOT EXISTS function_provisioned (
     last_modified TEXT NOT NULL,
     PRIMARY KEY (function, qualifier)
 );
-"""
+""",
+)
 
 
 class SqliteProvisionedStore(SqliteStore):
     def __init__(self, path: Path) -> None:
-        super().__init__(path, _SCHEMA)
+        super().__init__(path, "function_provisioned", STEPS)
 
     def all(self) -> list[ProvisionedConfig]:
         with self._lock:
@@ -53,3 +59,7 @@ class SqliteProvisionedStore(SqliteStore):
                 "DELETE FROM function_provisioned WHERE function=? AND qualifier=?",
                 (function, qualifier),
             )
+
+
+# mypy proves the class implements its port.
+_PORT: type[ProvisionedStore] = SqliteProvisionedStore

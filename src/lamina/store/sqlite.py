@@ -1,22 +1,23 @@
-"""What every SQLite store of Lamina shares: WAL connections and write transactions."""
+"""What every SQLite store of Lamina shares: WAL connections, write transactions and the
+store's numbered schema migrations (``store/migrations.py``), run when it opens."""
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+from lamina.store.migrations import Step, migrate
 
-def connect(path: Path, schema: str = "") -> sqlite3.Connection:
+
+def connect(path: Path) -> sqlite3.Connection:
     """An autocommit connection usable from any thread (callers serialise access)."""
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA foreign_keys=ON")
-    if schema:
-        conn.executescript(schema)
     return conn
 
 
@@ -40,10 +41,18 @@ def write_transaction(conn: sqlite3.Connection, lock: threading.Lock) -> Iterato
 
 
 class SqliteStore:
-    """A store on one connection: reads under the lock, writes in ``_tx`` transactions."""
+    """A store on one connection: reads under the lock, writes in ``_tx`` transactions.
 
-    def __init__(self, path: Path, schema: str) -> None:
-        self._conn = connect(path, schema)
+    Opening it brings the database's ``component`` schema up to date with ``steps``.
+    """
+
+    def __init__(self, path: Path, component: str, steps: Sequence[Step]) -> None:
+        self._conn = connect(path)
+        try:
+            migrate(self._conn, component, steps)
+        except BaseException:
+            self._conn.close()
+            raise
         self._lock = threading.Lock()
 
     def close(self) -> None:

@@ -1,0 +1,72 @@
+"""The edge: which services answer on the API port, with which codecs and access checks."""
+
+from __future__ import annotations
+
+from lamina.api.access import EdgeAccess
+from lamina.api.app import EdgeApp
+from lamina.api.endpoints import JsonService, RestJsonService, ServiceDirectory
+from lamina.api.guard import HostAllowList
+from lamina.api.internal import async_endpoint, health, metrics_endpoint
+from lamina.api.logs_api import internal_error as logs_internal_error
+from lamina.api.logs_api import logs_codec
+from lamina.api.model import lambda_model
+from lamina.services.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
+from lamina.wiring.host import HostParts, served_regions
+from lamina.wiring.regions import Regions
+
+
+def build_access(host: HostParts) -> EdgeAccess:
+    settings = host.settings
+    return EdgeAccess(
+        HostAllowList(settings.host, settings.public_url),
+        host.credentials,
+        host.relayed,
+        host.function_policy,
+        settings.account_id,
+        settings.region,
+    )
+
+
+def build_services(regions: Regions, access: EdgeAccess) -> ServiceDirectory:
+    """Lambda (rest-json) and CloudWatch Logs (JSON 1.1), each request served by the region
+    of its signature."""
+    services = ServiceDirectory(
+        RestJsonService(
+            "lambda",
+            "lambda",
+            lambda_model(),
+            regions.handlers(lambda region: region.lambda_handlers),
+            check=access.check_lambda,
+        )
+    )
+    services.add_json(
+        JsonService(
+            "logs",
+            "logs",
+            logs_codec(),
+            regions.handlers(lambda region: region.logs_handlers),
+            check=access.check_logs,
+            internal_error=logs_internal_error,
+        )
+    )
+    return services
+
+
+def build_edge(
+    host: HostParts, regions: Regions, services: ServiceDirectory, access: EdgeAccess
+) -> EdgeApp:
+    settings = host.settings
+    default = regions.default
+    return EdgeApp(
+        services,
+        internal={
+            "/_lamina/code/": host.links.serve,
+            "/_lamina/health": health,
+            "/_lamina/metrics": metrics_endpoint(default.metrics.render, METRICS_CONTENT_TYPE),
+            "/_lamina/async": async_endpoint(default.async_invoke.snapshot),
+        },
+        access=access,
+        account_id=settings.account_id,
+        default_region=settings.region,
+        regions=served_regions(),
+    )

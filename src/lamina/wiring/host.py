@@ -1,0 +1,123 @@
+"""What every region served shares: the data directory, the code store, the sandbox, host
+admission, the bytecode compiler, and the credentials of live environments."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+from lamina.api.internal import CodeLinks
+from lamina.config import Settings
+from lamina.domain.callers import FunctionApiPolicy
+from lamina.runtime.admission import Admission, HostBudget, HostCapacity
+from lamina.runtime.api_proxy import RelayedConnections
+from lamina.runtime.bytecode import BytecodeCompiler
+from lamina.runtime.credentials import CredentialRegistry
+from lamina.runtime.isolation import SelectedSandbox
+from lamina.runtime.launch import sdk_path
+from lamina.store.code import CodeStore
+from lamina.store.data_dir import prepare_data_dir
+from lamina.store.disk_full import SpaceReserve
+
+# Regions other than the default one keep their state here, one directory each.
+REGIONS_DIR = "regions"
+
+
+@dataclass
+class HostParts:
+    settings: Settings
+    data: Path
+    code: CodeStore
+    links: CodeLinks
+    sandbox: SelectedSandbox
+    sdk_dir: Path
+    bytecode: BytecodeCompiler
+    admission: Admission
+    # Execution-role credentials of live environments, and the relay's upstream connections:
+    # the edge authenticates calls made from inside environments with both (api/access.py).
+    credentials: CredentialRegistry = field(default_factory=CredentialRegistry)
+    relayed: RelayedConnections = field(default_factory=RelayedConnections)
+
+    @property
+    def function_policy(self) -> FunctionApiPolicy:
+        return FunctionApiPolicy(self.settings.function_api_access)
+
+    def function_endpoint(self) -> str:
+        """``AWS_ENDPOINT_URL`` of functions: the relay's listener inside an environment's
+        own network namespace, else the server itself."""
+        settings = self.settings
+        if self.sandbox.runtime_api_address(settings.function_network) is not None:
+            return f"http://127.0.0.1:{settings.port}"
+        return settings.base_url
+
+    def region_dir(self, region: str) -> Path:
+        """Where a region's databases live: the data directory itself for the default
+        region (as before regions existed), else ``regions/<region>``."""
+        if region == self.settings.region:
+            return self.data
+        path = self.data / REGIONS_DIR / region
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return path
+
+    def regions_with_state(self) -> list[str]:
+        """The regions other than the default that have a directory (resumed at start)."""
+        root = self.data / REGIONS_DIR
+        if not root.is_dir():
+            return []
+        known = served_regions()
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and p.name in known)
+
+
+def build_host(settings: Settings) -> HostParts:
+    data = settings.data_dir
+    prepare_data_dir(data)  # 0700, databases 0600
+    code = CodeStore(
+        data / "code",
+        settings.code_storage_limit_mb * 1024 * 1024,
+        SpaceReserve(data / "space-reserve"),  # deletions work on a full disk
+    )
+    sandbox = SelectedSandbox(
+        settings.isolation,
+        data,
+        settings.port,
+        settings.function_network,
+        tmp_storage=settings.tmp_storage,
+    )
+    sdk_dir = sdk_path(data / "runtime-sdk")
+    sandbox.sdk_dir = sdk_dir
+    # Host admission (runtime/admission.py): every region's environments share it.
+    admission = Admission(
+        HostCapacity(
+            HostBudget.of_host(
+                settings.host_memory_overcommit,
+                settings.host_cpu_overcommit,
+                settings.max_cold_starts,
+            )
+        )
+    )
+    return HostParts(
+        settings=settings,
+        data=data,
+        code=code,
+        links=CodeLinks(settings.base_url, secrets.token_bytes(32), code),
+        sandbox=sandbox,
+        sdk_dir=sdk_dir,
+        bytecode=BytecodeCompiler(code.root, code.lock, f"compile-port-{settings.port}"),
+        admission=admission,
+    )
+
+
+@lru_cache(maxsize=1)
+def served_regions() -> frozenset[str]:
+    """Every AWS region botocore knows Lambda in: the regions a signature may select (any
+    other region name is served as the default region, so state is never keyed by
+    arbitrary text)."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("lambda", partition_name=partition))
+    return frozenset(regions)
