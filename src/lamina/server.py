@@ -26,8 +26,10 @@ from lamina.config import Settings
 from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.linux_sandbox import LinuxSandbox
+from lamina.services.sqs.service import SqsService
 from lamina.wiring.edge import build_access, build_edge, build_services
 from lamina.wiring.host import HostParts, build_host
+from lamina.wiring.queues import add_queue_service, build_queues, queue_ports
 from lamina.wiring.region import RegionalLambda
 from lamina.wiring.regions import Regions
 
@@ -41,6 +43,7 @@ class Lamina:
     settings: Settings
     host: HostParts
     regions: Regions
+    queues: SqsService
     app: EdgeApp
 
     @property
@@ -53,6 +56,7 @@ class Lamina:
 
     async def start(self) -> None:
         await self.host.sandbox.select()
+        await self.queues.start()
         await self.regions.start(self.host.regions_with_state())
 
     async def stop_environments(self) -> None:
@@ -65,14 +69,17 @@ class Lamina:
         await self.stop_environments()
         await self.host.sandbox.close()
         await self.regions.stop()
+        await self.queues.stop()
 
 
 def build(settings: Settings) -> Lamina:
     host = build_host(settings)
-    regions = Regions(settings.region, partial(RegionalLambda, host))
+    queues = build_queues(host)
+    regions = Regions(settings.region, partial(RegionalLambda, host, queues=queue_ports(queues)))
     access = build_access(host)
     services = build_services(regions, access)
-    return Lamina(settings, host, regions, build_edge(host, regions, services, access))
+    add_queue_service(services, queues, access)
+    return Lamina(settings, host, regions, queues, build_edge(host, regions, services, access))
 
 
 def function_peers(lamina: Lamina) -> FunctionPeers | None:

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -294,32 +295,114 @@ def test_zero_reserved_concurrency_goes_straight_to_failure(
     assert log_lines(srv, name, "ran") == []
 
 
-def test_dead_letter_queue_is_retained_and_visible(srv: LaminaServer, alam: Any) -> None:
-    """No SQS in Lamina: the dead letter (body = the event, AWS's attributes) is kept in the
-    queue database and listed by GET /_lamina/async?retained=1 (recorded:
-    test_dead_letter_queue)."""
+def receive_one(sqs: Any, url: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        got = sqs.receive_message(
+            QueueUrl=url, WaitTimeSeconds=5, MessageAttributeNames=["All"], AttributeNames=["All"]
+        ).get("Messages", [])
+        if got:
+            message: dict[str, Any] = got[0]
+            return message
+    raise AssertionError(f"nothing arrived in {url}")
+
+
+def test_dead_letter_queue_receives_the_event_with_aws_attributes(
+    srv: LaminaServer, alam: Any
+) -> None:
+    """An SQS dead-letter queue gets the original event as the body and AWS's RequestID /
+    ErrorCode / ErrorMessage attributes (recorded: test_dead_letter_queue)."""
+    sqs = srv.client("sqs")
+    url = sqs.create_queue(QueueName=f"dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
     name = create_python_function(
-        alam, ECHO_CONTEXT, DeadLetterConfig={"TargetArn": SQS_ARN}, Timeout=30
+        alam, ECHO_CONTEXT, DeadLetterConfig={"TargetArn": arn}, Timeout=30
     )
     alam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
     request_id = send(alam, name, {"raise_error": 1})
-
-    def retained() -> list[Any]:
-        items = queue_state(srv, function=name, retained="1").get("retained", [])
-        return [i for i in items if i["requestId"] == request_id]
-
-    (item,) = eventually(retained)
+    message = receive_one(sqs, url)
     want = expand(
         recorded("TestLambdaDLQ::test_dead_letter_queue", "receive_result", file=DESTINATIONS)[
             "Messages"
         ][0],
         {"<request-id:1>": request_id},
     )
-    assert json.loads(item["body"]) == want["Body"]
-    assert item["attributes"] == want["MessageAttributes"]
-    assert item["target"] == SQS_ARN and item["reason"] == "dead-letter"
+    assert json.loads(message["Body"]) == want["Body"]
+    assert message["MD5OfBody"] == want["MD5OfBody"]
+    assert message["MessageAttributes"] == want["MessageAttributes"]
     figures = queue_state(srv, function=name)["functions"][name]
-    assert figures["retained"] == 1 and figures["dropped"] == 1 and figures["received"] == 1
+    assert figures["dropped"] == 1 and figures["received"] == 1
+    assert figures.get("retained", 0) == 0
+
+
+def test_queue_destinations_receive_the_invocation_records(srv: LaminaServer, alam: Any) -> None:
+    """OnSuccess and OnFailure SQS destinations get AWS's invocation record as the body
+    (recorded: TestLambdaDestinationSqs)."""
+    sqs = srv.client("sqs")
+    urls = {
+        kind: sqs.create_queue(QueueName=f"{kind}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        for kind in ("ok", "failed")
+    }
+    arns = {
+        kind: sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        for kind, url in urls.items()
+    }
+    name = create_python_function(alam, ECHO_CONTEXT)
+    alam.put_function_event_invoke_config(
+        FunctionName=name,
+        MaximumRetryAttempts=0,
+        DestinationConfig={
+            "OnSuccess": {"Destination": arns["ok"]},
+            "OnFailure": {"Destination": arns["failed"]},
+        },
+    )
+    succeeded = send(alam, name, {})
+    failed = send(alam, name, {"raise_error": 1})
+    for kind, request_id, test in (
+        ("ok", succeeded, "test_assess_lambda_destination_invocation[Success-payload0]"),
+        ("failed", failed, "test_assess_lambda_destination_invocation[payload1]"),
+    ):
+        record = json.loads(receive_one(sqs, urls[kind])["Body"])
+        check_timestamp(record)
+        strip_stack(record)
+        payload = record["responsePayload"]
+        stream = payload["context"]["log_stream_name"] if "context" in payload else ""
+        want = expand(
+            recorded(
+                f"TestLambdaDestinationSqs::{test}", "receive_message_result", file=DESTINATIONS
+            )["Messages"][0]["Body"],
+            {
+                "111111111111": ACCOUNT,
+                "<resource:2>": name,
+                "<uuid:1>": request_id,
+                "<log-stream-name:1>": stream,
+            },
+        )
+        want.pop("timestamp")
+        strip_stack(want)
+        assert record == want
+
+
+def test_missing_dead_letter_queue_is_a_counted_delivery_failure(
+    srv: LaminaServer, alam: Any
+) -> None:
+    """A dead-letter queue that does not exist: the delivery fails, is counted and retried
+    (kept, never dropped silently)."""
+    name = create_python_function(
+        alam, ECHO_CONTEXT, DeadLetterConfig={"TargetArn": SQS_ARN}, Timeout=30
+    )
+    alam.put_function_event_invoke_config(FunctionName=name, MaximumRetryAttempts=0)
+    send(alam, name, {"raise_error": 1})
+
+    def failing() -> bool:
+        figures = queue_state(srv, function=name)["functions"].get(name, {})
+        return figures.get("deadLetterErrors", 0) >= 1 and figures.get("deliveries", 0) == 1
+
+    eventually(failing)
 
 
 def test_failing_destination_is_retried_and_counted(srv: LaminaServer, alam: Any) -> None:

@@ -29,10 +29,9 @@ from lamina.domain.versions import (
     publish_shape_errors,
     version_key,
 )
-from lamina.services.aliases import AliasService
-from lamina.services.functions import FunctionService
+from lamina.services.alias_book import AliasBook
+from lamina.services.function_catalog import FunctionCatalog
 from lamina.store.aliases import SqliteAliasStore
-from lamina.store.code import CodeStore
 from lamina.store.functions import SqliteFunctionStore
 
 ROUTING = "TestLambdaAlias::test_notfound_and_invalid_routingconfigs"
@@ -185,34 +184,32 @@ def test_pages_and_limits() -> None:
 
 
 @pytest.fixture
-def services(tmp_path: Path) -> Iterator[tuple[FunctionService, SqliteAliasStore]]:
+def services(tmp_path: Path) -> Iterator[tuple[FunctionCatalog, SqliteAliasStore]]:
     store = SqliteFunctionStore(tmp_path / "lamina.sqlite3")
-    functions = FunctionService(
-        store, CodeStore(tmp_path / "code"), REGION, ACCOUNT, lambda sha: sha, lambda name: None
-    )
     aliases = SqliteAliasStore(tmp_path / "lamina.sqlite3")
+    functions = FunctionCatalog(store, AliasBook(aliases), REGION, ACCOUNT)
     yield functions, aliases
     aliases.close()
     store.close()
 
 
-def test_route_by_weight(services: tuple[FunctionService, SqliteAliasStore]) -> None:
+def test_route_by_weight(services: tuple[FunctionCatalog, SqliteAliasStore]) -> None:
     functions, store = services
     draws = iter([0.05, 0.15, 0.0999, 0.1])
-    service = AliasService(store, functions, chance=lambda: next(draws))
+    book = AliasBook(store, chance=lambda: next(draws))
     alias = Alias("fn", "live", "1", REGION, ACCOUNT, "rev", weights={"2": 0.1})
-    assert [service.route(alias) for _ in range(4)] == ["2", "1", "2", "1"]
-    assert service.route(alias.replace(weights={})) == "1"
+    assert [book.route(alias) for _ in range(4)] == ["2", "1", "2", "1"]
+    assert book.route(alias.replace(weights={})) == "1"
 
 
-def test_aliases_persist_and_cascade(services: tuple[FunctionService, SqliteAliasStore]) -> None:
+def test_aliases_persist_and_cascade(services: tuple[FunctionCatalog, SqliteAliasStore]) -> None:
     functions, store = services
     latest = config(state="Active")
     assert functions.store.create(latest, {}, 0.0)
     alias = Alias("fn", "live", "$LATEST", REGION, ACCOUNT, "rev")
     assert store.create(alias)
     assert not store.create(alias)
-    assert AliasService(store, functions).lookup("fn", "live") == alias
+    assert AliasBook(store).lookup("fn", "live") == alias
     functions.store.delete("fn")
     assert store.all() == []
 

@@ -179,7 +179,8 @@ def test_errors(
 ) -> None:
     status, payload = call(service, operation, body)
     assert status == 400
-    assert payload["__type"] == error
+    # AWS's request framework names its own errors with its namespace (clients drop it).
+    assert payload["__type"].rpartition("#")[2] == error
     assert isinstance(payload["message"], str) and payload["message"]
 
 

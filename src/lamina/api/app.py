@@ -60,6 +60,8 @@ RawHandler = Callable[
 MAX_REQUEST_BYTES = 70167211
 # Bodies larger than this are hashed (signature verification) on a worker thread.
 HASH_INLINE_BYTES = 256 * 1024
+# JSON bodies larger than this are decoded on a worker thread.
+PARSE_INLINE_BYTES = 128 * 1024
 # Lamina's endpoints that need no signature: code links carry their own, health is public.
 UNSIGNED_INTERNAL = ("/_lamina/code/", "/_lamina/health")
 
@@ -174,7 +176,11 @@ class EdgeApp:
                 raise UnknownOperation(
                     f"Lamina does not support the operation {target.partition('.')[2] or target}."
                 )
-            params = codec.parse(operation, body)
+            if len(body) > PARSE_INLINE_BYTES:
+                # A large batch takes milliseconds to decode: not on the event loop.
+                params = await asyncio.to_thread(codec.parse, operation, body)
+            else:
+                params = codec.parse(operation, body)
             if ctx.caller is not None and service.check is not None:
                 service.check(ctx, operation, params)
             return codec.render(operation, await handler(ctx, params))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
+from lamina.api.protocols.rest_json import REST_JSON
 from lamina.domain.errors import (
     AwsError,
     InternalFailure,
@@ -21,12 +21,7 @@ WireResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 def error_response(error: AwsError) -> WireResponse:
     """Lambda's (rest-json) error: ``x-amzn-ErrorType`` and a JSON body."""
-    headers = [
-        (b"x-amzn-errortype", error.code.encode()),
-        (b"content-type", b"application/json"),
-    ]
-    headers.extend((k.encode(), v.encode()) for k, v in error.headers.items())
-    return error.status, headers, json.dumps(error.body()).encode()
+    return REST_JSON.render_error(error)
 
 
 # A write that found the data directory full changed nothing (SQLite rolled it back): the

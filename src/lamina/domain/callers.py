@@ -91,7 +91,6 @@ class FunctionApiPolicy:
         )
         raise AccessDenied(caller, f"logs:{operation}", resource)
 
-
     def check_other(self, caller: FunctionCaller, action: str) -> None:
         """Raise ``AccessDenied`` unless ``caller`` may run ``action`` of a service other
         than Lambda and Logs (only ``account`` access allows those)."""

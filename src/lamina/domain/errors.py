@@ -277,9 +277,11 @@ class ServiceUnavailable(AwsError):
 
 
 class UnknownOperation(AwsError):
-    """An ``X-Amz-Target`` or ``Action`` the service does not have."""
+    """An ``X-Amz-Target`` or ``Action`` the service does not have (an error of AWS's
+    request framework: its namespace, and no legacy query code)."""
 
     code = "UnknownOperationException"
     status = 400
     message_key = "message"
     typed = False
+    json_namespace: ClassVar[str | None] = "com.amazon.coral.service"

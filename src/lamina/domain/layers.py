@@ -20,14 +20,9 @@ from typing import Any
 
 from lamina.domain.arns import layer_arn
 from lamina.domain.errors import InvalidParameterValueException, ValidationException
+from lamina.domain.function_rules import MAX_UNZIPPED_BYTES, NEWER_RUNTIMES, SUPPORTED_RUNTIMES
 from lamina.domain.names import StringShape, constraint_error, validation_exception
-from lamina.domain.validation import (
-    MAX_UNZIPPED_BYTES,
-    NEWER_RUNTIMES,
-    S3_BUCKET,
-    S3_KEY,
-    SUPPORTED_RUNTIMES,
-)
+from lamina.domain.validation import S3_BUCKET, S3_KEY
 
 ARCHITECTURES: tuple[str, ...] = ("x86_64", "arm64")
 MAX_COMPATIBLE_RUNTIMES = 15

@@ -1,7 +1,9 @@
 """Validation of CreateFunction / UpdateFunctionConfiguration / UpdateFunctionCode requests.
 
-Requests are the dicts botocore sends (model member names; ``Code.ZipFile`` / ``ZipFile``
-already base64-decoded). Each ``validate_*`` runs, in order:
+The ``validate_*`` functions take the dicts botocore sends (model member names;
+``Code.ZipFile`` / ``ZipFile`` already base64-decoded); the api layer runs their shape steps
+(``validate_*_shapes``) and the services the rule steps on typed values
+(``domain.function_rules``), which the ``validate_*`` functions share. In order:
 
 1. the zipped-size limit (413; AWS checks it before anything else),
 2. shape validation: every failed member constraint, collected into one ValidationException
@@ -15,17 +17,31 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-import io
-import json
 import re
-import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from lamina.domain.errors import (
-    InvalidParameterValueException,
-    RequestEntityTooLargeException,
-    ValidationException,
+# The runtime lists and the package limits and check, as this module offered them before the
+# rules moved to ``domain.function_rules``.
+from lamina.domain.function_rules import (
+    DEPRECATED_RUNTIMES as DEPRECATED_RUNTIMES,
+)
+from lamina.domain.function_rules import (
+    MAX_UNZIPPED_BYTES as MAX_UNZIPPED_BYTES,
+)
+from lamina.domain.function_rules import (
+    MAX_ZIPPED_BYTES,
+    check_create_rules,
+    check_runtime,
+    check_settings_rules,
+    check_update_code_rules,
+    check_zipped_size,
+)
+from lamina.domain.function_rules import (
+    SUPPORTED_RUNTIMES as SUPPORTED_RUNTIMES,
+)
+from lamina.domain.function_rules import (
+    validate_zip as validate_zip,
 )
 from lamina.domain.names import (
     StringShape,
@@ -33,43 +49,8 @@ from lamina.domain.names import (
     create_name_length_error,
     function_locator,
     function_name_errors,
-    validate_tags,
     validation_exception,
 )
-
-# The enum list exactly as AWS prints it for an unknown runtime (recorded 2025-11).
-SUPPORTED_RUNTIMES: tuple[str, ...] = (
-    "nodejs20.x", "python3.14", "provided.al2023", "python3.12", "python3.13", "nodejs24.x",
-    "nodejs22.x", "java25", "python3.10", "python3.11", "java21", "ruby3.3", "ruby3.4", "ruby3.2",
-    "python3.8", "python3.9", "java17", "nodejs16.x", "dotnet10", "dotnet8", "java11", "dotnet6",
-    "nodejs18.x", "provided.al2", "java8.al2",
-)  # fmt: skip
-# In botocore 1.43's Runtime enum but newer than the recording: accepted, not listed.
-NEWER_RUNTIMES: tuple[str, ...] = ("ruby4.0",)
-# In botocore's Runtime enum, no longer accepted for create/update.
-DEPRECATED_RUNTIMES: tuple[str, ...] = (
-    "nodejs", "nodejs4.3", "nodejs4.3-edge", "nodejs6.10", "nodejs8.10", "nodejs10.x",
-    "nodejs12.x", "nodejs14.x", "java8", "python2.7", "python3.6", "python3.7", "dotnetcore1.0",
-    "dotnetcore2.0", "dotnetcore2.1", "dotnetcore3.1", "go1.x", "ruby2.5", "ruby2.7", "provided",
-)  # fmt: skip
-
-# Spec §1.6 (TZ is documented as settable, so it is not here).
-RESERVED_ENV_KEYS: frozenset[str] = frozenset(
-    {
-        "_HANDLER", "_X_AMZN_TRACE_ID", "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_EXECUTION_ENV",
-        "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-        "AWS_LAMBDA_FUNCTION_VERSION", "AWS_LAMBDA_INITIALIZATION_TYPE",
-        "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME", "AWS_ACCESS_KEY",
-        "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-        "AWS_LAMBDA_RUNTIME_API", "LAMBDA_TASK_ROOT", "LAMBDA_RUNTIME_DIR",
-    }
-)  # fmt: skip
-
-MAX_ZIPPED_BYTES = 50 * 1024 * 1024
-MAX_UNZIPPED_BYTES = 250 * 1024 * 1024
-MAX_ENV_BYTES = 4096
-MAX_LAYERS = 5
-MAX_MEMORY = 10240  # service limit; the model allows up to 32768 (managed instances)
 
 ROLE = StringShape(pattern=r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 HANDLER = StringShape(0, 128, r"[^\s]+")
@@ -240,95 +221,6 @@ def _check_config_shapes(s: _Shapes, r: Mapping[str, Any], *, create: bool) -> N
         s.string("loggingConfig.logGroup", logging.get("LogGroup"), LOG_GROUP)
 
 
-def _check_runtime(runtime: Any) -> None:
-    if runtime is None or runtime in SUPPORTED_RUNTIMES or runtime in NEWER_RUNTIMES:
-        return
-    if runtime in DEPRECATED_RUNTIMES:
-        raise InvalidParameterValueException(
-            f"The runtime parameter of {runtime} is no longer supported for creating or updating"
-            " AWS Lambda functions. We recommend you use a supported runtime while creating or"
-            " updating functions."
-        )
-    raise InvalidParameterValueException(
-        f"Value {runtime} at 'runtime' failed to satisfy constraint: "
-        f"{_enum_text(SUPPORTED_RUNTIMES)} or be a valid ARN"
-    )
-
-
-def check_environment(variables: Mapping[str, str] | None) -> None:
-    """Reserved keys, then the 4 KB limit over the compact JSON of the map."""
-    if not variables:
-        return
-    reserved = [k for k in variables if k in RESERVED_ENV_KEYS]
-    if reserved:
-        raise InvalidParameterValueException(
-            "Lambda was unable to configure your environment variables because the environment"
-            " variables you have provided contains reserved keys that are currently not supported"
-            f" for modification. Reserved keys used in this request: {', '.join(reserved)}"
-        )
-    measured = json.dumps(dict(variables), separators=(",", ":"), ensure_ascii=False)
-    if len(measured.encode()) > MAX_ENV_BYTES:
-        raise InvalidParameterValueException(
-            "Lambda was unable to configure your environment variables because the environment"
-            f" variables you have provided exceeded the 4KB limit. String measured: {measured}"
-        )
-
-
-def check_layers(layers: Sequence[str] | None, region: str | None = None) -> None:
-    if not layers:
-        return
-    if len(layers) > MAX_LAYERS:
-        raise InvalidParameterValueException(f"Cannot reference more than {MAX_LAYERS} layers.")
-    seen: dict[str, str] = {}
-    for arn in layers:
-        layer = arn.rsplit(":", 1)[0]
-        if layer in seen:
-            raise InvalidParameterValueException(
-                "Two different versions of the same layer are not allowed to be referenced in the"
-                f" same function. {seen[layer]} and {arn} are versions of the same layer."
-            )
-        seen[layer] = arn
-    parts = [arn.split(":") for arn in layers]
-    if region is not None and any(len(p) > 3 and p[3] not in ("", region) for p in parts):
-        raise InvalidParameterValueException(
-            "Layers are not in the same region as the function."
-            f" Layers are expected to be in region {region}."
-        )
-
-
-def _check_memory(memory: Any) -> None:
-    if isinstance(memory, int) and MAX_MEMORY < memory <= 32768:
-        raise ValidationException(
-            "'MemorySize' value failed to satisfy constraint: Member must have value less than"
-            f" or equal to {MAX_MEMORY}"
-        )
-
-
-def _check_zipped_size(zip_bytes: Any, max_zipped: int) -> None:
-    if isinstance(zip_bytes, (bytes, bytearray)) and len(zip_bytes) >= max_zipped:
-        raise RequestEntityTooLargeException(f"Zipped size must be smaller than {max_zipped} bytes")
-
-
-def validate_zip(
-    zip_bytes: bytes, *, max_zipped: int = MAX_ZIPPED_BYTES, max_unzipped: int = MAX_UNZIPPED_BYTES
-) -> int:
-    """Check a deployment package; returns its unzipped size (sum of the entries' sizes, read
-    from the central directory: entries are not decompressed)."""
-    _check_zipped_size(zip_bytes, max_zipped)
-    try:
-        with zipfile.ZipFile(io.BytesIO(zip_bytes)) as archive:
-            total = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError):
-        raise InvalidParameterValueException(
-            "Could not unzip uploaded file. Please check your file, then try to upload again."
-        ) from None
-    if total >= max_unzipped:
-        raise InvalidParameterValueException(
-            f"Unzipped size must be smaller than {max_unzipped} bytes"
-        )
-    return total
-
-
 def _check_function_name(s: _Shapes, r: Mapping[str, Any], operation: str) -> None:
     name = r.get("FunctionName")
     s.required("functionName", name)
@@ -346,7 +238,7 @@ def validate_create_shapes(request: Mapping[str, Any]) -> None:
     """Steps 1 and 2 for CreateFunction: the zipped-size limit, then every shape failure."""
     code = request.get("Code")
     zip_bytes = code.get("ZipFile") if isinstance(code, Mapping) else None
-    _check_zipped_size(zip_bytes, MAX_ZIPPED_BYTES)
+    check_zipped_size(zip_bytes, MAX_ZIPPED_BYTES)
     s = _Shapes()
     _check_function_name(s, request, "CreateFunction")
     _check_config_shapes(s, request, create=True)
@@ -362,40 +254,54 @@ def validate_create_rules(request: Mapping[str, Any], *, region: str | None = No
         too_long = create_name_length_error(name_value, function_locator(name_value)[0])
         if too_long is not None:
             raise too_long
-    _check_runtime(request.get("Runtime"))
-    if request.get("PackageType", "Zip") == "Zip" and (
-        not request.get("Runtime") or not request.get("Handler")
-    ):
-        raise InvalidParameterValueException(
-            "Runtime and Handler are mandatory parameters for functions created with"
-            " deployment packages."
-        )
-    _check_service_rules(request, region)
-    validate_tags(request.get("Tags") or {})
-    if isinstance(zip_bytes, (bytes, bytearray)):
-        validate_zip(bytes(zip_bytes))
-
-
-def _check_service_rules(request: Mapping[str, Any], region: str | None) -> None:
     env = request.get("Environment")
-    check_environment(env.get("Variables") if isinstance(env, Mapping) else None)
-    check_layers(request.get("Layers"), region)
-    _check_memory(request.get("MemorySize"))
+    check_create_rules(
+        runtime=request.get("Runtime"),
+        handler=request.get("Handler"),
+        package_type=request.get("PackageType", "Zip"),
+        environment=env.get("Variables") if isinstance(env, Mapping) else None,
+        layers=request.get("Layers"),
+        memory_size=request.get("MemorySize"),
+        tags=request.get("Tags") or {},
+        zip_file=bytes(zip_bytes) if isinstance(zip_bytes, (bytes, bytearray)) else None,
+        region=region,
+    )
 
 
 def validate_update_configuration(request: Mapping[str, Any], *, region: str | None = None) -> None:
+    validate_update_configuration_shapes(request)
+    check_runtime(request.get("Runtime"))
+    env = request.get("Environment")
+    check_settings_rules(
+        env.get("Variables") if isinstance(env, Mapping) else None,
+        request.get("Layers"),
+        request.get("MemorySize"),
+        region,
+    )
+
+
+def validate_update_configuration_shapes(request: Mapping[str, Any]) -> None:
+    """UpdateFunctionConfiguration's shape failures, all in one ValidationException."""
     s = _Shapes()
     _check_function_name(s, request, "UpdateFunctionConfiguration")
     _check_config_shapes(s, request, create=False)
     s.raise_if_any()
-    _check_runtime(request.get("Runtime"))
-    _check_service_rules(request, region)
 
 
 def validate_update_code(request: Mapping[str, Any], *, package_type: str | None = None) -> None:
     """``package_type``: the function's (``Zip``/``Image``), for the ImageUri rules."""
+    validate_update_code_shapes(request)
     zip_bytes = request.get("ZipFile")
-    _check_zipped_size(zip_bytes, MAX_ZIPPED_BYTES)
+    check_update_code_rules(
+        package_type=package_type,
+        image_uri=request.get("ImageUri"),
+        zip_file=bytes(zip_bytes) if isinstance(zip_bytes, (bytes, bytearray)) else None,
+    )
+
+
+def validate_update_code_shapes(request: Mapping[str, Any]) -> None:
+    """UpdateFunctionCode's zipped-size limit (413), then its shape failures."""
+    check_zipped_size(request.get("ZipFile"), MAX_ZIPPED_BYTES)
     s = _Shapes()
     _check_function_name(s, request, "UpdateFunctionCode")
     s.string("s3Bucket", request.get("S3Bucket"), S3_BUCKET)
@@ -404,16 +310,6 @@ def validate_update_code(request: Mapping[str, Any], *, package_type: str | None
     _check_architectures(s, request.get("Architectures"))
     s.string("sourceKMSKeyArn", request.get("SourceKMSKeyArn"), ANY_ARN)
     s.raise_if_any()
-    if package_type == "Zip" and request.get("ImageUri"):
-        raise InvalidParameterValueException(
-            "Please don't provide ImageUri when updating a function with packageType Zip."
-        )
-    if package_type == "Image" and not request.get("ImageUri"):
-        raise InvalidParameterValueException(
-            "Please provide ImageUri when updating a function with packageType Image."
-        )
-    if isinstance(zip_bytes, (bytes, bytearray)):
-        validate_zip(bytes(zip_bytes))
 
 
 def resolve_logging_config(

@@ -85,8 +85,9 @@ def publish_shape_errors(params: Mapping[str, Any]) -> list[str]:
     return errors
 
 
-def check_publish_to(params: Mapping[str, Any]) -> None:
-    if params.get("PublishTo") is not None:
+def check_publish_to(publish_to: str | None) -> None:
+    """PublishVersion's ``PublishTo``: Lamina has no capacity providers."""
+    if publish_to is not None:
         # Unverified wording: $LATEST.PUBLISHED belongs to functions on capacity providers
         # (Lambda Managed Instances), which Lamina does not have.
         raise InvalidParameterValueException(

@@ -122,7 +122,10 @@ class ProvisionedEnvironments:
         factory: ProvisionedFactory,
         limiter: ConcurrencyLimiter,
         admission: Admission | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
+        """``on_idle`` is called when an environment became idle again (waiting invocations
+        may use it): the wiring passes the region's ``capacity_freed`` signal."""
         self._factory = factory
         self._limiter = limiter
         self._admission = admission
@@ -135,8 +138,7 @@ class ProvisionedEnvironments:
         self._idle: dict[tuple[str, str], list[Environment]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.closed = False
-        # Called when an environment became idle again (waiting invocations may use it).
-        self.on_idle: Callable[[], None] | None = None
+        self._on_idle = on_idle
 
     # --- the invoke path --------------------------------------------------------------------
 
@@ -163,8 +165,8 @@ class ProvisionedEnvironments:
             return
         if env.state is State.IDLE:
             self._idle.setdefault((env.config.name, env.config.version), []).append(env)
-            if self.on_idle is not None:
-                self.on_idle()
+            if self._on_idle is not None:
+                self._on_idle()
 
     # --- figures ------------------------------------------------------------------------------
 
@@ -299,8 +301,8 @@ class ProvisionedEnvironments:
         env.freeze()
         self._idle.setdefault((env.config.name, env.config.version), []).append(env)
         self._settle(allocation)
-        if self.on_idle is not None:
-            self.on_idle()
+        if self._on_idle is not None:
+            self._on_idle()
 
     def _init_failed(self, allocation: Allocation) -> None:
         if allocation.was_complete and not self.closed:

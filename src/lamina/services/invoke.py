@@ -1,14 +1,14 @@
 """Invoke: validate the request, pick an environment, run one invocation.
 
-RequestResponse waits for the outcome; a function error is a value (HTTP 200 with
-``X-Amz-Function-Error``), never an exception. Event is accepted with 202 once it is durably
-queued (``event_queue``: ``services.async_invoke``, docs/async.md). DryRun only
-validates (204).
+``prepare`` validates and resolves one request; RequestResponse then runs it (``call``) and
+waits for the outcome: a function error is a value (HTTP 200 with ``X-Amz-Function-Error``),
+never an exception. Event is handed by the api layer to ``services.async_invoke`` (202 once
+durably queued, docs/async.md). DryRun only validates (204).
 
 Concurrency (``runtime.concurrency``): every invocation holds a lease while it runs, taken
 before it gets an environment and released however it ends. A synchronous invocation
 beyond what is available is refused with 429 ``TooManyRequestsException``; an asynchronous
-one stays queued until capacity frees (every released lease calls ``on_capacity``).
+one stays queued until capacity frees (every released lease emits ``capacity_freed``).
 
 Host admission (``runtime.admission``): an invocation that needs a new environment when the
 host has no room for one waits (for room, or, see ``runtime.pool``, a released environment), a
@@ -23,34 +23,31 @@ import base64
 import binascii
 import json
 import logging
-import uuid
-from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
 
+from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     InvalidRequestContentException,
     RequestTooLargeException,
-    ServiceException,
     TooManyRequestsException,
-    ValidationException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.requests.invoke import EVENT, InvokeRequest, InvokeResult
 from lamina.domain.tracing import new_trace_id
 from lamina.runtime.admission import DEFAULT_ADMISSION_WAIT, INTERACTIVE
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment, EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
-from lamina.services.functions import FunctionService
+from lamina.services.function_catalog import FunctionCatalog
 from lamina.services.metrics import MetricsCollector
+from lamina.services.signals import LambdaSignals
 
 log = logging.getLogger("lamina.invoke")
 
 SYNC_PAYLOAD_LIMIT = 6 * 1024 * 1024
 ASYNC_PAYLOAD_LIMIT = 1024 * 1024
 LOG_TAIL_BYTES = 4096
-INVOCATION_TYPES = ("Event", "RequestResponse", "DryRun")
-LOG_TYPES = ("None", "Tail")
 
 
 def log_tail(log_text: str) -> str:
@@ -58,86 +55,79 @@ def log_tail(log_text: str) -> str:
     return base64.b64encode(data).decode()
 
 
+@dataclass(frozen=True)
+class PreparedInvocation:
+    """An invocation validated and resolved, ready to run (RequestResponse), to queue
+    (Event: ``AsyncInvoker.enqueue(config, qualifier, invocation)``) or to drop (DryRun)."""
+
+    config: FunctionConfig
+    qualifier: str | None
+    invocation: Invocation
+    invocation_type: str
+    log_type: str
+
+
 class InvokeService:
+    """Runs invocations. Emits ``signals.capacity_freed`` after every released lease."""
+
     def __init__(
         self,
-        functions: FunctionService,
+        catalog: FunctionCatalog,
         pool: EnvironmentPool,
-        limiter: ConcurrencyLimiter | None = None,
-        metrics: MetricsCollector | None = None,
+        limiter: ConcurrencyLimiter,
+        metrics: MetricsCollector,
+        provisioned: ProvisionedEnvironments | None,
+        signals: LambdaSignals,
+        admission_wait: float = DEFAULT_ADMISSION_WAIT,
     ) -> None:
-        self.functions = functions
+        self._catalog = catalog
         self.pool = pool
-        self.limiter = limiter or ConcurrencyLimiter()
-        self.metrics = metrics or MetricsCollector(self.limiter, pool)
-        # Stores an asynchronous invocation durably (set by the server).
-        self.event_queue: (
-            Callable[[FunctionConfig, str | None, Invocation], Awaitable[None]] | None
-        ) = None
-        # Called whenever capacity may have freed (a lease released, a reservation changed).
-        self.on_capacity: Callable[[], None] | None = None
-        # Provisioned environments (set by the server): served before the on-demand pool.
-        self.provisioned: ProvisionedEnvironments | None = None
+        self.limiter = limiter
+        self.metrics = metrics
+        # Provisioned environments: served before the on-demand pool.
+        self._provisioned = provisioned
+        self._signals = signals
         # Seconds a synchronous invocation waits for room on the host before its 429.
-        self.admission_wait = DEFAULT_ADMISSION_WAIT
+        self.admission_wait = admission_wait
 
-    async def invoke(
-        self, params: dict[str, Any], request_id: str | None = None
-    ) -> dict[str, Any]:
-        invocation_type = params.get("InvocationType") or "RequestResponse"
-        if invocation_type not in INVOCATION_TYPES:
-            raise ValidationException(
-                f"1 validation error detected: Value '{invocation_type}' at 'invocationType' "
-                "failed to satisfy constraint: Member must satisfy enum value set: "
-                "[Event, RequestResponse, DryRun]"
-            )
-        log_type = params.get("LogType") or "None"
-        if log_type not in LOG_TYPES:
-            raise ValidationException(
-                f"1 validation error detected: Value '{log_type}' at 'logType' failed to "
-                "satisfy constraint: Member must satisfy enum value set: [None, Tail]"
-            )
-        ref = self.functions.ref(params, "Invoke")
-        config = self.functions.require(ref.name, ref.qualifier or LATEST, route=True)
-        payload: bytes = params.get("Payload") or b""
-        limit = ASYNC_PAYLOAD_LIMIT if invocation_type == "Event" else SYNC_PAYLOAD_LIMIT
+    def prepare(self, ctx: RequestContext, request: InvokeRequest) -> PreparedInvocation:
+        """Resolve the function (an alias picks its version by weight), check the payload
+        (size for the invocation type, JSON) and the client context; the invocation carries
+        the request's id."""
+        config = self._catalog.require(request.name, request.qualifier or LATEST, route=True)
+        payload = request.payload
+        is_event = request.invocation_type == EVENT
+        limit = ASYNC_PAYLOAD_LIMIT if is_event else SYNC_PAYLOAD_LIMIT
         if len(payload) > limit:
             raise RequestTooLargeException(
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
             )
         payload = _check_json(payload)
-        client_context = _decode_client_context(params.get("ClientContext"))
-        invoked_arn = config.arn if ref.qualifier is None else f"{config.arn}:{ref.qualifier}"
-        request_id = request_id or str(uuid.uuid4())
+        client_context = _decode_client_context(request.client_context)
+        qualifier = request.qualifier
+        invoked_arn = config.arn if qualifier is None else f"{config.arn}:{qualifier}"
         invocation = Invocation(
-            request_id=request_id,
+            request_id=ctx.request_id,
             payload=payload,
             invoked_arn=invoked_arn,
-            client_context=client_context if invocation_type != "Event" else None,
+            client_context=None if is_event else client_context,
             trace_id=new_trace_id(),
         )
-        if invocation_type == "DryRun":
-            return {"StatusCode": 204}
-        if invocation_type == "Event":
-            if self.event_queue is None:
-                raise ServiceException("Asynchronous invocation is not available.")
-            await self.event_queue(config, ref.qualifier, invocation)
-            return {"StatusCode": 202}
+        return PreparedInvocation(
+            config, qualifier, invocation, request.invocation_type, request.log_type
+        )
+
+    async def call(self, prepared: PreparedInvocation) -> InvokeResult:
+        """Run a synchronous invocation: the function's error is a value; a throttle is
+        counted and raised (429)."""
+        config, invocation = prepared.config, prepared.invocation
         try:
             outcome = await self.run(config, invocation)
         except TooManyRequestsException as throttle:
-            self.metrics.throttled(config.name, invoked_arn, throttle.reason)
+            self.metrics.throttled(config.name, invocation.invoked_arn, throttle.reason)
             raise
-        result: dict[str, Any] = {
-            "StatusCode": 200,
-            "ExecutedVersion": config.version,
-            "Payload": outcome.payload,
-        }
-        if outcome.function_error:
-            result["FunctionError"] = outcome.function_error
-        if log_type == "Tail":
-            result["LogResult"] = log_tail(outcome.log_text)
-        return result
+        tail = log_tail(outcome.log_text) if prepared.log_type == "Tail" else None
+        return InvokeResult(config.version, outcome.payload, outcome.function_error, tail)
 
     async def run(
         self,
@@ -152,15 +142,16 @@ class InvokeService:
         the host up to ``wait`` seconds (a synchronous invocation: ``admission_wait``)."""
         if wait is None and priority == INTERACTIVE:
             wait = self.admission_wait
-        slot = self.provisioned.take(config) if self.provisioned is not None else None
+        provisioned = self._provisioned
+        slot = provisioned.take(config) if provisioned is not None else None
         if slot is not None:
+            assert provisioned is not None
             try:
                 return await self._run_once(config, invocation, slot.env)
             except EnvironmentGone:
                 pass  # it died before the event reached it: run the invocation elsewhere
             finally:
-                assert self.provisioned is not None
-                self.provisioned.give_back(slot)
+                provisioned.give_back(slot)
         lease = self.limiter.acquire(config.name, not self.pool.has_idle(config))
         try:
             try:
@@ -172,13 +163,7 @@ class InvokeService:
                 return await self._run_once(config, invocation, priority=priority, wait=wait)
         finally:
             self.limiter.release(lease)
-            if self.on_capacity is not None:
-                self.on_capacity()
-
-    def capacity_changed(self) -> None:
-        """Capacity may have freed (a reservation changed): queued events may run."""
-        if self.on_capacity is not None:
-            self.on_capacity()
+            self._signals.capacity_freed.emit()
 
     async def _run_once(
         self,

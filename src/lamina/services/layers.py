@@ -21,10 +21,9 @@ import tempfile
 import threading
 import uuid
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from lamina.domain import layers as rules
 from lamina.domain.arns import layer_arn
@@ -35,10 +34,19 @@ from lamina.domain.errors import (
     ResourceConflictException,
     ResourceNotFoundException,
 )
-from lamina.domain.layers import LayerName, LayerPolicy, LayerVersion
+from lamina.domain.function_rules import MAX_UNZIPPED_BYTES, validate_zip
+from lamina.domain.layers import LayerName, LayerPolicy, LayerVersion, LayerVersionRef
 from lamina.domain.models import FunctionConfig, FunctionLayer
-from lamina.domain.validation import MAX_UNZIPPED_BYTES, validate_zip
-from lamina.services.functions import (
+from lamina.domain.requests.functions import CodeSource
+from lamina.domain.requests.layers import (
+    AddLayerPermissionRequest,
+    LayerFilter,
+    LayerPage,
+    LayerPermission,
+    LayerVersionDetails,
+    PublishLayerVersionRequest,
+)
+from lamina.services.function_packages import (
     now_lambda_timestamp,
     off_loop_for_large,
     s3_unavailable,
@@ -50,13 +58,12 @@ from lamina.store.unpack import BadPackage
 from lamina.store.unpack_worker import remove_tree, unpack_in_process
 
 
-def package_from_content(content: Mapping[str, Any]) -> bytes:
+def package_from_content(content: CodeSource) -> bytes:
     """The zip of PublishLayerVersion's ``Content``: ``ZipFile`` only (no S3 in Lamina yet)."""
-    if "ZipFile" in content:
-        data: bytes = content["ZipFile"]
-        return data
-    if "S3Bucket" in content or "S3Key" in content:
-        raise s3_unavailable(content.get("S3Bucket", ""))
+    if content.zip_file is not None:
+        return content.zip_file
+    if content.s3_bucket is not None or content.s3_key is not None:
+        raise s3_unavailable(content.s3_bucket or "")
     # Unverified wording (CreateFunction's, recorded, says "function code").
     raise InvalidParameterValueException("Please provide a source for layer content.")
 
@@ -113,24 +120,37 @@ class LayerService:
             )
         return found
 
-    def _wire(self, version: LayerVersion) -> dict[str, Any]:
-        return version.to_wire(self._code_url(version.code_sha256))
+    def _details(self, version: LayerVersion) -> LayerVersionDetails:
+        return LayerVersionDetails(version, self._code_url(version.code_sha256))
 
     # --- publish ------------------------------------------------------------------------------
 
-    async def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = rules.parse_layer_name(params.get("LayerName"))
-        rules.validate_publish(params)
+    async def publish(self, request: PublishLayerVersionRequest) -> LayerVersionDetails:
+        name = request.layer
         if name.account not in (None, self.account):
             raise AccessDeniedException()  # unverified for layers: as for function ARNs
         if name.region not in (None, self.region):
             raise ResourceNotFoundException(rules.NOT_FOUND)  # unverified
-        zip_bytes = package_from_content(params["Content"])
+        zip_bytes = package_from_content(request.content)
         unzipped = await off_loop_for_large(zip_bytes, partial(validate_zip, zip_bytes))
         # Verifying, hashing and unpacking take seconds for large packages: in a thread.
         stored = await asyncio.to_thread(self.code.put, zip_bytes)
         try:
-            return self._publish_stored(params, name, stored.sha256, len(zip_bytes), unzipped)
+            draft = LayerVersion(
+                name=name.name,
+                region=self.region,
+                account=self.account,
+                version=0,
+                code_sha256=stored.sha256,
+                code_size=len(zip_bytes),
+                unzipped_size=unzipped,
+                created_date=now_lambda_timestamp(),
+                description=request.description,
+                compatible_runtimes=request.compatible_runtimes,
+                compatible_architectures=request.compatible_architectures,
+                license_info=request.license_info,
+            )
+            return self._details(self.store.publish(draft))
         except sqlite3.OperationalError as exc:
             if is_disk_full(exc):
                 raise storage_exceeded(disk_full=True) from None
@@ -140,118 +160,62 @@ class LayerService:
             if stored.new:
                 await asyncio.to_thread(self.collect, {stored.sha256})
 
-    def _publish_stored(
-        self, params: dict[str, Any], name: LayerName, sha: str, code_size: int, unzipped: int
-    ) -> dict[str, Any]:
-
-        def listed(key: str) -> tuple[str, ...] | None:
-            value = params.get(key)
-            return None if value is None else tuple(value)
-
-        draft = LayerVersion(
-            name=name.name,
-            region=self.region,
-            account=self.account,
-            version=0,
-            code_sha256=sha,
-            code_size=code_size,
-            unzipped_size=unzipped,
-            created_date=now_lambda_timestamp(),
-            description=params.get("Description") or "",
-            compatible_runtimes=listed("CompatibleRuntimes"),
-            compatible_architectures=listed("CompatibleArchitectures"),
-            license_info=params.get("LicenseInfo"),
-        )
-        return self._wire(self.store.publish(draft))
-
     # --- read ---------------------------------------------------------------------------------
 
-    def get_version(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = rules.parse_layer_name(params.get("LayerName"))
-        version = rules.parse_version_number(params.get("VersionNumber"))
-        return self._wire(self._require(name, version))
+    def get_version(self, name: LayerName, version: int) -> LayerVersionDetails:
+        return self._details(self._require(name, version))
 
-    def get_version_by_arn(self, params: dict[str, Any]) -> dict[str, Any]:
-        ref = rules.parse_layer_version_arn(params.get("Arn"))
+    def get_version_by_arn(self, ref: LayerVersionRef) -> LayerVersionDetails:
         if ref.name is None or ref.version is None:
             raise ResourceNotFoundException(rules.NOT_FOUND)  # AWS-managed layers: none here
         name = LayerName(ref.name, ref.region, ref.account)
-        return self._wire(self._require(name, ref.version))
+        return self._details(self._require(name, ref.version))
 
-    def list_layers(self, params: dict[str, Any]) -> dict[str, Any]:
+    def list_layers(self, where: LayerFilter) -> LayerPage:
         """The latest version matching the filters of each layer, by layer name."""
-        limit = rules.validate_list_filters(params)
-        runtime, architecture = (
-            params.get("CompatibleRuntime"),
-            params.get("CompatibleArchitecture"),
-        )
-        items: list[dict[str, Any]] = []
+        found: list[LayerVersion] = []
         seen: set[str] = set()
         more = False
-        for version in self.store.all_versions(after_name=params.get("Marker") or ""):
-            if version.name in seen or not version.matches(runtime, architecture):
+        for version in self.store.all_versions(after_name=where.marker or ""):
+            if version.name in seen or not version.matches(where.runtime, where.architecture):
                 continue
-            if len(items) == limit:
+            if len(found) == where.limit:
                 more = True
                 break
             seen.add(version.name)
-            items.append(
-                {
-                    "LayerName": version.name,
-                    "LayerArn": version.layer_arn,
-                    "LatestMatchingVersion": version.to_list_item(),
-                }
-            )
-        out: dict[str, Any] = {"Layers": items}
-        if more:
-            out["NextMarker"] = items[-1]["LayerName"]
-        return out
+            found.append(version)
+        return LayerPage(found, found[-1].name if more else None)
 
-    def list_versions(self, params: dict[str, Any]) -> dict[str, Any]:
+    def list_versions(self, name: LayerName, where: LayerFilter) -> LayerPage:
         """A layer's versions matching the filters, newest first (none for an unknown name)."""
-        name = rules.parse_layer_name(params.get("LayerName"))
-        limit = rules.validate_list_filters(params)
-        runtime, architecture = (
-            params.get("CompatibleRuntime"),
-            params.get("CompatibleArchitecture"),
-        )
-        marker = str(params.get("Marker") or "")
+        marker = where.marker or ""
         below = int(marker) if marker.isdigit() else None
         versions = self.store.versions(name.name) if name.is_here(self.region, self.account) else []
         matching = [
             v
             for v in versions
-            if v.matches(runtime, architecture) and (below is None or v.version < below)
+            if v.matches(where.runtime, where.architecture) and (below is None or v.version < below)
         ]
-        page = matching[:limit]
-        out: dict[str, Any] = {"LayerVersions": [v.to_list_item() for v in page]}
-        if len(matching) > limit:
-            out["NextMarker"] = str(page[-1].version)
-        return out
+        page = matching[: where.limit]
+        more = len(matching) > where.limit
+        return LayerPage(page, str(page[-1].version) if more else None)
 
     # --- delete -------------------------------------------------------------------------------
 
-    async def delete_version(self, params: dict[str, Any]) -> dict[str, Any]:
-        """204 whether or not the version exists. Functions using it keep it."""
-        name = rules.parse_layer_name(params.get("LayerName"))
-        version = rules.parse_version_number(params.get("VersionNumber"))
+    async def delete_version(self, name: LayerName, version: int) -> None:
+        """Nothing to do when the version does not exist. Functions using it keep it."""
         if name.is_here(self.region, self.account):
             deleted = self.code.free_space_for(lambda: self.store.delete(name.name, version))
             if deleted is not None:
                 await asyncio.to_thread(self.collect, {deleted.code_sha256})
-        return {}
 
     # --- permissions --------------------------------------------------------------------------
 
-    def add_permission(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = rules.parse_layer_name(params.get("LayerName"))
-        rules.validate_permission(params)
-        number = rules.parse_version_number(params.get("VersionNumber"))
-        version = self._require_for_policy(name, number)
-        sid: str = params["StatementId"]
-        expected = params.get("RevisionId")
+    def add_permission(self, request: AddLayerPermissionRequest) -> LayerPermission:
+        version = self._require_for_policy(request.layer, request.version)
+        sid = request.statement_id
         added = rules.statement(
-            sid, params["Principal"], version.version_arn, params.get("OrganizationId")
+            sid, request.principal, version.version_arn, request.organization_id
         )
 
         def change(current: LayerPolicy | None) -> LayerPolicy:
@@ -260,39 +224,34 @@ class LayerService:
                     f"The statement id ({sid}) provided already exists. Please provide a new"
                     " statement id, or remove the existing statement."
                 )
-            _check_revision(current, expected)
+            _check_revision(current, request.revision_id)
             statements = current.statements if current is not None else ()
             return LayerPolicy(str(uuid.uuid4()), (*statements, added))
 
         policy = self.store.change_policy(version.name, version.version, change)
         assert policy is not None
-        return {"Statement": rules.compact(added), "RevisionId": policy.revision_id}
+        return LayerPermission(rules.compact(added), policy.revision_id)
 
-    def remove_permission(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = rules.parse_layer_name(params.get("LayerName"))
-        sid = rules.validate_statement_id(params.get("StatementId"))
-        number = rules.parse_version_number(params.get("VersionNumber"))
+    def remove_permission(
+        self, name: LayerName, number: int, sid: str, revision_id: str | None
+    ) -> None:
         version = self._require_for_policy(name, number)
-        expected = params.get("RevisionId")
 
         def change(current: LayerPolicy | None) -> LayerPolicy | None:
-            _check_revision(current, expected)
+            _check_revision(current, revision_id)
             if current is None or current.statement(sid) is None:
                 raise ResourceNotFoundException(f"Statement {sid} is not found in resource policy.")
             rest = tuple(s for s in current.statements if s.get("Sid") != sid)
             return LayerPolicy(str(uuid.uuid4()), rest) if rest else None
 
         self.store.change_policy(version.name, version.version, change)
-        return {}
 
-    def get_policy(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = rules.parse_layer_name(params.get("LayerName"))
-        number = rules.parse_version_number(params.get("VersionNumber"))
+    def get_policy(self, name: LayerName, number: int) -> LayerPolicy:
         version = self._require_for_policy(name, number)
         policy = self.store.get_policy(version.name, version.version)
         if policy is None:
             raise ResourceNotFoundException(rules.NO_POLICY)
-        return {"Policy": policy.document(), "RevisionId": policy.revision_id}
+        return policy
 
     # --- functions using layers -----------------------------------------------------------------
 

@@ -69,6 +69,8 @@ INIT_DURATION_BUCKETS: tuple[float, ...] = (
 
 # "function:qualifier" -> (allocated provisioned environments, busy ones)
 ProvisionedStats = Callable[[], dict[str, tuple[int, int]]]
+# Renders one component's families (of one function, or all with None) as exposition text.
+MetricsSource = Callable[[str | None], str]
 # (function, invoked ARN, executed version)
 SeriesKey = tuple[str, str, str]
 # (function, invoked ARN, throttle reason)
@@ -124,14 +126,22 @@ class MetricsCollector:
         limiter: ConcurrencyLimiter | None = None,
         pool: EnvironmentPool | None = None,
         provisioned_stats: ProvisionedStats | None = None,
+        sources: Iterable[MetricsSource] = (),
     ) -> None:
+        """``provisioned_stats``: ``"function:qualifier"`` -> (provisioned environments
+        allocated, busy now). ``sources``: other components' families (asynchronous
+        invocation, logs, admission), rendered after these in this order; components built
+        after the collector register theirs with ``add_source``."""
         self.limiter = limiter
         self.pool = pool
         self.provisioned_stats = provisioned_stats
-        # Other services' families (asynchronous invocation): rendered after these.
-        self.sources: list[Callable[[str | None], str]] = []
+        self._sources: list[MetricsSource] = list(sources)
         self._series: dict[SeriesKey, _Series] = {}
         self._throttles: dict[ThrottleKey, int] = {}
+
+    def add_source(self, source: MetricsSource) -> None:
+        """Render ``source``'s families after the ones registered before it."""
+        self._sources.append(source)
 
     # --- counting (the invoke path) -------------------------------------------------------
 
@@ -164,7 +174,7 @@ class MetricsCollector:
         out: list[str] = []
         self._counters(out, function)
         self._gauges(out, function)
-        out.extend(source(function) for source in self.sources)
+        out.extend(source(function) for source in self._sources)
         return "".join(out)
 
     def _counters(self, out: list[str], only: str | None) -> None:

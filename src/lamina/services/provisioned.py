@@ -4,43 +4,47 @@ This service validates requests the way AWS does, stores configurations (SQLite,
 survive a restart; the environments are initialised again at start-up), keeps the concurrency
 limiter's provisioned totals in step, and tells ``runtime.provisioned.ProvisionedEnvironments``
 which environments each configuration wants. Every check runs before anything is stored, so a
-rejected request changes nothing.
+rejected request changes nothing. Requests arrive shape-validated and typed
+(``api.lambda_wire.provisioned``).
 
 Configurations follow what they name: deleting an alias, a version or the function deletes
 its configurations (and stops their environments); moving an alias to another version moves
-its environments (the new version's are initialised, then the old ones stop).
+its environments (the new version's are initialised, then the old ones stop): the wiring
+connects ``function_changed`` and ``alias_changed`` to this service.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 from lamina.domain import names
 from lamina.domain.aliases import Alias, alias_not_found, is_version_number
 from lamina.domain.arns import function_arn
+from lamina.domain.context import RequestContext
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.provisioned import (
     DELETE,
     GET,
-    LIST,
     LIST_LIMIT,
     PUT,
     ProvisionedConfig,
     alias_conflict,
     config_not_found,
     latest_refused,
-    list_max_items,
     now_timestamp,
-    requested_errors,
     split,
-    to_wire,
     version_conflict,
+)
+from lamina.domain.requests.provisioned import (
+    ListProvisionedConcurrency,
+    ProvisionedPage,
+    ProvisionedTarget,
+    ProvisionedView,
+    PutProvisionedConcurrency,
 )
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.provisioned import ProvisionedEnvironments
-from lamina.services.aliases import AliasService
-from lamina.services.functions import FunctionService
+from lamina.services.alias_book import AliasBook
+from lamina.services.function_catalog import FunctionCatalog
+from lamina.services.signals import LambdaSignals
 from lamina.store.ports import ProvisionedStore
 
 
@@ -59,21 +63,19 @@ class ProvisionedConcurrencyService:
     def __init__(
         self,
         store: ProvisionedStore,
-        functions: FunctionService,
-        aliases: AliasService,
+        catalog: FunctionCatalog,
+        aliases: AliasBook,
         limiter: ConcurrencyLimiter,
         environments: ProvisionedEnvironments,
-        on_capacity: Callable[[], None] | None = None,
+        signals: LambdaSignals,
     ) -> None:
         self.store = store
-        self.functions = functions
+        self.catalog = catalog
         self.aliases = aliases
         self.limiter = limiter
         self.environments = environments
-        self.region = functions.region
-        self.account = functions.account
-        # Called when provisioned concurrency was given back (on-demand capacity freed).
-        self._on_capacity = on_capacity
+        # Emits capacity_freed when provisioned concurrency was given back.
+        self._signals = signals
         # function -> qualifier -> configuration
         self._configs: dict[str, dict[str, ProvisionedConfig]] = {}
         for config in store.all():
@@ -96,69 +98,57 @@ class ProvisionedConcurrencyService:
     def close(self) -> None:
         self.store.close()
 
-    def stats(self) -> dict[str, tuple[int, int]]:
-        """``"function:qualifier"`` -> (provisioned environments allocated, busy right now)."""
-        return self.environments.stats()
-
     # --- operations ------------------------------------------------------------------------
 
-    def put(self, params: dict[str, Any]) -> dict[str, Any]:
-        value = params.get("ProvisionedConcurrentExecutions")
-        problems = requested_errors(value)
-        if problems:
-            qualifier = params.get("Qualifier") or None
-            name_errors = names.function_name_errors(params.get("FunctionName", ""), PUT, qualifier)
-            raise names.validation_exception(name_errors + problems)
-        assert isinstance(value, int)
-        name, qualifier = self._target(params, PUT)
+    def put(self, ctx: RequestContext, request: PutProvisionedConcurrency) -> ProvisionedView:
+        """Configure (or reconfigure) a version's or alias's provisioned environments, within
+        the function's and the account's concurrency; their initialisation starts now."""
+        name, qualifier = self._target(ctx, request.target, PUT)
         alias = None if is_version_number(qualifier) else self.aliases.lookup(name, qualifier)
         if alias is not None and LATEST in alias.versions:
             # Unverified: an alias of $LATEST is refused like $LATEST itself.
             raise latest_refused(PUT)
         self._check_conflicts(name, qualifier, alias)
         others = sum(c.requested for q, c in self._configs.get(name, {}).items() if q != qualifier)
-        total = others + value
+        total = others + request.requested
         self.limiter.check_provisioned(name, total)
-        config = ProvisionedConfig(name, qualifier, value, now_timestamp())
+        config = ProvisionedConfig(name, qualifier, request.requested, now_timestamp())
         if not self.store.put(config):
-            raise names.function_not_found(self.region, self.account, name, qualifier)
+            raise names.function_not_found(ctx.region, ctx.account_id, name, qualifier)
         self._configs.setdefault(name, {})[qualifier] = config
         self.limiter.set_provisioned(name, total)
         self._provision(config)
-        return to_wire(config, self.environments.status(_key(name, qualifier)))
+        return self._view(config)
 
-    def get(self, params: dict[str, Any]) -> dict[str, Any]:
-        name, qualifier = self._target(params, GET)
+    def get(self, ctx: RequestContext, target: ProvisionedTarget) -> ProvisionedView:
+        name, qualifier = self._target(ctx, target, GET)
         config = self._configs.get(name, {}).get(qualifier)
         if config is None:
             raise config_not_found()
-        return to_wire(config, self.environments.status(_key(name, qualifier)))
+        return self._view(config)
 
-    def delete(self, params: dict[str, Any]) -> dict[str, Any]:
-        name, qualifier = self._target(params, DELETE)
-        # Deleting a configuration that does not exist succeeds (recorded:
-        # delete_provisioned_config_doesnotexist).
+    def delete(self, ctx: RequestContext, target: ProvisionedTarget) -> None:
+        """Deleting a configuration that does not exist succeeds (recorded:
+        delete_provisioned_config_doesnotexist)."""
+        name, qualifier = self._target(ctx, target, DELETE)
         self._drop(name, qualifier)
-        return {}
 
-    def list_configs(self, params: dict[str, Any]) -> dict[str, Any]:
-        name = self.functions.ref(params, LIST).name
-        limit = list_max_items(params.get("MaxItems")) or LIST_LIMIT
-        self.functions.require(name)
+    def list_configs(
+        self, ctx: RequestContext, request: ListProvisionedConcurrency
+    ) -> ProvisionedPage:
+        """A function's configurations: versions (by number), then aliases (by name)."""
+        name = request.function
+        limit = request.max_items or LIST_LIMIT
+        self.catalog.require(name)
         configs = sorted(self._configs.get(name, {}).values(), key=lambda c: _order(c.qualifier))
-        marker = params.get("Marker")
-        if marker:
-            configs = [c for c in configs if _order(c.qualifier) > _order(marker)]
+        if request.marker:
+            after = _order(request.marker)
+            configs = [c for c in configs if _order(c.qualifier) > after]
         page = configs[:limit]
-        items = []
-        for config in page:
-            item = {"FunctionArn": function_arn(self.region, self.account, name, config.qualifier)}
-            item.update(to_wire(config, self.environments.status(_key(name, config.qualifier))))
-            items.append(item)
-        out: dict[str, Any] = {"ProvisionedConcurrencyConfigs": items}
-        if len(configs) > limit:
-            out["NextMarker"] = page[-1].qualifier
-        return out
+        more = len(configs) > limit
+        return ProvisionedPage(
+            tuple(self._view(config) for config in page), page[-1].qualifier if more else None
+        )
 
     # --- what the rest of Lamina tells this service ---------------------------------------------
 
@@ -167,7 +157,7 @@ class ProvisionedConcurrencyService:
         configs = self._configs.get(name)
         if not configs:
             return
-        if self.functions.config(name) is None:
+        if self.catalog.config(name) is None:
             # The store's rows went with the function (ON DELETE CASCADE).
             for qualifier in configs:
                 self.environments.remove(_key(name, qualifier))
@@ -192,24 +182,29 @@ class ProvisionedConcurrencyService:
 
     # --- helpers ----------------------------------------------------------------------------
 
-    def _target(self, params: dict[str, Any], operation: str) -> tuple[str, str]:
+    def _view(self, config: ProvisionedConfig) -> ProvisionedView:
+        key = _key(config.function, config.qualifier)
+        return ProvisionedView(config, self.environments.status(key))
+
+    def _target(
+        self, ctx: RequestContext, target: ProvisionedTarget, operation: str
+    ) -> tuple[str, str]:
         """The function and the version or alias a request names (AWS's errors when there is
         none, it is ``$LATEST``, or it does not exist)."""
-        ref = self.functions.ref(params, operation)
-        qualifier = ref.qualifier
+        name, qualifier = target.function, target.qualifier
         if qualifier is None or qualifier == LATEST:
             # Unverified without any qualifier: botocore requires one.
             raise latest_refused(operation)
         if is_version_number(qualifier):
-            if self.functions.config(ref.name, qualifier) is None:
-                raise names.function_not_found(self.region, self.account, ref.name, qualifier)
-        elif self.aliases.lookup(ref.name, qualifier) is None:
-            raise alias_not_found(function_arn(self.region, self.account, ref.name, qualifier))
-        return ref.name, qualifier
+            if self.catalog.config(name, qualifier) is None:
+                raise names.function_not_found(ctx.region, ctx.account_id, name, qualifier)
+        elif self.aliases.lookup(name, qualifier) is None:
+            raise alias_not_found(function_arn(ctx.region, ctx.account_id, name, qualifier))
+        return name, qualifier
 
     def _names_something(self, function: str, qualifier: str) -> bool:
         if is_version_number(qualifier):
-            return self.functions.config(function, qualifier) is not None
+            return self.catalog.config(function, qualifier) is not None
         return self.aliases.lookup(function, qualifier) is not None
 
     def _versions(self, function: str, qualifier: str) -> set[str]:
@@ -236,7 +231,7 @@ class ProvisionedConcurrencyService:
             wanted = split(config.requested, alias.function_version, alias.weights)
         out: dict[str, tuple[FunctionConfig, int]] = {}
         for version, count in wanted.items():
-            found = self.functions.config(config.function, version)
+            found = self.catalog.config(config.function, version)
             if found is not None and version != LATEST:
                 out[version] = (found, count)
         return out
@@ -262,5 +257,4 @@ class ProvisionedConcurrencyService:
         self._capacity_changed()
 
     def _capacity_changed(self) -> None:
-        if self._on_capacity is not None:
-            self._on_capacity()
+        self._signals.capacity_freed.emit()

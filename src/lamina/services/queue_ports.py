@@ -95,3 +95,7 @@ class QueueSink(Protocol):
         with this ARN. FIFO queues need ``message_group_id`` (deduplicated by content
         when the queue has content-based deduplication and no id is given)."""
         ...
+
+
+class QueuePorts(QueueSource, QueueSink, Protocol):
+    """Both sides, as the queue service offers them to a region's Lambda."""

@@ -1,19 +1,18 @@
 """Published versions: PublishVersion and ListVersionsByFunction.
 
 Publishing itself (shared with CreateFunction and UpdateFunctionCode with ``Publish``) is
-``FunctionService.publish``: an immutable snapshot of ``$LATEST``, or the last published
+``FunctionCatalog.publish``: an immutable snapshot of ``$LATEST``, or the last published
 version again when ``$LATEST`` has not changed since. Deleting a version is DeleteFunction with
 a qualifier (``FunctionService.delete``).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from lamina.domain import names, versions
+from lamina.domain import versions
 from lamina.domain.errors import InvalidParameterValueException
 from lamina.domain.models import LATEST, FunctionConfig
-from lamina.services.functions import FunctionService
+from lamina.domain.requests.versions import PublishVersionRequest, VersionPage
+from lamina.services.function_catalog import FunctionCatalog
 
 # Unverified wording (UpdateFunctionCode's, recorded, for a qualified FunctionName).
 LATEST_ONLY = (
@@ -23,44 +22,29 @@ LATEST_ONLY = (
 
 
 class VersionService:
-    def __init__(self, functions: FunctionService) -> None:
-        self.functions = functions
+    def __init__(self, catalog: FunctionCatalog) -> None:
+        self._catalog = catalog
 
-    def publish(self, params: dict[str, Any]) -> dict[str, Any]:
-        value = params.get("FunctionName", "")
-        errors = names.function_name_errors(value, "PublishVersion")
-        errors += versions.publish_shape_errors(params)
-        if errors:
-            raise names.validation_exception(errors)
-        ref = self.functions.ref(params, "PublishVersion")
-        versions.check_publish_to(params)
-        if ref.qualifier not in (None, LATEST):
+    def publish(self, request: PublishVersionRequest) -> FunctionConfig:
+        """The new version (or the last one, when ``$LATEST`` has not changed since)."""
+        versions.check_publish_to(request.publish_to)
+        if request.qualifier not in (None, LATEST):
             raise InvalidParameterValueException(LATEST_ONLY)
-        latest = self.functions.require(ref.name)
-        versions.check_publish_preconditions(
-            latest, params.get("RevisionId"), params.get("CodeSha256")
-        )
-        published, _ = self.functions.publish(latest, params.get("Description"))
-        return published.to_wire()
+        latest = self._catalog.require(request.name)
+        versions.check_publish_preconditions(latest, request.revision_id, request.code_sha256)
+        published, _ = self._catalog.publish(latest, request.description)
+        return published
 
-    def list_versions(self, params: dict[str, Any]) -> dict[str, Any]:
-        ref = self.functions.ref(params, "ListVersionsByFunction")
-        requested = versions.max_items(params.get("MaxItems"))
-        limit = min(requested or versions.PAGE_LIMIT, versions.PAGE_LIMIT)
+    def list_versions(self, name: str, marker: str | None, max_items: int | None) -> VersionPage:
+        """A page (at most 50) of the function's versions after ``marker`` (a version)."""
+        limit = min(max_items or versions.PAGE_LIMIT, versions.PAGE_LIMIT)
         # A missing function is named by its unqualified ARN (unverified).
-        self.functions.require(ref.name)
-        found: list[tuple[tuple[int, int], FunctionConfig]] = []
-        for number in self.functions.store.versions(ref.name):
-            config = self.functions.config(ref.name, number)
-            if config is not None:
-                found.append((versions.version_key(number), config))
-        marker = params.get("Marker")
+        self._catalog.require(name)
+        found = [
+            (versions.version_key(config.version), config)
+            for config in self._catalog.all_versions(name)
+        ]
         page, more = versions.page_after(
             found, versions.version_key(marker) if marker else None, limit
         )
-        out: dict[str, Any] = {
-            "Versions": [config.to_wire(listing=True, qualified=True) for config in page]
-        }
-        if more:
-            out["NextMarker"] = page[-1].version
-        return out
+        return VersionPage(page, page[-1].version if more else None)

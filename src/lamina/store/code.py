@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from lamina.domain.errors import CodeStorageExceededException, InvalidParameterValueException
-from lamina.domain.validation import MAX_UNZIPPED_BYTES
+from lamina.domain.function_rules import MAX_UNZIPPED_BYTES
 from lamina.store.disk_full import SpaceReserve, is_disk_full
 from lamina.store.unpack import BadPackage, unpack
 from lamina.store.unpack_worker import remove_tree, unpack_in_process

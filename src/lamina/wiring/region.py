@@ -14,9 +14,10 @@ from collections.abc import Callable
 from functools import partial
 
 from lamina.api.endpoints import Handler
+from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
 from lamina.api.lambda_api import lambda_handlers
+from lamina.api.lambda_config_api import lambda_config_handlers
 from lamina.api.logs_api import logs_handlers
-from lamina.domain.destinations import Destination
 from lamina.domain.models import FunctionConfig
 from lamina.lifecycle import Lifecycle
 from lamina.runtime.admission import render_admission_metrics
@@ -26,21 +27,30 @@ from lamina.runtime.environment import Environment
 from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, is_python_runtime, plan_launch
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
+from lamina.services.alias_book import AliasBook
 from lamina.services.aliases import AliasService
 from lamina.services.async_invoke import AsyncInvoker
 from lamina.services.concurrency import ConcurrencyService
 from lamina.services.event_invoke_config import EventInvokeConfigService
+from lamina.services.event_sources.invoker import InvokeServiceInvoker
+from lamina.services.event_sources.mappings import EventSourceMappingService
+from lamina.services.function_catalog import FunctionCatalog
+from lamina.services.function_packages import FunctionPackages
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
 from lamina.services.metrics import MetricsCollector
 from lamina.services.provisioned import ProvisionedConcurrencyService
+from lamina.services.queue_destination import QueueDestination
+from lamina.services.queue_ports import QueuePorts
+from lamina.services.signals import LambdaSignals
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
 from lamina.store.async_queue import AsyncQueueStore
 from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
+from lamina.store.event_source_mappings import SqliteEventSourceMappingStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
@@ -57,7 +67,7 @@ class RegionalLambda:
         self,
         host: HostParts,
         region: str,
-        destinations: dict[str, Destination] | None = None,
+        queues: QueuePorts | None = None,
     ) -> None:
         settings = host.settings
         self.region = region
@@ -66,6 +76,7 @@ class RegionalLambda:
         database = data / "lamina.sqlite3"
         account = settings.account_id
 
+        self.signals = LambdaSignals()
         self.store = SqliteFunctionStore(database)
         self.logs = LogService(
             SqliteLogStore(
@@ -87,77 +98,84 @@ class RegionalLambda:
         self.pool = EnvironmentPool(
             partial(self._make_environment, host), settings.idle_timeout, host.admission
         )
+        self.alias_book = AliasBook(SqliteAliasStore(database))
+        self.catalog = FunctionCatalog(self.store, self.alias_book, region, account)
         self.functions = FunctionService(
-            self.store,
-            host.code,
-            region,
-            account,
+            self.catalog,
+            FunctionPackages(host.code, self.store, self.layers),
+            self.signals,
             host.links.url,
-            self._function_changed,
-            layers=self.layers,
         )
-        self.aliases = AliasService(SqliteAliasStore(database), self.functions)
-        self.functions.aliases = self.aliases
-        self.versions = VersionService(self.functions)
+        # First listener: a changed function's warm environments retire before anything else.
+        self.signals.function_changed.connect(self._function_changed)
+        self.aliases = AliasService(self.alias_book, self.catalog, self.signals)
+        self.versions = VersionService(self.catalog)
         self.limiter = ConcurrencyLimiter(
             settings.concurrency_limit,
             unreserved_minimum=settings.unreserved_minimum,
             scaling_burst=settings.scaling_rate,
             scaling_window=settings.scaling_window,
         )
-        self.metrics = MetricsCollector(self.limiter, self.pool)
-        self.invoke = InvokeService(self.functions, self.pool, self.limiter, self.metrics)
-        self.invoke.admission_wait = settings.admission_wait
-        self.concurrency = ConcurrencyService(
-            SqliteConcurrencyStore(database),
-            self.functions,
-            self.limiter,
-            on_capacity=self.invoke.capacity_changed,
-        )
-        self.functions.reserved_concurrency = self.concurrency.reserved
         self.environments = ProvisionedEnvironments(
-            partial(self._make_provisioned, host), self.limiter, host.admission
+            partial(self._make_provisioned, host),
+            self.limiter,
+            host.admission,
+            on_idle=self.signals.capacity_freed.emit,
         )
-        self.environments.on_idle = self.invoke.capacity_changed
-        self.invoke.provisioned = self.environments
+        self.metrics = MetricsCollector(
+            self.limiter, self.pool, provisioned_stats=self.environments.stats
+        )
+        self.invoke = InvokeService(
+            self.catalog,
+            self.pool,
+            self.limiter,
+            self.metrics,
+            self.environments,
+            self.signals,
+            admission_wait=settings.admission_wait,
+        )
+        self.concurrency = ConcurrencyService(
+            SqliteConcurrencyStore(database), self.catalog, self.limiter, self.signals
+        )
         self.provisioned = ProvisionedConcurrencyService(
             SqliteProvisionedStore(database),
-            self.functions,
-            self.aliases,
+            self.catalog,
+            self.alias_book,
             self.limiter,
             self.environments,
-            on_capacity=self.invoke.capacity_changed,
+            self.signals,
         )
-        self.aliases.on_change = self.provisioned.alias_changed
-        self.metrics.provisioned_stats = self.provisioned.stats
         self.event_configs = EventInvokeConfigService(
-            SqliteEventInvokeConfigStore(database), self.functions
+            SqliteEventInvokeConfigStore(database), self.catalog, self.alias_book
         )
+        self.signals.function_changed.connect(self.provisioned.function_changed)
+        self.signals.function_changed.connect(self.concurrency.function_changed)
+        self.signals.function_changed.connect(self.event_configs.function_changed)
+        self.signals.alias_changed.connect(self.provisioned.alias_changed)
         self.async_invoke = AsyncInvoker(
             AsyncQueueStore(data / "async.sqlite3"),
             self.invoke,
             self.functions,
             self.event_configs,
             delay_scale=settings.async_delay_scale,
-            destinations=destinations,
+            # SQS queues as destinations and dead-letter queues.
+            destinations={"sqs": QueueDestination(queues)} if queues is not None else None,
         )
-        self.invoke.event_queue = self.async_invoke.enqueue
-        self.invoke.on_capacity = self.async_invoke.capacity_changed
-        self.metrics.sources.append(self.async_invoke.render_metrics)
-        self.metrics.sources.append(self.logs.render_metrics)
-        self.metrics.sources.append(partial(render_admission_metrics, host.admission))
-        # Listeners of "a function changed or was deleted" beyond this module's own.
-        self.function_listeners: list[Callable[[str], None]] = []
+        self.signals.capacity_freed.connect(self.async_invoke.capacity_changed)
+        self.metrics.add_source(self.async_invoke.render_metrics)
+        self.metrics.add_source(self.logs.render_metrics)
+        self.metrics.add_source(partial(render_admission_metrics, host.admission))
 
         self.lambda_handlers: dict[str, Handler] = lambda_handlers(
             self.functions,
             self.invoke,
+            self.async_invoke,
             self.layers,
-            self.concurrency,
             self.versions,
-            self.aliases,
-            self.provisioned,
-            event_configs=self.event_configs,
+            self.concurrency,
+            lambda_config_handlers(
+                self.aliases, self.concurrency, self.provisioned, self.event_configs
+            ),
         )
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)
 
@@ -166,6 +184,22 @@ class RegionalLambda:
         lifecycle.add("pool", start=self.pool.start)
         lifecycle.add("provisioned", start=self.provisioned.start)
         lifecycle.add("async invocations", start=self.async_invoke.start, stop=self._stop_async)
+
+        # Event source mappings: pollers of the region's SQS queues.
+        self.event_sources: EventSourceMappingService | None = None
+        if queues is not None:
+            mapping_store = SqliteEventSourceMappingStore(database)
+            self.event_sources = mappings = EventSourceMappingService(
+                mapping_store, queues, InvokeServiceInvoker(self.invoke, self.functions)
+            )
+            self.lambda_handlers.update(event_source_handlers(mappings))
+            self.lambda_handlers.update(with_mapping_tags(mappings, self.lambda_handlers))
+
+            async def stop_event_sources() -> None:
+                await mappings.stop()  # lets batches being invoked finish (up to 5 s)
+                mapping_store.close()
+
+            lifecycle.add("event source mappings", start=mappings.start, stop=stop_event_sources)
         lifecycle.add("stores", stop=self._close_stores)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -188,20 +222,18 @@ class RegionalLambda:
     def _close_stores(self) -> None:
         self.store.close()
         self.layers.close()
-        self.concurrency.store.close()
-        self.aliases.close()
+        self.concurrency.close()
+        self.alias_book.close()
         self.provisioned.close()
         self.event_configs.close()
 
     # --- wiring -----------------------------------------------------------------------------
 
     def _function_changed(self, name: str) -> None:
+        """A function's code or configuration changed, or it was deleted."""
+        if self.event_sources is not None and self.functions.config(name) is None:
+            self.event_sources.function_deleted(name)
         self.pool.retire_function(name)
-        self.provisioned.function_changed(name)
-        self.concurrency.function_changed(name)
-        self.event_configs.function_changed(name)
-        for listener in self.function_listeners:
-            listener(name)
 
     def _make_provisioned(
         self, host: HostParts, config: FunctionConfig, on_dead: Callable[[Environment], None]
