@@ -23,6 +23,7 @@ from lamina.api.http_protocol import (
     raise_open_files_limit,
 )
 from lamina.config import Settings
+from lamina.lifecycle import Lifecycle
 from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.linux_sandbox import LinuxSandbox
@@ -54,10 +55,24 @@ class Lamina:
     def relayed(self) -> RelayedConnections:
         return self.host.relayed
 
+    def __post_init__(self) -> None:
+        # Started in this order, stopped in reverse: environments stop first (in-flight
+        # invocations end at once), then each region's services and stores, the sandbox, and
+        # the queue service last (pollers and destinations use it until their region stops).
+        lifecycle = self.lifecycle = Lifecycle()
+        lifecycle.add("queues", start=self.queues.start, stop=self.queues.stop)
+        lifecycle.add("sandbox", start=self.host.sandbox.select, stop=self.host.sandbox.close)
+        regions = self.regions
+        lifecycle.add(
+            "regions",
+            start=partial(regions.start, self.host.regions_with_state()),
+            stop=regions.stop,
+        )
+        lifecycle.add("environments", stop=self.stop_environments)
+        lifecycle.add("bytecode compiler", stop=self.host.bytecode.close)
+
     async def start(self) -> None:
-        await self.host.sandbox.select()
-        await self.queues.start()
-        await self.regions.start(self.host.regions_with_state())
+        await self.lifecycle.start()
 
     async def stop_environments(self) -> None:
         """Stop every execution environment of every region (asynchronous events stay
@@ -65,11 +80,7 @@ class Lamina:
         await self.regions.stop_environments()
 
     async def stop(self) -> None:
-        self.host.bytecode.close()
-        await self.stop_environments()
-        await self.host.sandbox.close()
-        await self.regions.stop()
-        await self.queues.stop()
+        await self.lifecycle.stop()
 
 
 def build(settings: Settings) -> Lamina:

@@ -194,6 +194,8 @@ class RegionalLambda:
             )
             self.lambda_handlers.update(event_source_handlers(mappings))
             self.lambda_handlers.update(with_mapping_tags(mappings, self.lambda_handlers))
+            # A deleted function's mappings stay (as on AWS) but their pollers stop.
+            self.signals.function_deleted.connect(mappings.function_deleted)
 
             async def stop_event_sources() -> None:
                 await mappings.stop()  # lets batches being invoked finish (up to 5 s)
@@ -209,9 +211,15 @@ class RegionalLambda:
 
     async def stop_environments(self) -> None:
         """Stop every execution environment: on-demand and provisioned. Asynchronous events
-        stop being dispatched first: those not done stay queued for the next start."""
+        and event source mappings stop being dispatched first: what is not done stays queued
+        for the next start."""
         self.async_invoke.pause()
-        await asyncio.gather(self.pool.stop_all(), self.provisioned.stop())
+        stopping = [self.pool.stop_all(), self.provisioned.stop()]
+        if self.event_sources is not None:
+            # Pollers stop taking batches; a batch cut short returns to its queue after the
+            # visibility timeout (at least once, as on AWS).
+            stopping.append(self.event_sources.stop())
+        await asyncio.gather(*stopping)
 
     async def stop(self) -> None:
         await self.lifecycle.stop()
@@ -231,8 +239,6 @@ class RegionalLambda:
 
     def _function_changed(self, name: str) -> None:
         """A function's code or configuration changed, or it was deleted."""
-        if self.event_sources is not None and self.functions.config(name) is None:
-            self.event_sources.function_deleted(name)
         self.pool.retire_function(name)
 
     def _make_provisioned(
