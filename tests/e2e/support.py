@@ -150,3 +150,40 @@ class Capture:
 
     def __call__(self, response_dict: dict[str, Any], **_: Any) -> None:
         self.last = response_dict
+
+
+AWS_CLI = Path(sys.executable).with_name("aws")
+
+
+def aws_cli(
+    server: LaminaServer,
+    service: str,
+    *args: str,
+    check: bool = True,
+    data_path: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``aws <service> <args> --endpoint-url <server>`` (the AWS CLI v1 of the venv), JSON
+    output. ``data_path``: botocore models read first (``AWS_DATA_PATH``), e.g. an older SQS
+    model that speaks the query protocol."""
+    env = {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "test",
+        "AWS_SECRET_ACCESS_KEY": "test",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_MAX_ATTEMPTS": "1",
+        "AWS_PAGER": "",
+    }
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_DATA_PATH"):
+        env.pop(key, None)
+    if data_path is not None:
+        env["AWS_DATA_PATH"] = str(data_path)
+    result = subprocess.run(
+        [str(AWS_CLI), service, *args, "--endpoint-url", server.endpoint, "--output", "json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result

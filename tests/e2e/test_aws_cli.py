@@ -5,17 +5,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ROLE, LaminaServer, make_zip, unique
+from support import AWS_CLI, ROLE, LaminaServer, aws_cli, make_zip, unique
 
-AWS = Path(sys.executable).with_name("aws")
+AWS = AWS_CLI
 CODE = (
     "import os\n"
     "def handler(event, context):\n"
@@ -24,26 +22,7 @@ CODE = (
 
 
 def aws(server: LaminaServer, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_MAX_ATTEMPTS": "1",
-        "AWS_PAGER": "",
-    }
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        env.pop(key, None)
-    result = subprocess.run(
-        [str(AWS), "lambda", *args, "--endpoint-url", server.endpoint, "--output", "json"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
-    if check:
-        assert result.returncode == 0, result.stderr
-    return result
+    return aws_cli(server, "lambda", *args, check=check)
 
 
 def aws_json(server: LaminaServer, *args: str) -> Any:
