@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +49,7 @@ from lamina.domain.errors import (
     UnknownOperation,
     UnknownOperationException,
 )
+from lamina.domain.ids import new_uuid
 
 RawHandler = Callable[
     [str, dict[str, list[str]], dict[str, str], bytes],
@@ -96,7 +96,7 @@ class EdgeApp:
             return
         if scope["type"] != "http":
             return
-        request_id = str(uuid.uuid4())
+        request_id = new_uuid()
         try:
             status, headers, body = await self._dispatch(scope, receive, request_id)
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge

@@ -20,11 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lamina.domain.ids import new_uuid
 from lamina.domain.sqs.errors import QueueDoesNotExist
 from lamina.domain.sqs.queue import Queue
 from lamina.services.sqs import fifo, receipts
@@ -43,12 +43,8 @@ from lamina.store.sqs_messages import DedupEntry, MessageRecord, StoredAttribute
 MAX_RECEIVE = 10_000
 
 
-def new_message_id() -> str:
-    """A random (version 4) UUID in its canonical lowercase form, as ``str(uuid.uuid4())``
-    writes it, at half its cost (it is drawn once per message sent)."""
-    digits = os.urandom(16).hex()
-    variant = "89ab"[int(digits[16], 16) & 3]
-    return f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-{variant}{digits[17:20]}-{digits[20:]}"
+# A message's id: a random version-4 UUID.
+new_message_id = new_uuid
 
 
 @dataclass(frozen=True, slots=True)
