@@ -8,7 +8,8 @@ beside its floor measured in the same run.
 - **SendMessage latency**: one keep-alive ``http.client`` connection sends sequential
   SendMessage requests (JSON protocol). Floors, in alternating rounds with it: (a) the commit
   discipline alone: a ``GroupCommitWriter`` committing one row per operation (WAL,
-  ``synchronous=FULL``) driven from an event loop, on the same filesystem; (b) the same
+  the server's synchronous mode: ``--queue-durability kill`` (default) is ``NORMAL``,
+  ``power-loss`` is ``FULL``) driven from an event loop, on the same filesystem; (b) the same
   client against a bare uvicorn echo app (the cost of an HTTP request into Python).
 - **SendMessageBatch throughput**: 4 client processes, each one keep-alive connection sending
   batches of 10 back to back. Floor: rows/s of 100-row commits through the same writer.
@@ -43,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import invoke_bench as ib  # noqa: E402 - the sibling benchmark's servers, clients and helpers
 from invoke_bench import HOST, Row, Server, percentile, say  # noqa: E402
 
-from lamina.store.group_commit import GroupCommitWriter  # noqa: E402
+from lamina.store.group_commit import GroupCommitWriter
+from lamina.store.sqs_db import SYNCHRONOUS  # noqa: E402
 
 # Any key's SigV4 shape will do (the server checks the shape only for keys it did not issue).
 SQS_AUTHORIZATION = (
@@ -120,15 +122,16 @@ def _event_loop() -> asyncio.AbstractEventLoop:
 
 
 class CommitFloor:
-    """The commit discipline alone: a ``GroupCommitWriter`` (WAL, ``synchronous=FULL``) on
-    the same filesystem, each operation awaited from an event loop as the server does."""
+    """The commit discipline alone: a ``GroupCommitWriter`` (WAL, the server's synchronous
+    mode for the chosen ``--queue-durability``) on the same filesystem, each operation awaited
+    from an event loop as the server does."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, synchronous: str) -> None:
         conn = sqlite3.connect(
             str(directory / "floor.sqlite3"), check_same_thread=False, isolation_level=None
         )
         conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA synchronous={synchronous}")
         conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload BLOB)")
         self.writer = GroupCommitWriter(conn, "bench-floor")
         self.writer.start()
@@ -322,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="short run (~20 s)")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
+    parser.add_argument(
+        "--queue-durability",
+        choices=sorted(SYNCHRONOUS),
+        default="kill",
+        help="the server's --queue-durability (and the floor's matching synchronous mode)",
+    )
     args = parser.parse_args(argv)
     lat_rounds, per_round = (4, 250) if args.quick else (8, 500)
     load_rounds, load_seconds = (1, 2.0) if args.quick else (3, 3.0)
@@ -338,14 +347,14 @@ def main(argv: list[str] | None = None) -> int:
         lamina = Server(
             "lamina",
             [*ib.lamina_command(), "server", "--host", HOST, "--port", str(lamina_port),
-             "--data-dir", str(tmp / "data")],
+             "--data-dir", str(tmp / "data"), "--queue-durability", args.queue_durability],
             lamina_port, tmp / "lamina.log",
         )  # fmt: skip
         servers += [echo, lamina]
         say(f"starting servers (echo :{echo_port}, lamina :{lamina_port}); temp dir {tmp}")
         echo.start()
         lamina.start()
-        floor = CommitFloor(tmp)
+        floor = CommitFloor(tmp, SYNCHRONOUS[args.queue_durability])
         cleanup.callback(floor.close)
 
         sqs = sqs_client(lamina_port)
@@ -417,7 +426,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         ib.print_table(rows)
         print()
-        print("floors: commit = GroupCommitWriter, one row per commit (WAL, synchronous=FULL),")
+        print(
+            "floors: commit = GroupCommitWriter, one row per commit (WAL, synchronous="
+            f"{SYNCHRONOUS[args.queue_durability]}, --queue-durability {args.queue_durability}),"
+        )
         print(
             "        same filesystem; echo = bare ASGI echo app on uvicorn, same client and bytes;"
         )

@@ -29,6 +29,7 @@ DEFAULT_CODE_STORAGE_LIMIT_MB = 76800
 # The API port (docs/security.md): what functions may call through their relayed API
 # (none | self | account), idle keep-alive seconds, and the connection cap.
 FUNCTION_API_ACCESS = ("none", "self", "account")
+QUEUE_DURABILITY = ("kill", "power-loss")
 DEFAULT_FUNCTION_API_ACCESS = "account"
 DEFAULT_KEEP_ALIVE_TIMEOUT = 30
 DEFAULT_MAX_CONNECTIONS = 4096
@@ -87,6 +88,7 @@ class Settings:
     admission_wait: float = DEFAULT_ADMISSION_WAIT
     log_retention_days: int | None = None
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
+    queue_durability: str = "kill"
 
     @property
     def base_url(self) -> str:
@@ -293,6 +295,13 @@ OPTIONS: tuple[Option, ...] = (
         "retentionInDays of the log groups Lamina creates for functions: one of "
         "CloudWatch's values (1, 3, 5, 7, 14, 30, ... 3653), or 0 to never expire",
         "never, as on AWS",
+    ),
+    _choice(
+        "queue_durability",
+        QUEUE_DURABILITY,
+        "what an acknowledged SQS message survives: kill (a SIGKILL or crash of the server; "
+        "the commit reaches the operating system before the answer) or power-loss (also an "
+        "operating-system crash or power cut: each commit waits for an fsync, about 0.2 ms more)",
     ),
     Option(
         "log_storage_mb",

@@ -1,9 +1,11 @@
 """The SQS service's database: one SQLite file, one group-commit writer, one read connection.
 
 Every write of the queue service (queues and messages) goes through ``writer``: a message
-acknowledged by SendMessage is in a committed transaction of a database opened with
-``synchronous=FULL`` (the WAL is fsynced at each commit), so it survives a SIGKILL and a
-power cut. Reads that need SQLite (rebuilding the in-memory indexes at start, loading a
+acknowledged by SendMessage is in a committed transaction. How far it survives is the
+``durability`` (``--queue-durability``): ``kill`` (WAL with ``synchronous=NORMAL``: the commit
+is written to the operating system before the answer, so a SIGKILL or crash of the server
+loses nothing; a crash of the operating system or a power cut may lose the last commits) or
+``power-loss`` (``synchronous=FULL``: each commit also waits for the WAL's fsync). Reads that need SQLite (rebuilding the in-memory indexes at start, loading a
 message body that is not cached) use the separate read connection under ``read_lock``; they
 see only committed data (WAL readers never block the writer).
 """
@@ -22,11 +24,14 @@ from lamina.store.migrations import migrate
 T = TypeVar("T")
 
 
-def _open(path: Path) -> sqlite3.Connection:
+# --queue-durability -> SQLite's synchronous mode (WAL journal).
+SYNCHRONOUS = {"kill": "NORMAL", "power-loss": "FULL"}
+
+
+def _open(path: Path, durability: str) -> sqlite3.Connection:
     conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
-    # FULL: each commit fsyncs the WAL, so an acknowledged write survives a power cut.
-    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute(f"PRAGMA synchronous={SYNCHRONOUS[durability]}")
     conn.execute("PRAGMA foreign_keys=ON")
     return conn
 
@@ -34,15 +39,15 @@ def _open(path: Path) -> sqlite3.Connection:
 class SqsDatabase:
     """``<data_dir>/sqs.sqlite3``: migrated on open (queues' and messages' components)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, durability: str = "power-loss") -> None:
         # Imported here: the schema modules are small and import nothing of this one.
         from lamina.store import sqs_messages, sqs_queues
 
         self.path = path
-        self._write_conn = _open(path)
+        self._write_conn = _open(path, durability)
         migrate(self._write_conn, "sqs_queues", sqs_queues.STEPS)
         migrate(self._write_conn, "sqs_messages", sqs_messages.STEPS)
-        self.read_conn = _open(path)
+        self.read_conn = _open(path, durability)
         self.read_lock = threading.Lock()
         self.writer = GroupCommitWriter(self._write_conn, "lamina-sqs-writer")
         self.writer.start()

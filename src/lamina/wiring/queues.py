@@ -19,7 +19,9 @@ SQS_JSON_NAMESPACE = "com.amazonaws.sqs"
 
 
 def build_queues(host: HostParts) -> SqsService:
-    return SqsService(SqsDatabase(host.data / "sqs.sqlite3"), base_url=host.settings.base_url)
+    settings = host.settings
+    database = SqsDatabase(host.data / "sqs.sqlite3", settings.queue_durability)
+    return SqsService(database, base_url=settings.base_url)
 
 
 def queue_ports(sqs: SqsService) -> SqsQueuePorts:
