@@ -28,7 +28,7 @@ from lamina.domain.sqs.errors import (
 from lamina.domain.sqs.queue import QueueCounts
 from lamina.services.sqs.messages import MessageEngine
 from lamina.services.sqs.service import SqsService
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.sqs_store import SqliteSqsStore
 
 ACCOUNT = "111111111111"
 BASE = "http://127.0.0.1:9000"
@@ -61,10 +61,10 @@ class Harness:
 
     def _open(self) -> None:
         self.service = SqsService(
-            SqsDatabase(self.path),
+            SqliteSqsStore(self.path),
             base_url=BASE,
-            engine_factory=lambda db, registry: MessageEngine(
-                db, registry, clock=self.clock, payload_budget_bytes=self.budget
+            engine_factory=lambda store, registry: MessageEngine(
+                store, registry, clock=self.clock, payload_budget_bytes=self.budget
             ),
         )
         self.loop.run_until_complete(self.service.start())
@@ -683,8 +683,7 @@ def test_deleted_queue_drops_messages_and_fails_waiters(sqs: Harness) -> None:
 
     assert isinstance(sqs.loop.run_until_complete(scenario()), QueueDoesNotExist)
     sqs.call("DeleteQueue", QueueUrl=url)
-    rows = sqs.service.db.read(lambda c: c.execute("SELECT count(*) FROM sqs_messages").fetchone())
-    assert rows[0] == 0
+    assert sqs.service.store.load_messages(sqs.clock()).messages == []
 
 
 def test_restart_keeps_messages_in_flight_state_and_dedup(sqs: Harness) -> None:

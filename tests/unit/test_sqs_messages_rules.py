@@ -17,12 +17,8 @@ from lamina.services.sqs import receipts, waiters
 from lamina.services.sqs.md5 import md5_of_attributes, md5_of_body
 from lamina.services.sqs.message_view import selected_attributes
 from lamina.services.sqs.queue_index import DELAYED, IN_FLIGHT, VISIBLE, QueueIndex
-from lamina.store.sqs_messages import (
-    MessageRecord,
-    StoredAttribute,
-    decode_attributes,
-    encode_attributes,
-)
+from lamina.store.sqs_messages import decode_attributes, encode_attributes
+from lamina.store.sqs_records import MessageRecord, StoredAttribute
 
 
 def _queue(**overrides: object) -> Queue:

@@ -27,7 +27,7 @@ from lamina.domain.sqs.errors import (
 )
 from lamina.services.sqs.messages import MessageEngine
 from lamina.services.sqs.service import SqsService
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.sqs_store import SqliteSqsStore
 
 ACCOUNT = "111111111111"
 BASE = "http://127.0.0.1:9000"
@@ -45,7 +45,7 @@ class Harness:
         self.service = self._open()
 
     def _open(self) -> SqsService:
-        service = SqsService(SqsDatabase(self.path), base_url=BASE)
+        service = SqsService(SqliteSqsStore(self.path), base_url=BASE)
         self.loop.run_until_complete(service.start())
         self.handlers = sqs_queue_handlers(service)
         return service
@@ -596,15 +596,15 @@ def test_permission_lifecycle_as_recorded(sqs: Harness) -> None:
 def test_delete_hooks_and_deleted_recently(sqs: Harness) -> None:
     url = sqs.call("CreateQueue", {"QueueName": "gone"})["QueueUrl"]
     queue = sqs.service.queues.by_url(CTX, url)
-    seen: list[tuple[str, int]] = []
-    sqs.service.queues.on_delete_in_transaction(lambda conn, qid: seen.append(("tx", qid)))
+    seen: list[tuple[str, int, bool]] = []
 
     async def after(deleted: Any) -> None:
-        seen.append(("after", deleted.id))
+        stored = {row.id for row in sqs.service.store.load_queues()}
+        seen.append(("after", deleted.id, deleted.id in stored))
 
     sqs.service.queues.on_deleted(after)
     sqs.call("DeleteQueue", {"QueueUrl": url})
-    assert seen == [("tx", queue.id), ("after", queue.id)] and queue.deleted
+    assert seen == [("after", queue.id, False)] and queue.deleted  # hooks run once committed
     assert isinstance(sqs.error("GetQueueAttributes", {"QueueUrl": url}), QueueDoesNotExist)
     assert isinstance(sqs.error("DeleteQueue", {"QueueUrl": url}), QueueDoesNotExist)
     error = sqs.error("CreateQueue", {"QueueName": "gone"})
@@ -682,10 +682,11 @@ def test_a_failed_commit_changes_nothing(sqs: Harness, monkeypatch: pytest.Monke
     url = sqs.call("CreateQueue", {"QueueName": "steady"})["QueueUrl"]
     before = sqs.attributes(url, "All")
 
-    async def failing(op: Any) -> Any:
+    async def failing(*args: Any, **kwargs: Any) -> Any:
         raise OSError("disk full")
 
-    monkeypatch.setattr(sqs.service.db.writer, "run_op", failing)
+    for write in ("insert_queue", "update_attributes", "update_tags", "delete_queue"):
+        monkeypatch.setattr(sqs.service.store, write, failing)
     with pytest.raises(OSError):
         sqs.call("CreateQueue", {"QueueName": "never"})
     with pytest.raises(OSError):

@@ -24,7 +24,7 @@ from lamina.api.sqs_queue_api import sqs_queue_handlers
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import AwsError
 from lamina.services.sqs.service import SqsService
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.sqs_store import SqliteSqsStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from support_old_models import old_botocore_data, query_sqs_session  # noqa: E402
@@ -46,7 +46,7 @@ def old_data(pytestconfig: pytest.Config) -> Path:
 def sqs(request: pytest.FixtureRequest, tmp_path: Path, old_data: Path) -> Iterator[Any]:
     loop = asyncio.new_event_loop()
     service = SqsService(
-        SqsDatabase(tmp_path / "sqs.sqlite3"), base_url=CLIENT_ARGS["endpoint_url"]
+        SqliteSqsStore(tmp_path / "sqs.sqlite3"), base_url=CLIENT_ARGS["endpoint_url"]
     )
     loop.run_until_complete(service.start())
     handlers = sqs_queue_handlers(service)

@@ -23,12 +23,14 @@ from lamina.store.aliases import SqliteAliasStore
 from lamina.store.async_queue import AsyncQueueStore
 from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
+from lamina.store.event_source_mappings import SqliteEventSourceMappingStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_records import LogEvent, ResourceAlreadyExists, ResourceNotFound
 from lamina.store.log_store import SqliteLogStore
 from lamina.store.provisioned import SqliteProvisionedStore
 from lamina.store.records import INVOKE, EventInvokeConfig, NewEvent, Retained
+from lamina.store.sqs_store import SqliteSqsStore
 
 IMPLEMENTATIONS: list[tuple[type[Any], type[Any]]] = [
     (ports.FunctionStore, SqliteFunctionStore),
@@ -39,6 +41,8 @@ IMPLEMENTATIONS: list[tuple[type[Any], type[Any]]] = [
     (ports.EventInvokeConfigStore, SqliteEventInvokeConfigStore),
     (ports.LogStore, SqliteLogStore),
     (ports.AsyncQueue, AsyncQueueStore),
+    (ports.MappingStore, SqliteEventSourceMappingStore),
+    (ports.SqsStore, SqliteSqsStore),
 ]
 
 

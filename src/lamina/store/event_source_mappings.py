@@ -14,6 +14,7 @@ from pathlib import Path
 
 from lamina.domain.event_source_mapping import EventSourceMapping
 from lamina.store.migrations import migrate
+from lamina.store.ports import MappingStore
 from lamina.store.sqlite import connect, write_transaction
 
 COMPONENT = "event_source_mappings"
@@ -146,3 +147,6 @@ def _mapping(row: sqlite3.Row | tuple[object, ...]) -> EventSourceMapping:
         state_transition_reason=str(reason),
         tags=dict(json.loads(str(tags))),
     )
+
+
+_PORT: type[MappingStore] = SqliteEventSourceMappingStore

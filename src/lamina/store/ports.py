@@ -10,8 +10,8 @@ call. Unless a method says otherwise:
   durable and seen by every later read;
 - reads of something that does not exist return ``None`` (one item), an empty collection
   (several) or ``False`` (a write that needed it), never raise;
-- methods are synchronous, except the asynchronous queue's ``async`` ones (docs/
-  architecture.md says from where each port is called);
+- methods are synchronous, except the ``async`` ones of the asynchronous queue and the SQS
+  store (docs/architecture.md says from where each port is called);
 - ``close`` releases the store's resources; the store is not used after it.
 
 The function store owns the functions; the per-function stores (aliases, reserved and
@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from lamina.domain.aliases import Alias
+from lamina.domain.event_source_mapping import EventSourceMapping
 from lamina.domain.layers import LayerPolicy, LayerVersion
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.provisioned import ProvisionedConfig
@@ -37,6 +38,14 @@ from lamina.store.log_records import (
     StoredEvent,
 )
 from lamina.store.records import EventInvokeConfig, NewEvent, QueuedEvent, Retained
+from lamina.store.sqs_records import (
+    DedupEntry,
+    MessageMove,
+    MessageRecord,
+    Payload,
+    StoredMessages,
+    StoredQueue,
+)
 
 # A layer version's policy change: the current policy (None: none) to the new one (None:
 # remove it); raising leaves the policy as it was.
@@ -324,3 +333,114 @@ class AsyncQueue(Protocol):
         objects for ``GET /_lamina/async``."""
 
     def close(self) -> None: ...
+
+
+class MappingStore(Protocol):
+    """Event source mappings by UUID, of every region and account (read once at start, then
+    served from memory). Calls block: services make them off the event loop."""
+
+    def put(self, mapping: EventSourceMapping) -> None:
+        """Insert or replace a whole mapping."""
+
+    def delete(self, uuid: str) -> None:
+        """Delete a mapping (nothing if there is none)."""
+
+    def all(self) -> list[EventSourceMapping]:
+        """Every mapping, least recently modified first."""
+
+    def close(self) -> None: ...
+
+
+class SqsQueueStore(Protocol):
+    """The queues of the SQS-compatible service, of every region and account.
+
+    Each ``async`` write returns once committed durably (as ``--queue-durability`` defines
+    it); writes of many callers may share one transaction (group commit) but each is atomic
+    on its own and one that fails changes nothing. Queue ids are never reused, even after a
+    deletion. A write naming a queue id that does not exist changes nothing and does not
+    raise (the queue registry, which checks existence in memory, is the judge)."""
+
+    def load_queues(self) -> list[StoredQueue]:
+        """Every stored queue, oldest first. Blocks: call it off the event loop (at start)."""
+
+    async def insert_queue(
+        self,
+        region: str,
+        account_id: str,
+        name: str,
+        *,
+        fifo: bool,
+        attributes: dict[str, str],
+        tags: dict[str, str],
+        created: float,
+    ) -> int:
+        """Store a new queue (``created`` is also its last modification); its id. The caller
+        ensures no stored queue has this (region, account, name): one that does makes the
+        call raise with nothing stored."""
+
+    async def update_attributes(
+        self, queue_id: int, attributes: dict[str, str], last_modified: float
+    ) -> None:
+        """Replace a queue's attributes and its last modification time together."""
+
+    async def update_tags(self, queue_id: int, tags: dict[str, str]) -> None:
+        """Replace a queue's tags (the last modification time stays)."""
+
+    async def delete_queue(self, queue_id: int) -> None:
+        """Delete a queue with its messages and deduplication ids, in one transaction."""
+
+
+class SqsMessageStore(Protocol):
+    """The messages of the SQS-compatible service and the deduplication ids of its FIFO
+    queues. A message is named by its ``seq`` (unique across queues; the engine assigns it,
+    greater than ``StoredMessages.last_seq``).
+
+    Each ``async`` write is atomic and returns once committed durably (see
+    ``SqsQueueStore``); a message ``seq`` that is not stored (deleted meanwhile) is skipped
+    without error. The blocking loaders see only committed writes and may be called from
+    any thread but the event loop's."""
+
+    def load_messages(self, now_ms: int) -> StoredMessages:
+        """Every stored message (without payloads), the deduplication ids live after
+        ``now_ms`` and the highest ``seq`` ever stored, as of one moment. Blocks: call it
+        off the event loop (at start)."""
+
+    def load_payloads(self, seqs: list[int]) -> dict[int, Payload]:
+        """The bodies and message attributes of these messages by ``seq`` (messages gone are
+        absent). Blocks: call it off the event loop."""
+
+    async def insert_messages(self, messages: list[MessageRecord], dedup: list[DedupEntry]) -> None:
+        """Store new messages (payloads included) and the deduplication ids they claim
+        (replacing an expired claim of the same queue, scope and id), together."""
+
+    async def record_receives(
+        self, received: list[MessageRecord], dead_lettered: list[MessageMove]
+    ) -> None:
+        """Store the receive state of ``received`` (visibility, receive count, first
+        receive, receipt token) and move ``dead_lettered`` to their dead-letter queues, in
+        one transaction."""
+
+    async def move_messages(self, moves: list[MessageMove]) -> None:
+        """Move messages to other queues (their new ``seq``, queue and receive state; body
+        and attributes stay), in one transaction."""
+
+    async def set_visibility(self, changes: list[tuple[int, int]]) -> None:
+        """Store ``(seq, visible_at_ms)`` pairs, together."""
+
+    async def delete_messages(self, seqs: list[int]) -> None:
+        """Delete these messages, together."""
+
+    async def purge_queue(self, queue_id: int, up_to_seq: int) -> None:
+        """Delete a queue's messages whose ``seq`` is at most ``up_to_seq`` (messages sent
+        after the purge began stay)."""
+
+    async def expire_dedup(self, now_ms: int) -> None:
+        """Forget the deduplication ids that expired at or before ``now_ms``."""
+
+
+class SqsStore(SqsQueueStore, SqsMessageStore, Protocol):
+    """The SQS service's whole store: queues and messages in one database, so deleting a
+    queue takes its messages in the same transaction."""
+
+    def close(self) -> None:
+        """Commit every write already requested, then release the store."""

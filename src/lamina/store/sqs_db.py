@@ -1,13 +1,14 @@
-"""The SQS service's database: one SQLite file, one group-commit writer, one read connection.
+"""The SQS store's database: one SQLite file, one group-commit writer, one read connection.
 
-Every write of the queue service (queues and messages) goes through ``writer``: a message
-acknowledged by SendMessage is in a committed transaction. How far it survives is the
-``durability`` (``--queue-durability``): ``kill`` (WAL with ``synchronous=NORMAL``: the commit
-is written to the operating system before the answer, so a SIGKILL or crash of the server
-loses nothing; a crash of the operating system or a power cut may lose the last commits) or
-``power-loss`` (``synchronous=FULL``: each commit also waits for the WAL's fsync). Reads that need SQLite (rebuilding the in-memory indexes at start, loading a
-message body that is not cached) use the separate read connection under ``read_lock``; they
-see only committed data (WAL readers never block the writer).
+``SqliteSqsStore`` (``store/sqs_store.py``) runs every write of the queue service (queues and
+messages) through ``writer``: a message acknowledged by SendMessage is in a committed
+transaction. How far it survives is the ``durability`` (``--queue-durability``): ``kill`` (WAL
+with ``synchronous=NORMAL``: the commit is written to the operating system before the answer,
+so a SIGKILL or crash of the server loses nothing; a crash of the operating system or a power
+cut may lose the last commits) or ``power-loss`` (``synchronous=FULL``: each commit also waits
+for the WAL's fsync). Reads (rebuilding the in-memory indexes at start, loading a message body
+that is not cached) use the separate read connection under ``read_lock``; they see only
+committed data (WAL readers never block the writer).
 """
 
 from __future__ import annotations

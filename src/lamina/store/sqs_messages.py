@@ -1,25 +1,27 @@
-"""SQS messages in SQLite: the schema (component ``sqs_messages``) and the row operations.
+"""SQS messages in SQLite: the schema (component ``sqs_messages``) and the row operations
+behind ``SqliteSqsStore`` (``store/sqs_store.py``), which runs each write through the SQS
+database's group-commit writer.
 
-SQLite is the record; the message engine keeps an in-memory index rebuilt from it at start
-(``load_messages``). Every operation here is a function of a connection, run by the SQS
-database's group-commit writer (``SqsDatabase.writer.run_op``), so each state change is
-committed (fsynced) before the engine acknowledges it.
-
-A message row is one message of one queue: ``seq`` orders it (the engine assigns it,
-increasing; FIFO order and standard-queue age follow it), ``visible_at_ms`` is when it may be
-received next (delay or visibility timeout), ``receipt_token`` names its latest receive (the
-receipt handle carries it). Deduplication ids of FIFO queues live five minutes in
-``sqs_dedup`` so a restart keeps deduplicating.
+A row is one message of one queue (``store/sqs_records.MessageRecord``: ``seq`` is its key).
+Deduplication ids of FIFO queues live five minutes in ``sqs_dedup`` so a restart keeps
+deduplicating. Write operations are built here (their rows computed by the caller, on the
+event loop) and run on the writer thread: ``Op`` is a function of the write connection.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 
 from lamina.store.migrations import Step
+from lamina.store.sqs_records import (
+    DedupEntry,
+    MessageMove,
+    MessageRecord,
+    Payload,
+    StoredAttribute,
+)
 
 STEPS: list[Step] = [
     """
@@ -52,46 +54,6 @@ STEPS: list[Step] = [
     );
     """,
 ]
-
-# A message attribute as stored: (DataType, StringValue or None, BinaryValue or None).
-StoredAttribute = tuple[str, str | None, bytes | None]
-
-
-@dataclass(slots=True)
-class MessageRecord:
-    """One message as stored (and as the engine indexes it)."""
-
-    seq: int
-    queue_id: int
-    message_id: str
-    body: str
-    message_attributes: dict[str, StoredAttribute]
-    trace_header: str | None
-    sender_id: str
-    sent_ms: int
-    visible_at_ms: int
-    receive_count: int = 0
-    first_receive_ms: int | None = None
-    receipt_token: str | None = None
-    group_id: str | None = None
-    dedup_id: str | None = None
-    dlq_source_arn: str | None = None
-    # Not stored: what the engine keeps in memory. ``cached`` False: body and attributes
-    # were left in SQLite (``load_payloads``) to bound memory; ``body`` is then "".
-    cached: bool = field(default=True)
-    payload_size: int = field(default=0)
-    state: int = field(default=0)  # the engine's index: visible, delayed or in flight
-    version: int = field(default=0)  # bumped at each index change (stale heap entries)
-
-
-@dataclass(frozen=True, slots=True)
-class DedupEntry:
-    queue_id: int
-    scope: str
-    dedup_id: str
-    message_id: str
-    seq: int
-    expires_ms: int
 
 
 def encode_attributes(attributes: dict[str, StoredAttribute]) -> str | None:
@@ -142,8 +104,8 @@ def _row(m: MessageRecord) -> tuple[object, ...]:
 Op = Callable[[sqlite3.Connection], None]
 
 
-def insert_messages(messages: list[MessageRecord], dedup: Iterable[DedupEntry] = ()) -> Op:
-    """New messages (and the deduplication ids they claim), in one operation."""
+def insert_messages(messages: Sequence[MessageRecord], dedup: Iterable[DedupEntry] = ()) -> Op:
+    """New messages and the deduplication ids they claim (replacing an expired claim)."""
     rows = [_row(m) for m in messages]
     dedup_rows = [
         (d.queue_id, d.scope, d.dedup_id, d.message_id, d.seq, d.expires_ms) for d in dedup
@@ -163,24 +125,45 @@ def insert_messages(messages: list[MessageRecord], dedup: Iterable[DedupEntry] =
     return op
 
 
-def record_receives(messages: list[MessageRecord]) -> Op:
-    """The receive state (visibility, count, first receive, receipt token) of messages."""
-    rows = [
+def receives_and_moves(received: Sequence[MessageRecord], moves: Sequence[MessageMove]) -> Op:
+    """The receive state (visibility, count, first receive, receipt token) of ``received``
+    and the new position and receive state of moved messages, in one operation."""
+    receive_rows = [
         (m.visible_at_ms, m.receive_count, m.first_receive_ms, m.receipt_token, m.seq)
-        for m in messages
+        for m in received
+    ]
+    move_rows = [
+        (
+            move.record.seq,
+            move.record.queue_id,
+            move.record.visible_at_ms,
+            move.record.receive_count,
+            move.record.first_receive_ms,
+            move.record.receipt_token,
+            move.record.dlq_source_arn,
+            move.from_seq,
+        )
+        for move in moves
     ]
 
     def op(conn: sqlite3.Connection) -> None:
-        conn.executemany(
-            "UPDATE sqs_messages SET visible_at_ms=?, receive_count=?, first_receive_ms=?,"
-            " receipt_token=? WHERE seq=?",
-            rows,
-        )
+        if receive_rows:
+            conn.executemany(
+                "UPDATE sqs_messages SET visible_at_ms=?, receive_count=?, first_receive_ms=?,"
+                " receipt_token=? WHERE seq=?",
+                receive_rows,
+            )
+        if move_rows:
+            conn.executemany(
+                "UPDATE sqs_messages SET seq=?, queue_id=?, visible_at_ms=?, receive_count=?,"
+                " first_receive_ms=?, receipt_token=?, dlq_source_arn=? WHERE seq=?",
+                move_rows,
+            )
 
     return op
 
 
-def set_visibility(changes: list[tuple[int, int]]) -> Op:
+def set_visibility(changes: Sequence[tuple[int, int]]) -> Op:
     """``(seq, visible_at_ms)`` pairs."""
     rows = [(visible_at, seq) for seq, visible_at in changes]
 
@@ -190,35 +173,11 @@ def set_visibility(changes: list[tuple[int, int]]) -> Op:
     return op
 
 
-def delete_messages(seqs: list[int]) -> Op:
+def delete_messages(seqs: Sequence[int]) -> Op:
     rows = [(seq,) for seq in seqs]
 
     def op(conn: sqlite3.Connection) -> None:
         conn.executemany("DELETE FROM sqs_messages WHERE seq=?", rows)
-
-    return op
-
-
-def move_message(old_seq: int, moved: MessageRecord) -> Op:
-    """A message leaving its queue for another (dead-letter redrive, move tasks): its new
-    position and receive state; body and attributes stay as stored."""
-    row = (
-        moved.seq,
-        moved.queue_id,
-        moved.visible_at_ms,
-        moved.receive_count,
-        moved.first_receive_ms,
-        moved.receipt_token,
-        moved.dlq_source_arn,
-        old_seq,
-    )
-
-    def op(conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "UPDATE sqs_messages SET seq=?, queue_id=?, visible_at_ms=?, receive_count=?,"
-            " first_receive_ms=?, receipt_token=?, dlq_source_arn=? WHERE seq=?",
-            row,
-        )
 
     return op
 
@@ -277,28 +236,22 @@ def load_messages(conn: sqlite3.Connection) -> list[MessageRecord]:
     return out
 
 
-Payload = tuple[str, dict[str, StoredAttribute]]
-
-
-def load_payloads(seqs: list[int]) -> Callable[[sqlite3.Connection], dict[int, Payload]]:
+def load_payloads(conn: sqlite3.Connection, seqs: Sequence[int]) -> dict[int, Payload]:
     """The bodies and attributes of messages by ``seq`` (messages gone are absent)."""
-
-    def read(conn: sqlite3.Connection) -> dict[int, Payload]:
-        out: dict[int, Payload] = {}
-        for start in range(0, len(seqs), 500):
-            chunk = seqs[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            for seq, body, attributes in conn.execute(
-                f"SELECT seq, body, message_attributes FROM sqs_messages WHERE seq IN ({marks})",
-                chunk,
-            ):
-                out[seq] = (body, decode_attributes(attributes))
-        return out
-
-    return read
+    out: dict[int, Payload] = {}
+    for start in range(0, len(seqs), 500):
+        chunk = list(seqs[start : start + 500])
+        marks = ",".join("?" * len(chunk))
+        for seq, body, attributes in conn.execute(
+            f"SELECT seq, body, message_attributes FROM sqs_messages WHERE seq IN ({marks})",
+            chunk,
+        ):
+            out[seq] = (body, decode_attributes(attributes))
+    return out
 
 
 def load_dedup(conn: sqlite3.Connection, now_ms: int) -> list[DedupEntry]:
+    """The deduplication ids that expire after ``now_ms``."""
     rows = conn.execute(
         "SELECT queue_id, scope, dedup_id, message_id, seq, expires_ms FROM sqs_dedup"
         " WHERE expires_ms>?",
@@ -308,6 +261,7 @@ def load_dedup(conn: sqlite3.Connection, now_ms: int) -> list[DedupEntry]:
 
 
 def max_seq(conn: sqlite3.Connection) -> int:
+    """The highest ``seq`` of any message or deduplication id (0: none)."""
     row = conn.execute(
         "SELECT max(m) FROM (SELECT max(seq) AS m FROM sqs_messages"
         " UNION ALL SELECT max(seq) FROM sqs_dedup)"

@@ -1,18 +1,16 @@
-"""SQS queues in SQLite: the schema (component ``sqs_queues``) and the row operations.
-
-The queue registry keeps every live queue in memory (rebuilt from here at start); SQLite is
-the record. Each write is a function of a connection run by the SQS database's group-commit
-writer, so a queue acknowledged by CreateQueue survives a crash. Attributes and tags are JSON
-objects of strings (the attributes as SQS returns them).
+"""SQS queues in SQLite: the schema (component ``sqs_queues``) and the row operations
+behind ``SqliteSqsStore`` (``store/sqs_store.py``), which runs each write through the SQS
+database's group-commit writer. Attributes and tags are JSON objects of strings (the
+attributes as SQS returns them).
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
 
 from lamina.store.migrations import Step
+from lamina.store.sqs_records import StoredQueue
 
 STEPS: list[Step] = [
     """
@@ -32,29 +30,14 @@ STEPS: list[Step] = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """One stored queue (identity, settings, tags)."""
-
-    id: int
-    region: str
-    account_id: str
-    name: str
-    fifo: bool
-    attributes: dict[str, str]
-    tags: dict[str, str]
-    created: float
-    last_modified: float
-
-
-def load_queues(conn: sqlite3.Connection) -> list[QueueRow]:
+def load_queues(conn: sqlite3.Connection) -> list[StoredQueue]:
     """Every stored queue, oldest first."""
     rows = conn.execute(
         "SELECT id, region, account_id, name, fifo, attributes, tags, created, last_modified"
         " FROM sqs_queues ORDER BY id"
     ).fetchall()
     return [
-        QueueRow(
+        StoredQueue(
             id=int(row[0]),
             region=row[1],
             account_id=row[2],

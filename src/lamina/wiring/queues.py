@@ -12,7 +12,7 @@ from lamina.api.sqs_message_api import message_engine, sqs_message_handlers
 from lamina.api.sqs_queue_api import sqs_queue_handlers
 from lamina.services.sqs.ports_adapter import SqsQueuePorts
 from lamina.services.sqs.service import SqsService
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.sqs_store import SqliteSqsStore
 from lamina.wiring.host import HostParts
 
 SQS_JSON_NAMESPACE = "com.amazonaws.sqs"
@@ -20,8 +20,8 @@ SQS_JSON_NAMESPACE = "com.amazonaws.sqs"
 
 def build_queues(host: HostParts) -> SqsService:
     settings = host.settings
-    database = SqsDatabase(host.data / "sqs.sqlite3", settings.queue_durability)
-    return SqsService(database, base_url=settings.base_url)
+    store = SqliteSqsStore(host.data / "sqs.sqlite3", settings.queue_durability)
+    return SqsService(store, base_url=settings.base_url)
 
 
 def queue_ports(sqs: SqsService) -> SqsQueuePorts:

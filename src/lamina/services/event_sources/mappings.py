@@ -22,7 +22,6 @@ import time
 import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import replace
-from typing import Protocol
 
 from lamina.domain import event_source_mapping as esm
 from lamina.domain.arns import function_arn
@@ -41,18 +40,13 @@ from lamina.services.event_sources.invoker import FunctionInvoker, FunctionTarge
 from lamina.services.event_sources.listing import list_page
 from lamina.services.event_sources.sqs_poller import LONG_POLL, MappingPoller
 from lamina.services.queue_ports import QueueNotFound, QueueSource
+from lamina.store.ports import MappingStore
 
 log = logging.getLogger("lamina.event_sources")
 
 TRANSITION_DELAY = 0.3
 # Seconds ``stop`` lets batches being invoked finish before cancelling them.
 SHUTDOWN_DRAIN = 5.0
-
-
-class MappingStore(Protocol):
-    def put(self, mapping: EventSourceMapping) -> None: ...
-    def delete(self, uuid: str) -> None: ...
-    def all(self) -> list[EventSourceMapping]: ...
 
 
 class EventSourceMappingService:

@@ -22,10 +22,9 @@ from lamina.domain.sqs.errors import (
 )
 from lamina.domain.sqs.queue import Queue
 from lamina.services.sqs import receipts
-from lamina.services.sqs.engine_state import EngineState, receives_and_moves
+from lamina.services.sqs.engine_state import EngineState
 from lamina.services.sqs.queue_index import DELAYED, IN_FLIGHT
-from lamina.store import sqs_messages as rows
-from lamina.store.sqs_messages import MessageRecord
+from lamina.store.sqs_records import MessageMove, MessageRecord
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +59,7 @@ class Acknowledgements(EngineState):
         index = self.index(source)
         now = self.clock()
         index.promote(now)
-        moved: list[tuple[int, MessageRecord]] = []
+        moved: list[MessageMove] = []
         targets: dict[int, tuple[Queue, list[MessageRecord]]] = {}
         missing = False
         for message in index.receivable(limit):
@@ -73,10 +72,10 @@ class Acknowledgements(EngineState):
             record.dlq_source_arn = None
             record.receive_count = 0
             record.first_receive_ms = None
-            moved.append((message.seq, record))
+            moved.append(MessageMove(message.seq, record))
             targets.setdefault(target.id, (target, []))[1].append(record)
         if moved:
-            await self.db.writer.run_op(receives_and_moves([], moved))
+            await self.store.move_messages(moved)
             for target, records in targets.values():
                 if not target.deleted:
                     self._admit(target, self.index(target), records)
@@ -111,7 +110,7 @@ class Acknowledgements(EngineState):
             seqs.append(message.seq)
             outcomes.append(None)
         if seqs:
-            await self.db.writer.run_op(rows.delete_messages(seqs))
+            await self.store.delete_messages(seqs)
             if queue.fifo and index.has_receivable():
                 index.waiters.notify(1)
         return outcomes
@@ -142,7 +141,7 @@ class Acknowledgements(EngineState):
             updates.append((message.seq, message.visible_at_ms))
             outcomes.append(None)
         if updates:
-            await self.db.writer.run_op(rows.set_visibility(updates))
+            await self.store.set_visibility(updates)
             if index.has_receivable():
                 index.waiters.notify(len(updates))
         return outcomes
@@ -162,7 +161,7 @@ class Acknowledgements(EngineState):
         gone = index.clear()
         if gone:
             up_to = max(message.seq for message in gone)
-            await self.db.writer.run_op(rows.purge_messages(queue.id, up_to))
+            await self.store.purge_queue(queue.id, up_to)
 
     def expire(self, now: int) -> tuple[list[int], int]:
         """Drop messages past their queue's retention period and forget deduplication ids
@@ -184,8 +183,8 @@ class Acknowledgements(EngineState):
                 now = self.clock()
                 gone, forgotten = self.expire(now)
                 if gone:
-                    await self.db.writer.run_op(rows.delete_messages(gone))
+                    await self.store.delete_messages(gone)
                 if forgotten:
-                    await self.db.writer.run_op(rows.expire_dedup(now))
+                    await self.store.expire_dedup(now)
             except Exception:  # noqa: BLE001 - the sweep must outlive one failure
                 log.exception("sweeping expired SQS messages failed")

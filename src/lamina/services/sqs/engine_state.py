@@ -7,7 +7,6 @@ their queues, persisted with them).
 from __future__ import annotations
 
 import dataclasses
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -18,9 +17,8 @@ from lamina.services.sqs import fifo
 from lamina.services.sqs.payload_budget import DEFAULT_BUDGET_BYTES, PayloadBudget
 from lamina.services.sqs.queue_index import QueueIndex
 from lamina.services.sqs.queues import Page
-from lamina.store import sqs_messages as rows
-from lamina.store.sqs_db import SqsDatabase
-from lamina.store.sqs_messages import MessageRecord
+from lamina.store.ports import SqsMessageStore
+from lamina.store.sqs_records import MessageRecord
 
 
 class QueueDirectory(Protocol):
@@ -31,8 +29,6 @@ class QueueDirectory(Protocol):
     def all_queues(self) -> list[Queue]: ...
 
     def on_deleted(self, hook: Callable[[Queue], None]) -> None: ...
-
-    def on_delete_in_transaction(self, op: Callable[[sqlite3.Connection, int], None]) -> None: ...
 
     def dead_letter_sources(
         self, queue: Queue, max_results: int | None = None, next_token: str | None = None
@@ -48,12 +44,12 @@ class EngineState:
 
     def __init__(
         self,
-        db: SqsDatabase,
+        store: SqsMessageStore,
         queues: QueueDirectory,
         clock: Callable[[], int] = now_ms,
         payload_budget_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
-        self.db = db
+        self.store = store
         self.queues = queues
         self.clock = clock
         self.budget = PayloadBudget(payload_budget_bytes)
@@ -91,8 +87,8 @@ class EngineState:
         return QueueCounts(index.visible, index.in_flight, index.delayed)
 
     def queue_deleted(self, queue: Queue) -> None:
-        """Forget a deleted queue's messages (their rows went in the deleting transaction:
-        ``delete_all_of_queue``); waiting receives wake and fail."""
+        """Forget a deleted queue's messages (the store deleted them with the queue);
+        waiting receives wake and fail."""
         index = self._indexes.pop(queue.id, None)
         self._queue_of.pop(queue.id, None)
         self._dedup.pop(queue.id, None)
@@ -129,16 +125,3 @@ class EngineState:
             state=0,
             version=0,
         )
-
-
-def receives_and_moves(
-    received: list[MessageRecord], moved: list[tuple[int, MessageRecord]]
-) -> Callable[[sqlite3.Connection], None]:
-    ops = [rows.record_receives(received)] if received else []
-    ops += [rows.move_message(old_seq, record) for old_seq, record in moved]
-
-    def op(conn: sqlite3.Connection) -> None:
-        for each in ops:
-            each(conn)
-
-    return op

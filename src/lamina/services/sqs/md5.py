@@ -13,7 +13,7 @@ import hashlib
 import struct
 from collections.abc import Mapping
 
-from lamina.store.sqs_messages import StoredAttribute
+from lamina.store.sqs_records import StoredAttribute
 
 _STRING_TRANSPORT = b"\x01"
 _BINARY_TRANSPORT = b"\x02"

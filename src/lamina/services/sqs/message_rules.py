@@ -21,7 +21,7 @@ from lamina.domain.sqs.errors import (
     TooManyEntriesInBatchRequest,
 )
 from lamina.domain.sqs.queue import Queue
-from lamina.store.sqs_messages import StoredAttribute
+from lamina.store.sqs_records import StoredAttribute
 
 MAX_ATTRIBUTES = 10
 MAX_BATCH_ENTRIES = 10

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from lamina.services.sqs.md5 import md5_of_attributes, md5_of_body
-from lamina.store.sqs_messages import MessageRecord, StoredAttribute
+from lamina.store.sqs_records import MessageRecord, StoredAttribute
 
 SYSTEM_ATTRIBUTE_NAMES = (
     "ApproximateFirstReceiveTimestamp",

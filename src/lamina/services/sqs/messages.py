@@ -1,8 +1,8 @@
 """The message engine: sending and receiving (acknowledgements, purge, expiry and moves are in
 ``acknowledgements.py``, the shared state in ``engine_state.py``).
 
-State lives twice: in SQLite (the record, written through the SQS database's group-commit
-writer) and in one in-memory ``QueueIndex`` per queue (rebuilt from SQLite by ``start``).
+State lives twice: in the store (``SqsMessageStore``, the record: each write returns once
+durable) and in one in-memory ``QueueIndex`` per queue (rebuilt from the store by ``start``).
 Every change is committed before the caller is answered: SendMessage returns once its
 messages are durable and only then makes them receivable; a receive marks its messages in
 flight in memory at once (so no other receive gets them) and answers after the new receive
@@ -13,14 +13,13 @@ times moves it to the queue's dead-letter queue (same id, body, attributes and c
 ``DeadLetterQueueSourceArn``) instead of returning it. Retention: a sweep every few seconds
 drops messages older than the queue's ``MessageRetentionPeriod`` and forgets expired
 deduplication ids. Payloads beyond the memory budget (``payload_budget.py``) are read
-from SQLite by the receive that needs them.
+from the store by the receive that needs them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,15 +28,14 @@ from lamina.domain.sqs.errors import QueueDoesNotExist
 from lamina.domain.sqs.queue import Queue
 from lamina.services.sqs import fifo, receipts
 from lamina.services.sqs.acknowledgements import Acknowledgements
-from lamina.services.sqs.engine_state import QueueDirectory, now_ms, receives_and_moves
+from lamina.services.sqs.engine_state import QueueDirectory, now_ms
 from lamina.services.sqs.md5 import md5_of_attributes, md5_of_body
 from lamina.services.sqs.message_view import Delivery, sequence_number
 from lamina.services.sqs.move_tasks import MoveTasks
 from lamina.services.sqs.payload_budget import DEFAULT_BUDGET_BYTES
 from lamina.services.sqs.queue_index import IN_FLIGHT, QueueIndex
-from lamina.store import sqs_messages as rows
-from lamina.store.sqs_db import SqsDatabase
-from lamina.store.sqs_messages import DedupEntry, MessageRecord, StoredAttribute
+from lamina.store.ports import SqsMessageStore
+from lamina.store.sqs_records import DedupEntry, MessageMove, MessageRecord, StoredAttribute
 
 # Most messages one receive may take (the API allows 10; event source mappings up to 10,000).
 MAX_RECEIVE = 10_000
@@ -69,48 +67,44 @@ class SendResult:
 
 
 class MessageEngine(Acknowledgements):
-    """Every queue's messages; one per server, constructed with the SQS database."""
+    """Every queue's messages; one per server, constructed with the SQS store."""
 
     def __init__(
         self,
-        db: SqsDatabase,
+        store: SqsMessageStore,
         queues: QueueDirectory,
         clock: Callable[[], int] = now_ms,
         payload_budget_bytes: int = DEFAULT_BUDGET_BYTES,
     ) -> None:
-        super().__init__(db, queues, clock, payload_budget_bytes)
+        super().__init__(store, queues, clock, payload_budget_bytes)
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self.moves = MoveTasks(queues, self)
         queues.on_deleted(self.queue_deleted)
-        queues.on_delete_in_transaction(rows.delete_all_of_queue)
 
     # --- lifecycle ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Rebuild the indexes from SQLite, then sweep expired messages periodically."""
+        """Rebuild the indexes from the store, then sweep expired messages periodically."""
         now = self.clock()
-
-        def load(conn: sqlite3.Connection) -> tuple[int, list[MessageRecord], list[DedupEntry]]:
-            return rows.max_seq(conn), rows.load_messages(conn), rows.load_dedup(conn, now)
-
-        self._seq, messages, dedups = await asyncio.to_thread(self.db.read, load)
+        stored = await asyncio.to_thread(self.store.load_messages, now)
+        self._seq = stored.last_seq
         orphans: list[int] = []
         live = {queue.id: queue for queue in self.queues.all_queues()}
-        for message in messages:
+        for message in stored.messages:
             queue = live.get(message.queue_id)
             if queue is None:
                 orphans.append(message.seq)
                 continue
             self.index(queue).add(message, now)
-        for entry in dedups:
+        for entry in stored.dedup:
             self._dedup_cache(entry.queue_id).put(
                 entry.scope,
                 entry.dedup_id,
                 fifo.Deduplicated(entry.message_id, entry.seq, entry.expires_ms),
             )
         if orphans:
-            await self.db.writer.run_op(rows.delete_messages(orphans))
+            await self.store.delete_messages(orphans)
         self._sweeper = asyncio.create_task(self._sweep_forever(), name="sqs-message-sweep")
 
     async def stop(self) -> None:
@@ -197,7 +191,7 @@ class MessageEngine(Acknowledgements):
             )
         if records:
             try:
-                await self.db.writer.run_op(rows.insert_messages(records, claims))
+                await self.store.insert_messages(records, claims)
             except BaseException:
                 if cache is not None:
                     for claim in claims:
@@ -273,7 +267,7 @@ class MessageEngine(Acknowledgements):
         if dlq is not None and (dlq.deleted or dlq.id == queue.id):
             dlq = None
         picks: list[Pick] = []
-        moved: list[tuple[int, MessageRecord]] = []
+        moved: list[MessageMove] = []
         taken: set[int] = set()
         while len(picks) < limit:
             wanted = limit - len(picks) + len(taken)
@@ -286,7 +280,8 @@ class MessageEngine(Acknowledgements):
                 taken.add(message.seq)
                 if dlq is not None and policy and message.receive_count >= policy.max_receive_count:
                     index.remove(message)
-                    moved.append((message.seq, self._copy_into(message, dlq, queue.arn, now)))
+                    record = self._copy_into(message, dlq, queue.arn, now)
+                    moved.append(MessageMove(message.seq, record))
                     continue
                 message.receive_count += 1
                 if message.first_receive_ms is None:
@@ -297,18 +292,16 @@ class MessageEngine(Acknowledgements):
                 picks.append(Pick(message, message.receipt_token, message.receive_count, first))
         received = [pick.message for pick in picks]
         if received or moved:
-            await self.db.writer.run_op(receives_and_moves(received, moved))
+            await self.store.record_receives(received, moved)
         if moved and dlq is not None:
-            self._admit(dlq, self.index(dlq), [record for _, record in moved])
+            self._admit(dlq, self.index(dlq), [move.record for move in moved])
         return picks
 
     async def _deliver(self, picks: list[Pick], is_fifo: bool) -> list[Delivery]:
-        """The deliveries of picked messages, with their payloads (read from SQLite for
+        """The deliveries of picked messages, with their payloads (read from the store for
         messages whose payload is not in memory; a message gone meanwhile is skipped)."""
         missing = [pick.message.seq for pick in picks if not pick.message.cached]
-        payloads = (
-            await asyncio.to_thread(self.db.read, rows.load_payloads(missing)) if missing else {}
-        )
+        payloads = await asyncio.to_thread(self.store.load_payloads, missing) if missing else {}
         out: list[Delivery] = []
         for pick in picks:
             message = pick.message

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from lamina.domain.sqs.errors import InvalidParameterValue, ResourceNotFoundException
 from lamina.domain.sqs.queue import Queue
-from lamina.store.sqs_messages import MessageRecord
+from lamina.store.sqs_records import MessageRecord
 
 if TYPE_CHECKING:
     from lamina.services.sqs.engine_state import QueueDirectory

@@ -2,14 +2,14 @@
 
 Every message's metadata is in memory (the index needs it); its payload (body and
 attributes, up to 1 MiB each) is kept only while the total stays within the budget. A message
-admitted beyond it keeps its payload in SQLite only, and a receive reads it from there
-(``sqs_messages.load_payloads``). Messages loaded at start are never cached: a long backlog
+admitted beyond it keeps its payload in the store only, and a receive reads it from there
+(``SqsMessageStore.load_payloads``). Messages loaded at start are never cached: a long backlog
 costs its metadata, not its bodies.
 """
 
 from __future__ import annotations
 
-from lamina.store.sqs_messages import MessageRecord
+from lamina.store.sqs_records import MessageRecord
 
 DEFAULT_BUDGET_BYTES = 128 * 1024 * 1024
 

@@ -23,7 +23,7 @@ from lamina.services.sqs import message_rules as rules
 from lamina.services.sqs.md5 import md5_of_attributes
 from lamina.services.sqs.message_view import Delivery
 from lamina.services.sqs.messages import MAX_RECEIVE, MessageEngine, OutgoingMessage
-from lamina.store.sqs_messages import StoredAttribute
+from lamina.store.sqs_records import StoredAttribute
 
 
 def _received(delivery: Delivery) -> ReceivedMessage:

@@ -1,6 +1,6 @@
 """One queue's messages in memory: which are visible, delayed or in flight, and in what order.
 
-The index is the hot path of every message operation: it never touches SQLite (the engine
+The index is the hot path of every message operation: it never touches the store (the engine
 records each change durably around it). Time is passed in explicitly (milliseconds), so the
 rules are plain functions of the state.
 
@@ -24,7 +24,7 @@ from collections import deque
 
 from lamina.services.sqs.payload_budget import PayloadBudget
 from lamina.services.sqs.waiters import Waiters
-from lamina.store.sqs_messages import MessageRecord
+from lamina.store.sqs_records import MessageRecord
 
 VISIBLE = 0
 DELAYED = 1

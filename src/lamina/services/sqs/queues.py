@@ -1,7 +1,7 @@
-"""The queue registry: every live queue in memory, SQLite (through the group commit) as record.
+"""The queue registry: every live queue in memory, the store (``SqsQueueStore``) as record.
 
 Lookups (by URL, name or ARN) are dictionary reads: the message hot path never touches
-SQLite for queue metadata. Changes are validated first (AWS's errors, nothing changed),
+the store for queue metadata. Changes are validated first (AWS's errors, nothing changed),
 committed next, and only then applied to the in-memory ``Queue`` objects, which keep their
 identity so the message engine may hold them. Mutations are serialised by one lock, so
 check-then-commit sequences (a name taken, a dead-letter target present) cannot interleave.
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 
 from lamina.domain.context import RequestContext
 from lamina.domain.sqs import attributes as attrs
@@ -34,8 +32,7 @@ from lamina.domain.sqs.pagination import Page as Page
 from lamina.domain.sqs.pagination import paginate
 from lamina.domain.sqs.queue import Queue, RedrivePolicy
 from lamina.domain.sqs.redrive import invalid_target, parsed_text
-from lamina.store import sqs_queues
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.ports import SqsQueueStore
 
 # How long a deleted queue's name stays unavailable (AWS: 60 seconds).
 DELETED_RECENTLY_SECONDS = 60.0
@@ -44,22 +41,15 @@ MAX_CACHED_URLS = 10_000
 
 QueueKey = tuple[str, str, str]  # (region, account, name)
 DeletedHook = Callable[[Queue], Awaitable[None] | None]
-DeleteOp = Callable[[sqlite3.Connection, int], None]
-
-
-@dataclass(slots=True)
-class _Hooks:
-    on_deleted: list[DeletedHook] = field(default_factory=list)
-    delete_ops: list[DeleteOp] = field(default_factory=list)
 
 
 class QueueRegistry:
     """Create, find, change and delete queues of (region, account, name)."""
 
     def __init__(
-        self, db: SqsDatabase, base_url: str, *, clock: Callable[[], float] = time.time
+        self, store: SqsQueueStore, base_url: str, *, clock: Callable[[], float] = time.time
     ) -> None:
-        self._db = db
+        self._store = store
         self._base_url = base_url
         self._clock = clock
         self._by_key: dict[QueueKey, Queue] = {}
@@ -68,34 +58,34 @@ class QueueRegistry:
         self._by_url: dict[tuple[str, str], Queue] = {}
         self._deleted_at: dict[QueueKey, float] = {}
         self._lock = asyncio.Lock()
-        self._hooks = _Hooks()
+        self._on_deleted: list[DeletedHook] = []
 
     # --- lifecycle and hooks ---------------------------------------------------------
 
     def load(self) -> None:
-        """Rebuild the in-memory registry from SQLite (blocking: at start, off the loop)."""
-        rows = self._db.read(sqs_queues.load_queues)
+        """Rebuild the in-memory registry from the store (blocking: at start, off the loop)."""
+        stored_queues = self._store.load_queues()
         self._by_key.clear()
         self._by_arn.clear()
         self._by_url.clear()
-        for row in rows:
+        for stored in stored_queues:
             queue = self._new_queue(
-                row.id, row.region, row.account_id, row.name, row.fifo, row.attributes
+                stored.id,
+                stored.region,
+                stored.account_id,
+                stored.name,
+                stored.fifo,
+                stored.attributes,
             )
-            queue.tags = dict(row.tags)
-            queue.created = row.created
-            queue.last_modified = row.last_modified
+            queue.tags = dict(stored.tags)
+            queue.created = stored.created
+            queue.last_modified = stored.last_modified
             self._index(queue)
 
     def on_deleted(self, hook: DeletedHook) -> None:
-        """Call ``hook(queue)`` after a queue's deletion is committed (drop its messages,
-        wake its waiters); a coroutine function is awaited."""
-        self._hooks.on_deleted.append(hook)
-
-    def on_delete_in_transaction(self, op: DeleteOp) -> None:
-        """Run ``op(conn, queue_id)`` in the transaction that deletes a queue's row (delete
-        its messages' rows atomically with it)."""
-        self._hooks.delete_ops.append(op)
+        """Call ``hook(queue)`` after a queue's deletion (its messages' included) is
+        committed: forget its messages, wake its waiters; a coroutine function is awaited."""
+        self._on_deleted.append(hook)
 
     # --- lookups (hot path: dictionary reads) ------------------------------------------
 
@@ -201,12 +191,15 @@ class QueueRegistry:
             now = self._clock()
             queue_tags = dict(tags or {})
 
-            def insert(conn: sqlite3.Connection) -> int:
-                return sqs_queues.insert_queue(
-                    conn, ctx.region, ctx.account_id, name, fifo, values, queue_tags, now
-                )
-
-            queue_id = await self._db.writer.run_op(insert)
+            queue_id = await self._store.insert_queue(
+                ctx.region,
+                ctx.account_id,
+                name,
+                fifo=fifo,
+                attributes=values,
+                tags=queue_tags,
+                created=now,
+            )
             queue = self._new_queue(queue_id, ctx.region, ctx.account_id, name, fifo, values)
             queue.tags = queue_tags
             queue.created = queue.last_modified = now
@@ -227,11 +220,7 @@ class QueueRegistry:
                 )
             values = attrs.apply(queue.attributes, changes)
             now = self._clock()
-
-            def update(conn: sqlite3.Connection) -> None:
-                sqs_queues.update_attributes(conn, queue.id, values, now)
-
-            await self._db.writer.run_op(update)
+            await self._store.update_attributes(queue.id, values, now)
             queue.attributes = values
             queue.last_modified = now
             attrs.apply_typed_views(queue, _stored_redrive(values))
@@ -246,12 +235,7 @@ class QueueRegistry:
                 values.pop("Policy", None)
             else:
                 values["Policy"] = policy
-            last_modified = queue.last_modified
-
-            def update(conn: sqlite3.Connection) -> None:
-                sqs_queues.update_attributes(conn, queue.id, values, last_modified)
-
-            await self._db.writer.run_op(update)
+            await self._store.update_attributes(queue.id, values, queue.last_modified)
             queue.attributes = values
 
     async def replace_tags(self, queue: Queue, tags: dict[str, str]) -> None:
@@ -259,26 +243,15 @@ class QueueRegistry:
         async with self._lock:
             self._require_live(queue)
             new_tags = dict(tags)
-
-            def update(conn: sqlite3.Connection) -> None:
-                sqs_queues.update_tags(conn, queue.id, new_tags)
-
-            await self._db.writer.run_op(update)
+            await self._store.update_tags(queue.id, new_tags)
             queue.tags = new_tags
 
     async def delete(self, queue: Queue) -> None:
-        """DeleteQueue: the row (and, in the same transaction, whatever the message engine
-        registered) goes; the name is unavailable for 60 seconds; hooks run after."""
+        """DeleteQueue: the queue and its messages go (one transaction); the name is
+        unavailable for 60 seconds; hooks run after."""
         async with self._lock:
             self._require_live(queue)
-            ops = list(self._hooks.delete_ops)
-
-            def delete(conn: sqlite3.Connection) -> None:
-                for op in ops:
-                    op(conn, queue.id)
-                sqs_queues.delete_queue(conn, queue.id)
-
-            await self._db.writer.run_op(delete)
+            await self._store.delete_queue(queue.id)
             key = (queue.region, queue.account_id, queue.name)
             self._by_key.pop(key, None)
             self._by_arn.pop(queue.arn, None)
@@ -286,7 +259,7 @@ class QueueRegistry:
             queue.deleted = True
             self._prune_deleted()
             self._deleted_at[key] = self._clock()
-        for hook in self._hooks.on_deleted:
+        for hook in self._on_deleted:
             result = hook(queue)
             if inspect.isawaitable(result):
                 await result

@@ -1,8 +1,8 @@
-"""The SQS service as the server sees it: one database, the queue registry, the message engine.
+"""The SQS service as the server sees it: one store, the queue registry, the message engine.
 
-``SqsService`` owns their lifecycle: ``start()`` rebuilds the registry from SQLite and starts
-the message engine (expiry sweeps, delayed-message timers, move tasks); ``stop()`` stops the
-engine and closes the database after every queued write is committed.
+``SqsService`` owns their lifecycle: ``start()`` rebuilds the registry from the store and
+starts the message engine (expiry sweeps, delayed-message timers, move tasks); ``stop()``
+stops the engine and closes the store after every requested write is committed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Protocol
 from lamina.domain.sqs.queue import Queue, QueueCounts
 from lamina.services.sqs import messages
 from lamina.services.sqs.queues import QueueRegistry
-from lamina.store.sqs_db import SqsDatabase
+from lamina.store.ports import SqsMessageStore, SqsStore
 
 
 class MessageEngine(Protocol):
@@ -29,34 +29,34 @@ class MessageEngine(Protocol):
         ...
 
     def counts(self, queue: Queue) -> QueueCounts:
-        """The queue's Approximate* counters (in memory: no SQLite read)."""
+        """The queue's Approximate* counters (in memory: no store read)."""
         ...
 
 
-EngineFactory = Callable[[SqsDatabase, QueueRegistry], MessageEngine]
+EngineFactory = Callable[[SqsMessageStore, QueueRegistry], MessageEngine]
 
 
-def _message_engine(db: SqsDatabase, registry: QueueRegistry) -> MessageEngine:
-    """The message engine (``services.sqs.messages``): it registers its deletion hooks."""
-    return messages.MessageEngine(db, registry)
+def _message_engine(store: SqsMessageStore, registry: QueueRegistry) -> MessageEngine:
+    """The message engine (``services.sqs.messages``): it registers its deletion hook."""
+    return messages.MessageEngine(store, registry)
 
 
 class SqsService:
-    """The queue registry and the message engine over one ``sqs.sqlite3``."""
+    """The queue registry and the message engine over one store."""
 
     def __init__(
         self,
-        db: SqsDatabase,
+        store: SqsStore,
         *,
         base_url: str,
         engine_factory: EngineFactory | None = None,
     ) -> None:
         """``engine_factory`` replaces the message engine (tests); the default is
         ``services.sqs.messages.MessageEngine``."""
-        self.db = db
-        self.queues = QueueRegistry(db, base_url)
+        self.store = store
+        self.queues = QueueRegistry(store, base_url)
         factory: EngineFactory = engine_factory or _message_engine
-        self.engine: MessageEngine = factory(db, self.queues)
+        self.engine: MessageEngine = factory(store, self.queues)
         self._started = False
 
     async def start(self) -> None:
@@ -68,8 +68,8 @@ class SqsService:
         self._started = True
 
     async def stop(self) -> None:
-        """Stop the engine, then close the database (pending writes are committed first)."""
+        """Stop the engine, then close the store (pending writes are committed first)."""
         if self._started:
             await self.engine.stop()
             self._started = False
-        await asyncio.to_thread(self.db.close)
+        await asyncio.to_thread(self.store.close)
