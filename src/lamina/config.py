@@ -89,6 +89,7 @@ class Settings:
     log_retention_days: int | None = None
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
     queue_durability: str = "kill"
+    queue_max_messages: int = 1_000_000
 
     @property
     def base_url(self) -> str:
@@ -302,6 +303,12 @@ OPTIONS: tuple[Option, ...] = (
         "what an acknowledged SQS message survives: kill (a SIGKILL or crash of the server; "
         "the commit reaches the operating system before the answer) or power-loss (also an "
         "operating-system crash or power cut: each commit waits for an fsync, about 0.2 ms more)",
+    ),
+    Option(
+        "queue_max_messages",
+        positive_int,
+        "messages the queue service holds at most, all queues together (each costs about "
+        "0.5 KB of memory); beyond it SendMessage answers a retryable RequestThrottled",
     ),
     Option(
         "log_storage_mb",

@@ -427,3 +427,37 @@ def test_thousand_idle_long_polls_cost_no_cpu(server: LaminaServer) -> None:
     assert idle_cpu < 0.2, f"{idle_cpu:.3f} s of CPU in 2 s with 1000 idle long polls"
     assert {status for status, _ in results} == {b"200"}
     assert sum(len(out.get("Messages", [])) for _, out in results) == 1
+
+
+def test_the_number_of_messages_held_is_bounded(own_server: Any) -> None:
+    """Every message costs memory: beyond --queue-max-messages (all queues together, those
+    loaded at start included) SendMessage answers a retryable RequestThrottled and stores
+    nothing; a deleted message makes room again."""
+    server = own_server("--queue-max-messages", "3")
+    sqs = server.client("sqs")
+    first = sqs.create_queue(QueueName="bounded-a")["QueueUrl"]
+    second = sqs.create_queue(QueueName="bounded-b")["QueueUrl"]
+    sqs.send_message(QueueUrl=first, MessageBody="1")
+    sqs.send_message_batch(
+        QueueUrl=second,
+        Entries=[{"Id": "a", "MessageBody": "2"}, {"Id": "b", "MessageBody": "3"}],
+    )
+    with pytest.raises(ClientError) as refused:
+        sqs.send_message(QueueUrl=first, MessageBody="4")
+    error = refused.value.response
+    assert error["Error"]["Code"] == "RequestThrottled"
+    assert "--queue-max-messages" in error["Error"]["Message"]
+    counts = sqs.get_queue_attributes(
+        QueueUrl=first, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert counts == {"ApproximateNumberOfMessages": "1"}
+    [message] = sqs.receive_message(QueueUrl=first)["Messages"]
+    sqs.delete_message(QueueUrl=first, ReceiptHandle=message["ReceiptHandle"])
+    sqs.send_message(QueueUrl=first, MessageBody="4")
+    # Messages loaded at start count too.
+    data = server.data_dir
+    server.stop()
+    again = own_server("--queue-max-messages", "3", data=data)
+    with pytest.raises(ClientError) as still:
+        again.client("sqs").send_message(QueueUrl=first, MessageBody="5")
+    assert still.value.response["Error"]["Code"] == "RequestThrottled"

@@ -21,7 +21,7 @@ SQS_JSON_NAMESPACE = "com.amazonaws.sqs"
 def build_queues(host: HostParts) -> SqsService:
     settings = host.settings
     store = SqliteSqsStore(host.data / "sqs.sqlite3", settings.queue_durability)
-    return SqsService(store, base_url=settings.base_url)
+    return SqsService(store, base_url=settings.base_url, max_messages=settings.queue_max_messages)
 
 
 def queue_ports(sqs: SqsService) -> SqsQueuePorts:

@@ -39,6 +39,11 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+# Messages the engine holds at most, in every queue together (``--queue-max-messages``): each
+# costs about half a kilobyte of memory even when its body is only in the store.
+DEFAULT_MAX_MESSAGES = 1_000_000
+
+
 class EngineState:
     """The engine's state: one index per queue, deduplication ids, sequence numbers."""
 
@@ -48,8 +53,10 @@ class EngineState:
         queues: QueueDirectory,
         clock: Callable[[], int] = now_ms,
         payload_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
         self.store = store
+        self.max_messages = max_messages
         self.queues = queues
         self.clock = clock
         self.budget = PayloadBudget(payload_budget_bytes)

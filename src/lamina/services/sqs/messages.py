@@ -24,11 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lamina.domain.ids import new_uuid
-from lamina.domain.sqs.errors import QueueDoesNotExist
+from lamina.domain.sqs.errors import QueueDoesNotExist, RequestThrottled
 from lamina.domain.sqs.queue import Queue
 from lamina.services.sqs import fifo, receipts
 from lamina.services.sqs.acknowledgements import Acknowledgements
-from lamina.services.sqs.engine_state import QueueDirectory, now_ms
+from lamina.services.sqs.engine_state import DEFAULT_MAX_MESSAGES, QueueDirectory, now_ms
 from lamina.services.sqs.md5 import md5_of_attributes, md5_of_body
 from lamina.services.sqs.message_view import Delivery, sequence_number
 from lamina.services.sqs.move_tasks import MoveTasks
@@ -75,8 +75,9 @@ class MessageEngine(Acknowledgements):
         queues: QueueDirectory,
         clock: Callable[[], int] = now_ms,
         payload_budget_bytes: int = DEFAULT_BUDGET_BYTES,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
-        super().__init__(store, queues, clock, payload_budget_bytes)
+        super().__init__(store, queues, clock, payload_budget_bytes, max_messages)
         self._sweeper: asyncio.Task[None] | None = None
         self._stopping = False
         self.moves = MoveTasks(queues, self)
@@ -124,8 +125,15 @@ class MessageEngine(Acknowledgements):
     async def send(
         self, queue: Queue, sender_id: str, outgoing: list[OutgoingMessage]
     ) -> list[SendResult]:
-        """Store messages durably, then make them receivable (after their delay)."""
+        """Store messages durably, then make them receivable (after their delay). Beyond the
+        engine's ``max_messages`` a send is a retryable throttle (SDKs retry
+        ``RequestThrottled``) until messages are deleted or expire."""
         index = self.index(queue)
+        if self.budget.messages + len(outgoing) > self.max_messages:
+            raise RequestThrottled(
+                f"Lamina holds its maximum of {self.max_messages} messages (all queues): "
+                "receive and delete some, or raise --queue-max-messages."
+            )
         now = self.clock()
         results: list[SendResult] = []
         records: list[MessageRecord] = []

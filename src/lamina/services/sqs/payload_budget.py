@@ -22,14 +22,17 @@ def payload_size(message: MessageRecord) -> int:
 
 
 class PayloadBudget:
-    """The bytes of payloads held in memory, against a limit."""
+    """The bytes of payloads held in memory, against a limit; and how many messages the
+    engine holds (each costs its metadata in memory, whether its payload is cached or not)."""
 
     def __init__(self, limit_bytes: int = DEFAULT_BUDGET_BYTES) -> None:
         self.limit = limit_bytes
         self.used = 0
+        self.messages = 0
 
     def admit(self, message: MessageRecord) -> None:
-        """Count a cached message's payload, or drop it from memory when over budget."""
+        """Count a message, and its payload if cached (dropped from memory over budget)."""
+        self.messages += 1
         if not message.cached:
             return
         size = payload_size(message)
@@ -44,6 +47,7 @@ class PayloadBudget:
 
     def release(self, message: MessageRecord) -> None:
         """A message leaving memory (deleted, expired, moved out)."""
+        self.messages -= 1
         if message.cached:
             self.used -= message.payload_size
             message.payload_size = 0

@@ -13,6 +13,7 @@ from typing import Protocol
 
 from lamina.domain.sqs.queue import Queue, QueueCounts
 from lamina.services.sqs import messages
+from lamina.services.sqs.engine_state import DEFAULT_MAX_MESSAGES
 from lamina.services.sqs.queues import QueueRegistry
 from lamina.store.ports import SqsMessageStore, SqsStore
 
@@ -36,9 +37,14 @@ class MessageEngine(Protocol):
 EngineFactory = Callable[[SqsMessageStore, QueueRegistry], MessageEngine]
 
 
-def _message_engine(store: SqsMessageStore, registry: QueueRegistry) -> MessageEngine:
-    """The message engine (``services.sqs.messages``): it registers its deletion hook."""
-    return messages.MessageEngine(store, registry)
+def message_engine(max_messages: int) -> EngineFactory:
+    """The message engine (``services.sqs.messages``) holding at most ``max_messages``; it
+    registers its deletion hook."""
+
+    def build(store: SqsMessageStore, registry: QueueRegistry) -> MessageEngine:
+        return messages.MessageEngine(store, registry, max_messages=max_messages)
+
+    return build
 
 
 class SqsService:
@@ -50,12 +56,13 @@ class SqsService:
         *,
         base_url: str,
         engine_factory: EngineFactory | None = None,
+        max_messages: int = DEFAULT_MAX_MESSAGES,
     ) -> None:
         """``engine_factory`` replaces the message engine (tests); the default is
         ``services.sqs.messages.MessageEngine``."""
         self.store = store
         self.queues = QueueRegistry(store, base_url)
-        factory: EngineFactory = engine_factory or _message_engine
+        factory: EngineFactory = engine_factory or message_engine(max_messages)
         self.engine: MessageEngine = factory(store, self.queues)
         self._started = False
 
