@@ -160,3 +160,35 @@ def test_query_requests_may_be_sent_to_the_queue_url(server: LaminaServer) -> No
     assert status == 200, payload
     got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)["Messages"]
     assert [m["Body"] for m in got] == ["via-path"]
+
+
+def test_bodies_of_json_and_query_services_are_bounded(server: LaminaServer) -> None:
+    """SQS takes 1 MiB batches: a body beyond 8 MiB is refused before it is read whole, in the
+    envelope of its protocol (a Lambda upload may still be 70 MB)."""
+    big = b"x" * (9 * 1024 * 1024)
+    status, out, payload = raw(
+        server,
+        "POST",
+        "/",
+        b'{"QueueUrl": "' + big + b'"}',
+        {
+            "Authorization": SQS_AUTH,
+            "X-Amz-Target": "AmazonSQS.SendMessage",
+            "Content-Type": "application/x-amz-json-1.0",
+        },
+    )
+    assert status == 413
+    assert json.loads(payload)["__type"].endswith("#RequestEntityTooLarge")
+    status, out, payload = raw(
+        server,
+        "POST",
+        "/",
+        b"Action=SendMessage&Version=2012-11-05&MessageBody=" + big,
+        {"Authorization": SQS_AUTH, "Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 413 and b"<Code>RequestEntityTooLarge</Code>" in payload
+    # The server is still serving.
+    status, _, _ = raw(
+        server, "GET", "/2015-03-31/functions/", b"", {"Authorization": AUTHORIZATION}
+    )
+    assert status == 200

@@ -44,7 +44,7 @@ from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     AccessDeniedException,
     AwsError,
-    LambdaError,
+    RequestEntityTooLarge,
     RequestEntityTooLargeException,
     UnknownOperation,
     UnknownOperationException,
@@ -58,6 +58,8 @@ RawHandler = Callable[
 
 # The largest request body Lambda accepts (CreateFunction with a 50 MB zip, base64).
 MAX_REQUEST_BYTES = 70167211
+# The largest body of the JSON and query services (SQS's 1 MiB batches, however encoded).
+SERVICE_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 # Bodies larger than this are hashed (signature verification) on a worker thread.
 HASH_INLINE_BYTES = 256 * 1024
 # JSON bodies larger than this are decoded on a worker thread.
@@ -127,8 +129,10 @@ class EdgeApp:
         request = _Request(scope, receive, method, raw_path, path, query_string, query, headers)
         target = headers.get("x-amz-target")
         if target is not None:
+            request.limit = SERVICE_MAX_REQUEST_BYTES
             return await self._json(request, request_id, target)
         if is_query_request(method, path, headers, query) and self.services.query:
+            request.limit = SERVICE_MAX_REQUEST_BYTES
             return await self._query(request, request_id)
         return await self._rest_json(request, request_id)
 
@@ -196,15 +200,20 @@ class EdgeApp:
         service: QueryService | None = None
         try:
             claim_service = _signing_name(request.headers, request.query)
-            # The form is read before authentication only to pick the service whose envelope
-            # answers; it is bounded like every body.
+            # The envelope of errors before the form is read: the signature's service, else
+            # the query string's Version or the path's.
+            service = self.services.query_service(claim_service, request.query, request.path)
+            # The form is read before authentication only to pick the service; it is bounded
+            # like every body, and a large one is decoded off the event loop.
             body = await self._body(request)
-            request.body = body
             form = dict(request.query)
             if request.method == "POST" and body:
-                for key, values in parse_qs(
-                    body.decode("utf-8", "replace"), keep_blank_values=True
-                ).items():
+                text = body.decode("utf-8", "replace")
+                if len(body) > PARSE_INLINE_BYTES:
+                    fields = await asyncio.to_thread(parse_qs, text, keep_blank_values=True)
+                else:
+                    fields = parse_qs(text, keep_blank_values=True)
+                for key, values in fields.items():
                     form.setdefault(key, []).extend(values)
             service = self.services.query_service(claim_service, form, request.path)
             if service is None:
@@ -289,12 +298,12 @@ class EdgeApp:
         raise UnknownOperationException("Unknown operation")
 
     async def _body(self, request: _Request) -> bytes:
-        """The request's body, read once."""
+        """The request's body, read once, up to the request's limit."""
         if request.body is None:
             declared = request.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > MAX_REQUEST_BYTES:
-                raise _too_large(request.scope, self.model)
-            request.body = await _read_body(request.receive)
+            if declared and declared.isdigit() and int(declared) > request.limit:
+                raise _too_large(request, self.model)
+            request.body = await _read_body(request)
         return request.body
 
 
@@ -309,6 +318,7 @@ class _Request:
     query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes | None = None
+    limit: int = MAX_REQUEST_BYTES
 
 
 def _signing_name(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:
@@ -327,30 +337,38 @@ def _url_of(request: _Request) -> str:
 _BROWSER_INTERNAL = "Lamina's own endpoints do not answer web pages."
 
 
-def _too_large(scope: Scope, model: ServiceModel) -> LambdaError:
-    path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1").split("?", 1)[0]
-    found = model.match(scope["method"], path, {})
+def _too_large(request: _Request, model: ServiceModel) -> AwsError:
+    if request.limit != MAX_REQUEST_BYTES:
+        return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
+    found = model.match(request.method, request.path, {})
     name = found[0].name if found else "unknown"
     return RequestEntityTooLargeException(
         f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {name} operation"
     )
 
 
-async def _read_body(receive: Receive) -> bytes:
-    message = await receive()
+def _over_limit(request: _Request) -> AwsError:
+    """A body that turned out larger than its limit while being read."""
+    if request.limit != MAX_REQUEST_BYTES:
+        return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
+    return RequestEntityTooLargeException(f"Request must be smaller than {MAX_REQUEST_BYTES} bytes")
+
+
+async def _read_body(request: _Request) -> bytes:
+    message = await request.receive()
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
+        if len(body) > request.limit:
+            raise _over_limit(request)
         return body
     chunks = [body]
     size = len(body)
     while message.get("more_body"):
-        message = await receive()
+        message = await request.receive()
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > MAX_REQUEST_BYTES:
-            raise RequestEntityTooLargeException(
-                f"Request must be smaller than {MAX_REQUEST_BYTES} bytes"
-            )
+        if size > request.limit:
+            raise _over_limit(request)
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -285,3 +285,14 @@ class UnknownOperation(AwsError):
     message_key = "message"
     typed = False
     json_namespace: ClassVar[str | None] = "com.amazon.coral.service"
+
+
+class RequestEntityTooLarge(AwsError):
+    """A body larger than a JSON or query service takes (AWS's request framework answers
+    before the service sees it)."""
+
+    code = "RequestEntityTooLarge"
+    status = 413
+    message_key = "message"
+    typed = False
+    json_namespace: ClassVar[str | None] = "com.amazon.coral.service"
