@@ -59,6 +59,7 @@ HANDLER_SOURCE = (
 TARGET_WARM_P50_MS = 2.0
 TARGET_RPS = 1500.0
 TARGET_COLD_P50_MS = 100.0
+TARGET_FIRST_INVOKE_MS = 60.0
 
 ECHO_SERVER = textwrap.dedent(
     """
@@ -408,14 +409,14 @@ def environments_started(port: int, function: str) -> int:
     return sum(len(page["logStreams"]) for page in pages)
 
 
-def create_function(lam: Any, name: str, code: bytes) -> None:
+def create_function(lam: Any, name: str, code: bytes, memory: int = 128) -> None:
     lam.create_function(
         FunctionName=name,
         Runtime=RUNTIME,
         Handler="lambda_function.handler",
         Role=ROLE,
         Code={"ZipFile": code},
-        MemorySize=128,
+        MemorySize=memory,
         Timeout=30,
     )
     lam.get_waiter("function_active_v2").wait(
@@ -501,17 +502,17 @@ def interpreter_starts(python: str, samples: int) -> list[float]:
     return out
 
 
-def runtime_python() -> str:
-    """The interpreter Lamina runs python3.11 functions on (absolute path, no shim)."""
+def runtime_python(runtime: str = RUNTIME) -> str:
+    """The interpreter Lamina runs ``runtime`` functions on (absolute path, no shim)."""
     try:
         from lamina.runtime.launch import find_python
 
-        found = find_python(RUNTIME.removeprefix("python"))
+        found = find_python(runtime.removeprefix("python"))
         if found:
             return found
     except ImportError:
         pass
-    return os.path.realpath(shutil.which(RUNTIME) or sys.executable)
+    return os.path.realpath(shutil.which(runtime) or sys.executable)
 
 
 def lamina_command() -> list[str]:
@@ -571,6 +572,141 @@ def print_table(rows: list[Row]) -> None:
         print(render(line))
 
 
+# --- first invoke after a server start (--first-invoke) ------------------------------------
+
+
+@dataclass
+class FirstInvoke:
+    """One server start's figures (ms)."""
+
+    ready: float  # process spawned -> port accepts
+    created: float  # CreateFunction + the active waiter
+    new: float  # first invoke of the function just created
+    existing: float  # after a restart on the same data: first invoke of that function
+
+
+def lamina_server(name: str, port: int, data: Path, log: Path) -> Server:
+    argv = [*lamina_command(), "server", "--host", HOST, "--port", str(port)]
+    return Server(name, [*argv, "--data-dir", str(data)], port, log)
+
+
+def timed_first_post(port: int, name: str) -> float:
+    client = Client(port, invoke_path(name))
+    t0 = time.perf_counter()
+    client.post()
+    elapsed = (time.perf_counter() - t0) * 1000
+    client.close()
+    body = json.loads(client.last_body)
+    if body != {"hello": "world", "ok": True}:
+        raise RuntimeError(f"unexpected invoke result: {body!r}")
+    return elapsed
+
+
+def first_invoke_once(
+    servers: list[Server], tmp: Path, sample: int, runtime: str, code: bytes
+) -> FirstInvoke:
+    """Start a server on a fresh data directory, create a function and invoke it at once;
+    stop it, start another on the same data and invoke the function again."""
+    data, log = tmp / f"data-{sample}", tmp / f"lamina-{sample}.log"
+    first = lamina_server("lamina", free_port(), data, log)
+    servers.append(first)
+    t0 = time.perf_counter()
+    first.start()
+    ready = (time.perf_counter() - t0) * 1000
+    lam = lambda_client(first.port)
+    t0 = time.perf_counter()
+    lam.create_function(
+        FunctionName=FUNCTION,
+        Runtime=runtime,
+        Handler="lambda_function.handler",
+        Role=ROLE,
+        Code={"ZipFile": code},
+        MemorySize=128,
+    )
+    lam.get_waiter("function_active_v2").wait(
+        FunctionName=FUNCTION, WaiterConfig={"Delay": 0.05, "MaxAttempts": 200}
+    )
+    created = (time.perf_counter() - t0) * 1000
+    new = timed_first_post(first.port, FUNCTION)
+    first.stop()
+    second = lamina_server("lamina (restarted)", free_port(), data, log)
+    servers.append(second)
+    second.start()
+    existing = timed_first_post(second.port, FUNCTION)
+    second.stop()
+    return FirstInvoke(ready, created, new, existing)
+
+
+def first_invoke_rows(
+    samples: list[FirstInvoke], echo_ready: list[float], python_ms: list[float]
+) -> list[Row]:
+    def med(attr: str) -> float:
+        return statistics.median(float(getattr(x, attr)) for x in samples)
+
+    floor = statistics.median(python_ms)
+    rows = [Row("server start -> port ready", med("ready"), statistics.median(echo_ready), "ms")]
+    rows.append(Row("CreateFunction + active waiter (boto3)", med("created"), None, "ms"))
+    for attr, what in (("new", "just created"), ("existing", "existing, after restart")):
+        value = med(attr)
+        rows.append(
+            Row(
+                f"first invoke, {what}",
+                value,
+                floor,
+                "ms",
+                f"<= {TARGET_FIRST_INVOKE_MS:g} ms",
+                value <= TARGET_FIRST_INVOKE_MS,
+            )
+        )
+    return rows
+
+
+def first_invoke_main(quick: bool, runtime: str, keep: bool) -> int:
+    """``--first-invoke``: the first invoke after a server start, median of several starts,
+    beside the interpreter-start floor (and the echo server's start beside Lamina's)."""
+    rounds = 3 if quick else 5
+    tmp = Path(tempfile.mkdtemp(prefix="lamina-bench-first-"))
+    servers: list[Server] = []
+    began = time.monotonic()
+    with guarded_run(servers, tmp, keep):
+        code = hello_zip()
+        python = runtime_python(runtime)
+        interpreter_starts(python, 3)
+        samples: list[FirstInvoke] = []
+        echo_ready: list[float] = []
+        python_ms: list[float] = []
+        for sample in range(rounds):
+            say(f"first invoke: server start {sample + 1} of {rounds} ({runtime}) ...")
+            echo_port = free_port()
+            echo = Server(
+                "echo",
+                [sys.executable, "-c", ECHO_SERVER, HOST, str(echo_port)],
+                echo_port,
+                tmp / "echo.log",
+            )
+            servers.append(echo)
+            t0 = time.perf_counter()
+            echo.start()
+            echo_ready.append((time.perf_counter() - t0) * 1000)
+            echo.stop()
+            samples.append(first_invoke_once(servers, tmp, sample, runtime, code))
+            python_ms += interpreter_starts(python, 3)
+        print()
+        print(
+            f"Lamina first invoke after a server start ({runtime}, {rounds} starts, "
+            f"{os.cpu_count()} CPUs, load avg {os.getloadavg()[0]:.2f}, "
+            f"{time.monotonic() - began:.0f} s)"
+        )
+        print_table(first_invoke_rows(samples, echo_ready, python_ms))
+        print()
+        print(f"floors: first invoke = `{python} -I -S -c pass`; server start = the echo app's")
+        print("medians over server starts; first invoke: client side, on a fresh connection")
+        for name in ("new", "existing"):
+            values = ", ".join(f"{getattr(x, name):.1f}" for x in samples)
+            print(f"first invoke ({name}) per start: [{values}] ms")
+    return 0
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -626,8 +762,28 @@ def main(argv: list[str] | None = None) -> int:
         "configuration (default) or by creating a fresh function",
     )
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--memory",
+        type=int,
+        default=128,
+        help="the function's MemorySize in MB for the warm and load figures (default 128; "
+        "1769 is one vCPU)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
+    parser.add_argument(
+        "--first-invoke",
+        action="store_true",
+        help="measure only the first invoke after a server start (a just-created function, "
+        "and an existing one after a restart), median of several starts",
+    )
+    parser.add_argument(
+        "--first-invoke-runtime",
+        default=RUNTIME,
+        help=f"the function's runtime for --first-invoke (default {RUNTIME})",
+    )
     args = parser.parse_args(argv)
+    if args.first_invoke:
+        return first_invoke_main(args.quick, args.first_invoke_runtime, args.keep)
 
     quick = args.quick
     lat_rounds, lat_per_round = (4, 250) if quick else (10, 600)
@@ -676,7 +832,7 @@ def main(argv: list[str] | None = None) -> int:
 
         lam = lambda_client(lamina_port)
         code = hello_zip()
-        create_function(lam, FUNCTION, code)
+        create_function(lam, FUNCTION, code, args.memory)
         path = invoke_path(FUNCTION)
         check_invoke(lamina_port, path)
         gc.collect()

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lamina.domain.log_retention import parse_retention_days
+from lamina.runtime.cpu_policy import CPU_POLICIES, DEFAULT_CPU_POLICY
 
 DEFAULT_PORT = 9000
 DEFAULT_HOST = "127.0.0.1"
@@ -68,6 +69,9 @@ class Settings:
     # /tmp of isolated environments: disk (an ext4 on a loop device, as on AWS) | memory
     # (a tmpfs counted against the function's memory).
     tmp_storage: str = "disk"
+    # How isolated environments get their CPU share (runtime/cpu_policy.py,
+    # docs/isolation.md): burst | quota | weight.
+    cpu_policy: str = DEFAULT_CPU_POLICY
     # Public base URL clients use to reach the server (for Code.Location, AWS_ENDPOINT_URL).
     public_url: str = ""
     # Concurrent executions of the account (AccountLimit.ConcurrentExecutions).
@@ -234,6 +238,15 @@ OPTIONS: tuple[Option, ...] = (
         "as on AWS: files in /tmp do not count against the function's memory; prepared "
         "ahead of need, so starts pay nothing for it) or memory (a tmpfs that counts "
         "against the function's memory)",
+    ),
+    _choice(
+        "cpu_policy",
+        CPU_POLICIES,
+        "how isolated environments get their CPU share (MemorySize/1769 vCPU): burst (the "
+        "share over any few periods, 100 ms each at 128 MB, with CPU left unused while idle "
+        "spent at full speed, up to 14.4 ms at once; needs Linux 5.14+, else quota), quota (a "
+        "hard quota with a 10-14 ms period, no burst) or weight (no cap: full speed on an "
+        "idle host, shares in proportion to memory only under contention)",
     ),
     Option("concurrency_limit", non_negative_int, "concurrent executions of the account"),
     Option(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
 import signal
 import sys
@@ -144,12 +145,21 @@ async def serve(settings: Settings) -> None:
     _GracefulServer = _graceful_server_class()
 
     lamina = build(settings)
-    await lamina.start()
+    # What uvicorn imports when it starts serving, imported meanwhile in a thread: the
+    # sandbox's start mostly waits on the spawner process, and environments prepared ahead
+    # right after it are not held up by imports on the event loop.
+    preloading = asyncio.ensure_future(asyncio.to_thread(preload_modules, EDGE_MODULES))
     # Everything loaded so far (botocore's service model, modules, the app) lives as long
     # as the server: out of the collector's sight, a full collection takes a millisecond
-    # or two instead of tens, which every request in flight would wait for.
+    # or two instead of tens, which every request in flight would wait for. Collected
+    # before the start, so the full collection does not delay what the start prepares.
     gc.collect()
     gc.freeze()
+    try:
+        await lamina.start()
+    finally:
+        await preloading
+    gc.freeze()  # what the start added, without another full collection
     # The API port's bounds (api/http_protocol.py): header size, idle connections, and a
     # connection cap well below the open-files limit.
     max_connections = connection_cap(settings.max_connections, raise_open_files_limit())
@@ -162,6 +172,9 @@ async def serve(settings: Settings) -> None:
         log_level="warning",
         access_log=False,
         timeout_keep_alive=settings.keep_alive_timeout,
+        # The client address is the connection's: never a header's. (uvicorn trusts
+        # X-Forwarded-For from loopback by default, where the functions' relay connects from.)
+        proxy_headers=False,
     )
     server = _GracefulServer(config)
     server.on_exit = lamina.stop_environments
@@ -176,6 +189,23 @@ async def serve(settings: Settings) -> None:
     finally:
         await lamina.stop()
         print("Lamina stopped", flush=True)
+
+
+# Modules uvicorn imports as it starts serving (its lifespan and WebSocket protocol
+# modules, the IDNA codec of the listening address): missing ones are skipped.
+EDGE_MODULES = (
+    "uvicorn.lifespan.off",
+    "uvicorn.protocols.websockets.auto",
+    "encodings.idna",
+)
+
+
+def preload_modules(names: tuple[str, ...]) -> None:
+    """Import ``names`` (blocking: run it in a thread); a module that cannot be imported
+    is left for whoever needs it to report."""
+    for name in names:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
 
 
 def run(settings: Settings) -> None:

@@ -235,9 +235,10 @@ def attempt(fn):
                 "message": exc.response["Error"].get("Message"),
                 "status": exc.response["ResponseMetadata"]["HTTPStatusCode"]}
 
-def raw_get(path):
+def raw_get(path, headers=None):
+    request = urllib.request.Request(os.environ["AWS_ENDPOINT_URL"] + path, headers=headers or {})
     try:
-        with urllib.request.urlopen(os.environ["AWS_ENDPOINT_URL"] + path, timeout=10) as r:
+        with urllib.request.urlopen(request, timeout=10) as r:
             return {"status": r.status, "body": r.read(200).decode("latin-1")}
     except urllib.error.HTTPError as exc:
         return {"status": exc.code, "body": exc.read(200).decode("latin-1")}
@@ -260,10 +261,14 @@ def handler(event, context):
         logs = boto3.client("logs", config=CONFIG)
         return attempt(lambda: len(logs.filter_log_events(logGroupName=target)["events"]))
     if action == "raw":
-        return raw_get(event["path"])
+        return raw_get(event["path"], event.get("headers"))
     if action == "forged":
         other = boto3.client("lambda", config=CONFIG, aws_access_key_id=event["key"],
                              aws_secret_access_key="x", aws_session_token=event.get("token"))
+        for name, value in (event.get("headers") or {}).items():
+            def add(request, name=name, value=value, **_):
+                request.headers[name] = value
+            other.meta.events.register("before-send.*.*", add)
         return attempt(lambda: len(other.list_functions()["Functions"]))
     if action == "credentials":
         return {k: os.environ[k] for k in
@@ -397,6 +402,13 @@ def test_function_cannot_reach_lamina_internals_or_use_other_credentials(
             "message": "The security token included in the request is invalid.",
             "status": 403,
         }, key
+    # Proxy headers claiming another client address change nothing (uvicorn would trust
+    # them from loopback, where the relay connects from).
+    spoofed = {"X-Forwarded-For": "10.9.9.9", "X-Real-IP": "10.9.9.9", "Forwarded": "for=1.2.3.4"}
+    got = ask(lam, attacker, action="forged", key="test", token="x", headers=spoofed)
+    assert got["error"] == "UnrecognizedClientException", got
+    got = ask(lam, attacker, action="raw", path="/_lamina/metrics", headers=spoofed)
+    assert got["status"] == 404, got
     # Its own key with a wrong secret.
     mine = ask(lam, attacker, action="credentials")
     got = ask(

@@ -10,6 +10,10 @@
   the connection idle the longest (no request being served), or is closed itself when
   every connection is busy. Idle sockets cannot exhaust the server's file descriptors or
   keep clients out.
+
+A response goes out in one ``write`` (status line, headers and the first body chunk
+together): uvicorn writes its head as soon as the application starts the response, and the
+body right after, so ``_OneWrite`` holds the head back until that body (or a close) comes.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from lamina.api.function_peers import FunctionPeers
 
@@ -94,6 +98,10 @@ def bounded_protocol(
             self._in_headers = False
             idle.pop(self, None)
             super().on_headers_complete()
+            cycle = self.cycle
+            if cycle is not None and not isinstance(cycle.transport, _OneWrite):
+                # The cycle's task has not run yet: its response will go out in one write.
+                cycle.transport = _OneWrite(self.transport, cycle)
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
@@ -103,6 +111,58 @@ def bounded_protocol(
                 idle[self] = None
 
     return BoundedHttpToolsProtocol
+
+
+# Bodies up to this size are joined to their head (larger ones would be copied for it).
+_JOIN_BYTES = 64 * 1024
+
+
+class _OneWrite(asyncio.Transport):
+    """One response's view of the connection's transport: the head uvicorn writes when the
+    response starts is held back and written together with what comes next (the body), in
+    one ``write``; a close writes it first. Writes before the response starts (``100
+    Continue``) go out at once."""
+
+    __slots__ = ("_transport", "_cycle", "_held", "_head_seen")
+
+    def __init__(self, transport: asyncio.Transport, cycle: RequestResponseCycle) -> None:
+        super().__init__()
+        self._transport = transport
+        self._cycle = cycle
+        self._held: bytes | None = None
+        self._head_seen = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if len(data) <= _JOIN_BYTES:
+                self._transport.write(held + bytes(data))
+                return
+            # A large body is not copied to be joined: two writes.
+            self._transport.write(held)
+            self._transport.write(data)
+        elif not self._head_seen and self._cycle.response_started:
+            self._head_seen = True
+            self._held = bytes(data)
+        else:
+            self._transport.write(data)
+
+    def _flush(self) -> None:
+        held, self._held = self._held, None
+        if held is not None and not self._transport.is_closing():
+            self._transport.write(held)
+
+    def close(self) -> None:
+        self._flush()
+        self._transport.close()
+
+    def abort(self) -> None:
+        self._held = None
+        self._transport.abort()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 def connection_cap(requested: int, open_files_limit: int) -> int:

@@ -29,13 +29,16 @@ Where the parent group goes:
 
 Only the memory controller is required; cpu, pids and freezer are used when present
 (``controllers`` says which; ``notes`` says why one is missing).
+
+How a CPU share becomes the cpu controller's settings is the CPU policy
+(``runtime/cpu_policy.py``): ``Cgroups.use_cpu_policy`` chooses it for every group the
+server creates (``quota`` until then).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import math
 import os
 import re
 import signal
@@ -44,11 +47,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lamina.runtime.cpu_policy import (
+    KERNEL_DEFAULT,
+    CpuSettings,
+    cpu_settings,
+    cpu_writes,
+    effective_policy,
+)
+
 MOUNTINFO = "/proc/self/mountinfo"
 SELF_CGROUP = "/proc/self/cgroup"
-CPU_PERIOD_US = 10_000
-MAX_PERIOD_US = 1_000_000
-MIN_QUOTA_US = 1_000
 MB_PER_VCPU = 1769
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}\Z")
 _CONTROLLERS = ("memory", "cpu", "pids", "freezer")
@@ -93,19 +101,6 @@ def cpu_fraction_for_memory(memory_mb: int, host_cpus: int | None = None) -> flo
     """CPU in proportion to memory as on AWS: 1,769 MB = 1 vCPU, capped at the host's."""
     cap = host_cpus if host_cpus is not None else _host_cpus()
     return min(memory_mb / MB_PER_VCPU, float(cap))
-
-
-def cpu_quota(fraction: float, cpus: int) -> tuple[int, int]:
-    """(quota, period) in µs for a share of CPU.
-
-    A short period keeps the share and bounds each throttling stall: with AWS's 128 MB
-    share (7.2 % of a CPU) a 100 ms period stalls a busy function for up to ~93 ms at a
-    time. The kernel's smallest quota is 1 ms, which sets the period for tiny shares.
-    """
-    share = min(fraction, cpus)
-    period = max(CPU_PERIOD_US, math.ceil(MIN_QUOTA_US / share)) if share > 0 else CPU_PERIOD_US
-    period = min(period, MAX_PERIOD_US)
-    return max(MIN_QUOTA_US, round(share * period)), period
 
 
 def _read(path: str) -> str:
@@ -195,7 +190,14 @@ def _own_cgroups() -> dict[str, str]:
 class EnvironmentCgroup:
     """One environment's group: a directory per hierarchy (v1) or one directory (v2)."""
 
-    def __init__(self, version: int, env_id: str, dirs: dict[str, str], caps: set[str]) -> None:
+    def __init__(
+        self,
+        version: int,
+        env_id: str,
+        dirs: dict[str, str],
+        caps: set[str],
+        cpu_policy: str = "quota",
+    ) -> None:
         self.version = version
         self.env_id = env_id
         self.dirs = dirs  # controller -> this group's directory
@@ -203,21 +205,26 @@ class EnvironmentCgroup:
         self._caps = caps
         self._peak_fd = -1
         self._limits: Limits | None = None  # what _configure last set
+        self.cpu_policy = cpu_policy
+        # The cpu controller's settings as last written (a new group's: the kernel's
+        # defaults; None: unknown after a failed write).
+        self._cpu: CpuSettings | None = KERNEL_DEFAULT
 
     def _path(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs[controller], name)
 
     def set_cpu_fraction(self, fraction: float, cpus: int | None = None) -> None:
-        """Change the CPU quota (AWS lets init run with a boost, then applies the share)."""
+        """Give the group ``fraction`` of a CPU under its CPU policy (AWS lets init run
+        with a boost, then applies the share). Writes only the files that change."""
         self._limits = None
         if "cpu" not in self.dirs:
             return
-        quota, period = cpu_quota(fraction, cpus or _host_cpus())
-        if self.version == 1:
-            _write(self._path("cpu", "cpu.cfs_period_us"), str(period))
-            _write(self._path("cpu", "cpu.cfs_quota_us"), str(quota))
-        else:
-            _write(self._path("cpu", "cpu.max"), f"{quota} {period}")
+        new = cpu_settings(self.cpu_policy, fraction, cpus or _host_cpus())
+        writes = cpu_writes(self.version, self._cpu, new, "cpu_burst" in self._caps)
+        self._cpu = None
+        for name, value in writes:
+            _write(self._path("cpu", name), value)
+        self._cpu = new
 
     def apply(self, limits: Limits) -> None:
         """Set new limits on an existing (spare) group (nothing to write if unchanged)."""
@@ -371,6 +378,14 @@ class Cgroups:
         self._caps = caps
         self._cpus = _host_cpus()
         self._ready = True
+        self.cpu_policy = "quota"  # see use_cpu_policy
+
+    def use_cpu_policy(self, requested: str) -> str | None:
+        """Apply ``requested`` (``cpu_policy.CPU_POLICIES``) to the groups created from now
+        on; returns why another policy is used instead (None when it is the one asked
+        for). ``burst`` falls back to ``quota`` where the kernel has no CFS burst."""
+        self.cpu_policy, why = effective_policy(requested, "cpu_burst" in self._caps)
+        return why
 
     @classmethod
     def detect(cls, name: str) -> Cgroups | CgroupsUnavailable:
@@ -399,7 +414,7 @@ class Cgroups:
             _make_parents(self.version, self.parents)
             self._ready = True
         dirs = {c: os.path.join(p, env_id) for c, p in self.parents.items()}
-        env = EnvironmentCgroup(self.version, env_id, dirs, self._caps)
+        env = EnvironmentCgroup(self.version, env_id, dirs, self._caps, self.cpu_policy)
         try:
             for d in env._all:
                 _mkdir(d)
@@ -484,8 +499,12 @@ def _detect_v1(name: str, hierarchies: dict[str, _Mount], own: dict[str, str]) -
             notes.append(f"cannot create {parent}: {e.strerror}")
             continue
         parents[c] = parent
-    memsw = os.path.exists(f"{parents['memory']}/memory.memsw.limit_in_bytes")
-    return Cgroups(1, name, parents, {"memsw"} if memsw else set(), notes)
+    caps = set()
+    if os.path.exists(f"{parents['memory']}/memory.memsw.limit_in_bytes"):
+        caps.add("memsw")
+    if "cpu" in parents and os.path.exists(f"{parents['cpu']}/cpu.cfs_burst_us"):  # Linux 5.14+
+        caps.add("cpu_burst")
+    return Cgroups(1, name, parents, caps, notes)
 
 
 def _detect_v2(name: str, mount: _Mount, own_path: str) -> Cgroups | CgroupsUnavailable:
@@ -540,6 +559,8 @@ def _detect_v2(name: str, mount: _Mount, own_path: str) -> Cgroups | CgroupsUnav
     if os.path.exists(f"{parent}/cgroup.freeze"):  # Linux 5.2+
         parents["freezer"] = parent
     files = {"swap": "memory.swap.max", "kill": "cgroup.kill", "peak": "memory.peak"}
+    if "cpu" in parents:
+        files["cpu_burst"] = "cpu.max.burst"  # Linux 5.14+
     caps = {cap for cap, file in files.items() if os.path.exists(f"{parent}/{file}")}
     if "peak" in caps:
         with contextlib.suppress(OSError):  # writable (a per-fd reset) since Linux 6.12

@@ -43,6 +43,11 @@ log = logging.getLogger("lamina.environment")
 # On-demand init may take this long before the invocation's own timeout starts counting.
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
+# An environment is frozen once it has been idle this long after an invocation. Back-to-back
+# invocations (a client's next request, a busy function under load) then cost no cgroup
+# freeze and thaw (the two largest costs of a warm invoke on the server); an idle one is
+# frozen within this time, so its background threads stop as before.
+FREEZE_AFTER_IDLE_SECONDS = 0.02
 
 
 _SIGNAL_NAMES = {
@@ -160,6 +165,8 @@ class Environment:
         self._launch_failure: LaunchFailure | None = None
         self._running: _Running | None = None
         self._next_waiter: asyncio.Future[_Running] | None = None
+        # The Runtime API's pending /next when it waits without a task (next_event_now).
+        self._next_deliver: Callable[[NextEvent | ApiReply], None] | None = None
         self._orphan_lines = TailLines()
         # Invocations handed to this environment: the first one is its cold start (whether
         # or not the runtime already reached /next while the environment was being set up).
@@ -174,6 +181,10 @@ class Environment:
         self._api_abuse: str | None = None
         # Called once when init ends, however it ends (host admission: a cold start's slot).
         self.on_init_end: Callable[[], None] | None = None
+        # The pending freeze (one timer at most, re-armed while invocations keep coming) and
+        # when the environment last became idle (event-loop time).
+        self._freeze_timer: asyncio.TimerHandle | None = None
+        self._idle_since = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -302,6 +313,10 @@ class Environment:
             self._proxy = None
         if self._next_waiter is not None and not self._next_waiter.done():
             self._next_waiter.cancel()
+        self._next_deliver = None
+        if self._freeze_timer is not None:
+            self._freeze_timer.cancel()
+            self._freeze_timer = None
         if self._handle is not None:
             self._handle.kill()
         self._settle_init(False)
@@ -357,13 +372,42 @@ class Environment:
             running.timer = loop.call_later(
                 INIT_LIMIT_SECONDS + self.config.timeout, self._on_timeout, running
             )
-        if self._next_waiter is not None and not self._next_waiter.done():
+        deliver = self._next_deliver
+        if deliver is not None:
+            # The runtime waits in /next: its event goes out now, from this task.
+            self._next_deliver = None
+            deliver(self._deliver(running))
+        elif self._next_waiter is not None and not self._next_waiter.done():
             self._next_waiter.set_result(running)
         return await running.future
 
     # RuntimeApiHandler -----------------------------------------------------------------------
 
     async def next_event(self) -> NextEvent | ApiReply:
+        ready = self._next_ready()
+        if ready is not None:
+            return ready
+        loop = asyncio.get_running_loop()
+        self._next_waiter = loop.create_future()
+        try:
+            running = await self._next_waiter
+        finally:
+            self._next_waiter = None
+        return self._deliver(running)
+
+    def next_event_now(
+        self, deliver: Callable[[NextEvent | ApiReply], None]
+    ) -> NextEvent | ApiReply | None:
+        """``next_event`` without a task: the event now, or None and ``deliver`` is called
+        with it when the next invocation comes (never if the environment ends first)."""
+        ready = self._next_ready()
+        if ready is None:
+            self._next_deliver = deliver
+        return ready
+
+    def _next_ready(self) -> NextEvent | ApiReply | None:
+        """The runtime asks for its next event: the event (an invocation is waiting) or the
+        error to answer; None when it must wait (the environment is idle then)."""
         if self._init_duration_ms is None:
             self._init_duration_ms = (time.perf_counter() - self._spawned_at) * 1000
             if self._handle is not None:
@@ -378,12 +422,7 @@ class Environment:
         if running is None or running.future.done():
             if self.state is State.STARTING:
                 self.state = State.IDLE
-            loop = asyncio.get_running_loop()
-            self._next_waiter = loop.create_future()
-            try:
-                running = await self._next_waiter
-            finally:
-                self._next_waiter = None
+            return None
         return self._deliver(running)
 
     def _deliver(self, running: _Running) -> NextEvent:
@@ -487,6 +526,25 @@ class Environment:
         if self.state is State.IDLE and self._handle is not None:
             self._handle.freeze()
 
+    def _freeze_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Freeze once idle for ``FREEZE_AFTER_IDLE_SECONDS`` (the environment just went
+        idle): one timer per environment, not one per invocation."""
+        self._idle_since = loop.time()
+        if self._freeze_timer is None:
+            self._freeze_timer = loop.call_later(FREEZE_AFTER_IDLE_SECONDS, self._freeze_due)
+
+    def _freeze_due(self) -> None:
+        self._freeze_timer = None
+        if self.state is not State.IDLE:
+            return  # busy again (its end re-arms the timer) or dead
+        loop = asyncio.get_running_loop()
+        remaining = self._idle_since + FREEZE_AFTER_IDLE_SECONDS - loop.time()
+        if remaining > 0.001:
+            # It ran an invocation since the timer was armed: wait out its idle time.
+            self._freeze_timer = loop.call_later(remaining, self._freeze_due)
+            return
+        self._freeze_if_idle()
+
     # --- completion -------------------------------------------------------------------------
 
     def _on_timeout(self, running: _Running) -> None:
@@ -554,9 +612,10 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state is State.BUSY:
             self.state = State.IDLE
-            # Frozen while idle, as on AWS; after this turn of the loop, so the runtime's
-            # response is acknowledged first.
-            asyncio.get_running_loop().call_soon(self._freeze_if_idle)
+            # Frozen while idle, as on AWS: once idle FREEZE_AFTER_IDLE_SECONDS (the
+            # runtime's response is acknowledged first, and a next invocation arriving
+            # meanwhile needs no thaw).
+            self._freeze_later(asyncio.get_running_loop())
 
     # --- logs --------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from lamina.runtime import ephemeral
 from lamina.runtime.cgroups import Cgroups
+from lamina.runtime.cpu_policy import CPU_POLICIES, DEFAULT_CPU_POLICY
 from lamina.runtime.linux_sandbox import SANDBOX_GID, SANDBOX_UID, LinuxSandbox, probe_isolation
 from lamina.runtime.sandbox import ProcessSandbox, Sandbox, SandboxHandle, SandboxSpec
 from lamina.runtime.sandbox_users import SandboxUsers
@@ -40,11 +41,16 @@ class SelectedSandbox:
         lamina_api_port: int,
         network: str = "none",
         tmp_storage: str = "disk",
+        cpu_policy: str = DEFAULT_CPU_POLICY,
     ) -> None:
         self.network = network
         if tmp_storage not in TMP_STORAGE:
             raise ValueError(f"tmp storage must be one of {', '.join(TMP_STORAGE)}")
         self.tmp_storage = tmp_storage
+        if cpu_policy not in CPU_POLICIES:
+            raise ValueError(f"CPU policy must be one of {', '.join(CPU_POLICIES)}")
+        # How environments' CPU shares are enforced (runtime/cpu_policy.py).
+        self.cpu_policy = cpu_policy
         # The Python SDK directory every environment mounts (set by the server).
         self.sdk_dir: Path | None = None
         # Cgroups are named after the port: a crashed server's leftovers on the same port
@@ -90,9 +96,14 @@ class SelectedSandbox:
                 removed = await asyncio.to_thread(cgroups.remove_stale_siblings, _server_alive)
                 if removed:
                     log.info("removed cgroups left by stopped servers: %s", ", ".join(removed))
+                fallback = cgroups.use_cpu_policy(self.cpu_policy)
+                if fallback:
+                    log.warning("%s", fallback)
             root = self.data_dir / "sandbox" / "root"
             root.mkdir(parents=True, exist_ok=True)
             sandbox = LinuxSandbox(cgroups, root, [], self.network)
+            if cgroups is not None and "cpu" in cgroups.controllers:
+                sandbox.name += f", CPU policy {cgroups.cpu_policy}"
             sandbox.sdk_dir = str(self.sdk_dir) if self.sdk_dir else None
             sandbox.lamina_api_port = self.lamina_api_port
             sandbox.users = SandboxUsers.for_port(self.lamina_api_port)

@@ -44,6 +44,9 @@ SANDBOX_GID = 990
 PIDS_MAX = 1024
 PREPARED_INITS = 4
 REPLACE_DELAY = 0.1
+# A start that finds no init prepared while one is being prepared ahead waits this long at
+# most for it, instead of preparing another beside it (two at once take longer each).
+PLACED_WAIT_SECONDS = 0.05
 # Host paths every environment sees read-only (when they exist).
 SYSTEM_BINDS = ("/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32", "/etc")
 
@@ -207,9 +210,14 @@ class LinuxSandbox:
         self.users = SandboxUsers()
         self.tmp_guarantee = TmpGuarantee(root_dir)
         self._spawners: dict[str, Spawner] = {}
+        # Spawners being started ahead of need (``warm``), by interpreter.
+        self._warming: dict[str, asyncio.Future[None]] = {}
         # Per spawner: inits already inside a prepared cgroup (see spawner.prepare).
         self._placed: dict[str, list[PreparedInit]] = {}
         self._placing: set[str] = set()
+        # Per spawner: resolved when its next init prepared ahead is placed (or placing
+        # stops); one start at a time waits on it.
+        self._arrival: dict[str, asyncio.Future[None]] = {}
         self._closed = False
         # Per spawner: the binds its prepared inits mount before they know their function.
         self._premounted: dict[str, list[list[str]]] = {}
@@ -227,10 +235,14 @@ class LinuxSandbox:
     def default_spawner(self) -> Spawner:
         """The spawner of the server's own interpreter (Python functions of this version,
         and every exec-based runtime)."""
-        spawner = self._spawners.get(sys.executable)
+        return self._spawner(sys.executable)
+
+    def _spawner(self, interpreter: str) -> Spawner:
+        """The spawner of ``interpreter`` (its process starts with its first request)."""
+        spawner = self._spawners.get(interpreter)
         if spawner is None:
-            spawner = Spawner(sys.executable, preload_python=True)
-            self._spawners[sys.executable] = spawner
+            spawner = Spawner(interpreter, preload_python=True)
+            self._spawners[interpreter] = spawner
         return spawner
 
     def _spawner_for(self, spec: SandboxSpec) -> tuple[Spawner, str]:
@@ -240,11 +252,30 @@ class LinuxSandbox:
         if len(spec.argv) >= 2 and spec.argv[-1].endswith("/python/bootstrap.py"):
             interpreter = spec.argv[0]
             mode = "python"
-        spawner = self._spawners.get(interpreter)
-        if spawner is None:
-            spawner = Spawner(interpreter, preload_python=True)
-            self._spawners[interpreter] = spawner
-        return spawner, mode
+        return self._spawner(interpreter), mode
+
+    def warm(self, interpreter: str) -> None:
+        """Start the spawner of a Python ``interpreter`` and prepare its inits ahead, in the
+        background, so that the first environment of a function on that interpreter does
+        not wait for them (a spawner preloading the runtime takes 70-150 ms to start).
+        Returns at once; a spawner already started is left as it is. A failure is logged
+        (the next environment's start reports it to its caller)."""
+        if self._closed or interpreter in self._warming:
+            return
+        spawner = self._spawner(interpreter)
+
+        async def warm_up() -> None:
+            try:
+                await spawner.ready()
+            except (OSError, SandboxUnavailable) as exc:
+                if not self._closed:
+                    log.warning("could not start the spawner of %s: %s", interpreter, exc)
+                return
+            finally:
+                self._warming.pop(interpreter, None)
+            self.place_inits(spawner)
+
+        self._warming[interpreter] = asyncio.ensure_future(warm_up())
 
     def _extra_binds(self, spawner: Spawner, spec: SandboxSpec) -> list[list[str]]:
         """The read-only binds an environment needs beyond its spawner's template (a
@@ -317,6 +348,8 @@ class LinuxSandbox:
             payload["tmp_disk"] = tmp_disk
         limits = _init_limits(spec.memory_mb)
         placed = self._live_placed(spawner)
+        if not placed and spec.network == self.network:
+            placed = await self._await_placed(spawner)
         if placed and spec.network == self.network:
             init = placed.pop()
             try:
@@ -368,6 +401,21 @@ class LinuxSandbox:
             placed.remove(init)
             init.discard(kill=False)
         return placed
+
+    async def _await_placed(self, spawner: Spawner) -> list[PreparedInit]:
+        """With none placed: when an init is being prepared ahead and no other start waits
+        for it, wait up to ``PLACED_WAIT_SECONDS`` for it; the spawner's placed inits."""
+        key = spawner.interpreter
+        if key in self._placing and key not in self._arrival:
+            arrival = self._arrival[key] = asyncio.get_running_loop().create_future()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(arrival), PLACED_WAIT_SECONDS)
+        return self._live_placed(spawner)
+
+    def _announce(self, key: str) -> None:
+        arrival = self._arrival.pop(key, None)
+        if arrival is not None and not arrival.done():
+            arrival.set_result(None)
 
     def _premounted_binds(self, spawner: Spawner) -> list[list[str]]:
         """The read-only binds a spawner's inits mount before they know their function."""
@@ -436,16 +484,21 @@ class LinuxSandbox:
                 while len(placed) < target and not self._closed:
                     tmp_disk = await self.ephemeral.ahead() if self.ephemeral else None
                     placed.append(await self._prepare_init(spawner, self.network, boost, tmp_disk))
+                    self._announce(key)
             except (OSError, SandboxUnavailable) as exc:
                 if not self._closed:
                     log.warning("could not prepare environments ahead: %s", exc)
             finally:
                 self._placing.discard(key)
+                self._announce(key)
 
         asyncio.ensure_future(place())
 
     async def close(self) -> None:
         self._closed = True
+        # A spawner being started is let finish (cancelled half-way, its process could be
+        # left without its socket): it is closed below with the others.
+        await asyncio.gather(*self._warming.values(), return_exceptions=True)
         for placed in self._placed.values():
             for init in placed:
                 init.discard(remove_cgroup=False)  # the cleanup below removes them all

@@ -27,7 +27,7 @@ import socket
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import Protocol, cast, runtime_checkable
 
 import httptools
 
@@ -36,6 +36,7 @@ from lamina.runtime.peer import PeerSocket, peer_socket
 log = logging.getLogger("lamina.runtime_api")
 
 PREFIX = "/2018-06-01"
+_NEXT_PATH = PREFIX + "/runtime/invocation/next"
 # The largest response a runtime may post (RAPID's MaxPayloadSize).
 MAX_RESPONSE_BYTES = 6 * 1024 * 1024 + 100
 
@@ -148,6 +149,27 @@ class RuntimeApiHandler(Protocol):
         ...
 
 
+@runtime_checkable
+class ImmediateNextHandler(RuntimeApiHandler, Protocol):
+    """A handler that can answer ``/next`` without a task: the connection writes the event
+    the moment it exists (one event-loop turn and one task fewer per invocation)."""
+
+    def next_event_now(
+        self, deliver: Callable[[NextEvent | ApiReply], None]
+    ) -> NextEvent | ApiReply | None:
+        """The reply to ``GET /next`` when there is one now; else None, and ``deliver`` is
+        called once with it later (on the event loop), or never if the environment ends
+        first. At most one ``deliver`` is pending."""
+        ...
+
+
+def next_reply(event: NextEvent | ApiReply) -> ApiReply:
+    """The HTTP reply to ``GET /next``."""
+    if isinstance(event, ApiReply):
+        return event
+    return ApiReply(200, event.payload, event.headers())
+
+
 @dataclass(slots=True)
 class _Request:
     method: str
@@ -163,6 +185,10 @@ class RuntimeApiServer:
 
     def __init__(self, handler: RuntimeApiHandler, limits: RuntimeApiLimits | None = None) -> None:
         self.handler = handler
+        # The handler's immediate /next, when it has one.
+        self.immediate: ImmediateNextHandler | None = (
+            handler if isinstance(handler, ImmediateNextHandler) else None
+        )
         self.limits = limits or RuntimeApiLimits()
         self._server: asyncio.AbstractServer | None = None
         self._shut = False
@@ -279,14 +305,16 @@ class RuntimeApiServer:
     # requests --------------------------------------------------------------------------------
 
     async def dispatch(self, request: _Request) -> ApiReply:
+        reply = self.dispatch_now(request)
+        if reply is not None:
+            return reply
+        return next_reply(await self.handler.next_event())
+
+    def dispatch_now(self, request: _Request) -> ApiReply | None:
+        """The reply to every request but ``GET /next`` (None: it waits for an event)."""
         method, path, handler = request.method, request.path, self.handler
-        if path == PREFIX + "/runtime/invocation/next":
-            if method != "GET":
-                return ApiReply(405)
-            event = await handler.next_event()
-            if isinstance(event, ApiReply):
-                return event
-            return ApiReply(200, event.payload, event.headers())
+        if path == _NEXT_PATH:
+            return None if method == "GET" else ApiReply(405)
         error_type = request.headers.get("lambda-runtime-function-error-type")
         found = _INVOCATION_PATH.match(path)
         if found:
@@ -343,6 +371,8 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._held = b""
         self._pending: deque[_Request] = deque()
         self._serving: asyncio.Task[None] | None = None
+        # A /next answered without a task, while its event is awaited: the request.
+        self._awaiting: _Request | None = None
         # The request being parsed.
         self._in_head = True
         self._head_size = 0
@@ -364,7 +394,7 @@ class _RuntimeApiConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         if self.transport is None or self._closing:
             return
-        if self._serving is not None or self._write_paused:
+        if self._serving is not None or self._awaiting is not None or self._write_paused:
             # One request at a time: the runtime's next bytes wait until it is answered.
             self._held += data
             if len(self._held) >= HELD_BYTES or self._write_paused:
@@ -375,6 +405,7 @@ class _RuntimeApiConnection(asyncio.Protocol):
     def _parse(self, data: bytes) -> None:
         try:
             self._feed(data)
+            self._handle()
         except LimitExceeded as exc:
             self._violated(str(exc))
         except httptools.HttpParserCallbackError as exc:
@@ -382,7 +413,7 @@ class _RuntimeApiConnection(asyncio.Protocol):
                 raise
             self._violated(str(exc.__context__))
         except (httptools.HttpParserUpgrade, httptools.HttpParserError):
-            if self._serving is None:
+            if self._serving is None and self._awaiting is None and not self._pending:
                 self._write(ApiReply(400), keep_alive=False)
             else:
                 self.abort()
@@ -406,12 +437,14 @@ class _RuntimeApiConnection(asyncio.Protocol):
 
     def _read_on(self) -> None:
         """Nothing in flight and the replies flow: parse what was held back, read again."""
-        if self._serving is not None or self._write_paused or self._closing:
+        if self._serving is not None or self._awaiting is not None:
+            return
+        if self._write_paused or self._closing:
             return
         held, self._held = self._held, b""
         if held:
             self._parse(held)
-            if self._serving is not None or self._closing:
+            if self._serving is not None or self._awaiting is not None or self._closing:
                 return
         if self._reading_paused and self.transport is not None:
             self._reading_paused = False
@@ -499,8 +532,56 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._body = []
         if len(self._pending) > self.limits.pipelined:
             raise LimitExceeded(f"more than {self.limits.pipelined} pipelined requests")
-        if self._serving is None:
-            self._serving = asyncio.ensure_future(self._serve())
+        # Handled once the bytes at hand are parsed (``_handle``): pipelined requests are
+        # counted against the limit first.
+
+    def _handle(self) -> None:
+        """After parsing: start handling what was received, unless a request is in flight.
+        A lone request that needs no waiting is answered at once, without a task."""
+        if not self._pending or self._serving is not None or self._awaiting is not None:
+            return
+        if len(self._pending) == 1 and self._answer_now():
+            return
+        self._serving = asyncio.ensure_future(self._serve())
+
+    def _answer_now(self) -> bool:
+        """Nothing in flight and one request waiting: answer it without a task when it
+        needs no waiting (a response, an error) or the handler answers ``/next`` itself.
+        False: it is left to ``_serve``."""
+        if not self.admitted or self._closing:
+            return False
+        request = self._pending[0]
+        server = self.server
+        try:
+            reply = server.dispatch_now(request)
+            if reply is None:
+                immediate = server.immediate
+                if immediate is None:
+                    return False
+                self._pending.clear()
+                self._awaiting = request
+                event = immediate.next_event_now(self._next_arrived)
+                if event is None:
+                    return True  # written by _next_arrived
+                self._awaiting = None
+                reply = next_reply(event)
+        except Exception:
+            log.exception("Runtime API %s %s failed", request.method, request.path)
+            self._awaiting = None
+            reply = ApiReply(500)
+        self._pending.clear()
+        self._write(reply, request.keep_alive)
+        return True
+
+    def _next_arrived(self, event: NextEvent | ApiReply) -> None:
+        """The event of a ``/next`` answered without a task: write it, then go on with what
+        the runtime sent meanwhile."""
+        request, self._awaiting = self._awaiting, None
+        if request is None:
+            return
+        self._write(next_reply(event), request.keep_alive)
+        self._handle()
+        self._read_on()
 
     # request handling ----------------------------------------------------------------------
     async def _serve(self) -> None:

@@ -14,7 +14,6 @@ keeps it from shadowing a function's own modules).
 """
 
 import ctypes
-import ctypes.util
 import errno
 import fcntl
 import os
@@ -44,7 +43,23 @@ LO_FLAGS_DIRECT_IO = 16
 LOOP_CONFIG_SIZE = 304  # struct loop_config: fd, block_size, loop_info64, reserved
 LOOP_CONFIG_FLAGS_OFFSET = 60  # loop_config.info.lo_flags
 
-libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+def load_libc():
+    """The C library. Not through ``ctypes.util.find_library``: it runs ``ldconfig`` (or a
+    compiler) and imports a dozen modules, some 15 ms of every spawner's start."""
+    for name in ("libc.so.6", None):  # glibc; else the process's own symbols (musl)
+        try:
+            lib = ctypes.CDLL(name, use_errno=True)
+        except OSError:
+            continue
+        if hasattr(lib, "prctl") and hasattr(lib, "mount"):
+            return lib
+    from ctypes.util import find_library
+
+    return ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
+
+
+libc = load_libc()
 libc.mount.argtypes = [
     ctypes.c_char_p,
     ctypes.c_char_p,

@@ -17,7 +17,6 @@ arm32 on aarch64) kills the process: the numbers above would not mean the same c
 """
 
 import ctypes
-import ctypes.util
 import errno
 import os
 import struct
@@ -215,6 +214,21 @@ def build_filter(machine=None):
     return asm.program()
 
 
+def _load_libc():
+    """The C library. Not through ``ctypes.util.find_library``: it runs ``ldconfig`` (or a
+    compiler) and imports a dozen modules, some 15 ms of every spawner's start."""
+    for name in ("libc.so.6", None):  # glibc; else the process's own symbols (musl)
+        try:
+            lib = ctypes.CDLL(name, use_errno=True)
+        except OSError:
+            continue
+        if hasattr(lib, "prctl") and hasattr(lib, "mount"):
+            return lib
+    from ctypes.util import find_library
+
+    return ctypes.CDLL(find_library("c") or "libc.so.6", use_errno=True)
+
+
 class _SockFprog(ctypes.Structure):
     _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
@@ -225,7 +239,7 @@ class Filter:
     def __init__(self, program):
         self._buffer = ctypes.create_string_buffer(program, len(program))
         self._fprog = _SockFprog(len(program) // 8, ctypes.addressof(self._buffer))
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc = _load_libc()
         self._prctl = libc.prctl
 
     def install(self):

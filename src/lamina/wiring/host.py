@@ -16,7 +16,8 @@ from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.bytecode import BytecodeCompiler
 from lamina.runtime.credentials import CredentialRegistry
 from lamina.runtime.isolation import SelectedSandbox
-from lamina.runtime.launch import sdk_path
+from lamina.runtime.launch import is_python_runtime, python_for_runtime, sdk_path
+from lamina.runtime.linux_sandbox import LinuxSandbox
 from lamina.store.code import CodeStore
 from lamina.store.data_dir import prepare_data_dir
 from lamina.store.disk_full import SpaceReserve
@@ -52,6 +53,16 @@ class HostParts:
             return f"http://127.0.0.1:{settings.port}"
         return settings.base_url
 
+    def warm_runtime(self, runtime: str | None) -> None:
+        """Start what the first environment of a ``runtime`` function needs, in the
+        background (with isolation, a Python runtime's spawner and its inits prepared
+        ahead); returns at once. Nothing for other runtimes or without isolation."""
+        if not runtime or not is_python_runtime(runtime):
+            return
+        backend = self.sandbox.backend
+        if isinstance(backend, LinuxSandbox):
+            backend.warm(python_for_runtime(runtime))
+
     def region_dir(self, region: str) -> Path:
         """Where a region's databases live: the data directory itself for the default
         region (as before regions existed), else ``regions/<region>``."""
@@ -84,6 +95,7 @@ def build_host(settings: Settings) -> HostParts:
         settings.port,
         settings.function_network,
         tmp_storage=settings.tmp_storage,
+        cpu_policy=settings.cpu_policy,
     )
     sdk_dir = sdk_path(data / "runtime-sdk")
     sandbox.sdk_dir = sdk_dir

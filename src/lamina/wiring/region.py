@@ -56,6 +56,7 @@ from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
 from lamina.store.provisioned import SqliteProvisionedStore
 from lamina.wiring.host import HostParts
+from lamina.wiring.warmup import warm_existing, warming_handlers
 
 
 class RegionalLambda:
@@ -177,9 +178,13 @@ class RegionalLambda:
                 self.aliases, self.concurrency, self.provisioned, self.event_configs
             ),
         )
+        # A runtime's spawner starts when a function needs it next (wiring/warmup.py).
+        self.lambda_handlers = warming_handlers(self.lambda_handlers, host.warm_runtime)
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)
 
         lifecycle = self.lifecycle
+        warm_runtimes = partial(warm_existing, self.store.all_versions, host.warm_runtime)
+        lifecycle.add("runtimes", start=warm_runtimes)
         lifecycle.add("logs", start=self.logs.start, stop=self.logs.stop)
         lifecycle.add("pool", start=self.pool.start)
         lifecycle.add("provisioned", start=self.provisioned.start)
