@@ -472,7 +472,11 @@ def test_account_limit_exhaustion(own_server: Callable[..., LaminaServer]) -> No
     assert sum(is_throttle(r, "ConcurrentInvocationLimitExceeded") for r in results) == 2
     # The pool is the account's: while one function holds it, the other is throttled too.
     with ThreadPoolExecutor(3) as pool:
-        holders = [pool.submit(invoke, lam, name, {"s": 3}) for _ in range(2)]
+        holders = [pool.submit(invoke, lam, name, {"s": 5}) for _ in range(2)]
+        # Probe only once both holders run: a probe's own invocation taken first would
+        # throttle a holder instead (a race of the test, not of the server).
+        time.sleep(1.5)
+        assert not any(h.done() for h in holders), [h.result() for h in holders if h.done()]
         eventually(lambda: is_throttle(invoke(lam, other), "ConcurrentInvocationLimitExceeded"))
         assert all(h.result(timeout=60)["StatusCode"] == 200 for h in holders)
     assert invoke(lam, other)["StatusCode"] == 200

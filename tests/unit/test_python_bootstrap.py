@@ -592,6 +592,59 @@ def test_client_reads_chunked_and_close_delimited_responses() -> None:
     assert seen[0].startswith(b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: ")
 
 
+def test_client_pipelines_next_behind_the_response_post() -> None:
+    """The POST and the next GET go out in one write; a lost pipelined GET is sent again."""
+    import socket
+
+    bootstrap = load_bootstrap_module()
+    listener = socket.create_server(("127.0.0.1", 0))
+    ack = b"HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\n{}"
+    invocation = (
+        b"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: r%d\r\nContent-Length: 2\r\n\r\n{}"
+    )
+    seen: list[bytes] = []
+
+    def receive(conn: socket.socket, ending: bytes) -> bytes:
+        data = b""
+        while not data.endswith(ending):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        conn.settimeout(5)  # a client that does not pipeline fails the test instead of hanging
+        with conn:
+            seen.append(receive(conn, b"\r\n\r\n"))  # GET next
+            conn.sendall(invocation % 1)
+            seen.append(receive(conn, b"/next HTTP/1.1\r\n" + seen[0].split(b"\r\n", 1)[1]))
+            conn.sendall(ack)  # then closes: the pipelined GET is never answered
+        conn, _ = listener.accept()
+        with conn:
+            seen.append(receive(conn, b"\r\n\r\n"))
+            conn.sendall(invocation % 2)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    host, port = listener.getsockname()
+    client = bootstrap.RuntimeAPIClient(f"{host}:{port}")
+    try:
+        headers, _ = client.wait_next_invocation()
+        assert headers["lambda-runtime-aws-request-id"] == "r1"
+        client.post_invocation_result("r1", b'"ok"', b"application/json")
+        headers, _ = client.wait_next_invocation()
+        assert headers["lambda-runtime-aws-request-id"] == "r2"
+    finally:
+        client.close()
+        listener.close()
+    thread.join(5)
+    post, _, pipelined = seen[1].partition(b'"ok"')
+    assert post.startswith(b"POST /2018-06-01/runtime/invocation/r1/response HTTP/1.1\r\n")
+    assert pipelined == seen[0] == seen[2]
+
+
 def test_import_has_no_side_effects() -> None:
     before = (list(sys.path), sys.stdout, sys.stderr, dict(os.environ))
     module = load_bootstrap_module()

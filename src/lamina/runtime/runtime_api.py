@@ -536,21 +536,23 @@ class _RuntimeApiConnection(asyncio.Protocol):
         # counted against the limit first.
 
     def _handle(self) -> None:
-        """After parsing: start handling what was received, unless a request is in flight.
-        A lone request that needs no waiting is answered at once, without a task."""
-        if not self._pending or self._serving is not None or self._awaiting is not None:
-            return
-        if len(self._pending) == 1 and self._answer_now():
-            return
-        self._serving = asyncio.ensure_future(self._serve())
+        """After parsing: handle what was received, unless a request is in flight. Requests
+        that need no waiting are answered at once, in order, without a task (a runtime sends
+        its response and its next ``/next`` in one write); the first that must wait goes to
+        ``_serve``."""
+        while self._pending and self._serving is None and self._awaiting is None:
+            if not self._answer_now():
+                self._serving = asyncio.ensure_future(self._serve())
+                return
 
     def _answer_now(self) -> bool:
-        """Nothing in flight and one request waiting: answer it without a task when it
-        needs no waiting (a response, an error) or the handler answers ``/next`` itself.
-        False: it is left to ``_serve``."""
+        """Nothing in flight: answer the first request waiting without a task when it needs
+        no waiting (a response, an error) or the handler answers ``/next`` itself. False: it
+        is left to ``_serve``."""
         if not self.admitted or self._closing:
             return False
         request = self._pending[0]
+        popped = False
         server = self.server
         try:
             reply = server.dispatch_now(request)
@@ -558,7 +560,8 @@ class _RuntimeApiConnection(asyncio.Protocol):
                 immediate = server.immediate
                 if immediate is None:
                     return False
-                self._pending.clear()
+                self._pending.popleft()
+                popped = True
                 self._awaiting = request
                 event = immediate.next_event_now(self._next_arrived)
                 if event is None:
@@ -569,7 +572,8 @@ class _RuntimeApiConnection(asyncio.Protocol):
             log.exception("Runtime API %s %s failed", request.method, request.path)
             self._awaiting = None
             reply = ApiReply(500)
-        self._pending.clear()
+        if not popped:
+            self._pending.popleft()
         self._write(reply, request.keep_alive)
         return True
 

@@ -4,6 +4,13 @@ A minimal HTTP/1.1 client on one keep-alive socket rather than ``http.client``: 
 parses every response's headers with the ``email`` package and costs ~150-300 µs of CPU per
 invoke (and ~15 ms of ``ssl``/``email`` imports at start), against ~30 µs for this client.
 
+An invocation's response (or error) POST and the next ``GET .../invocation/next`` go out in one
+write (HTTP/1.1 pipelining, which Lamina's Runtime API accepts): one loopback send per invoke
+instead of two. The POST's answer is still read and checked first; the GET's answer is what the
+next ``wait_next_invocation`` reads. If the connection is lost or closed before that answer,
+the GET is sent again on a new connection, so the observable requests are those of the plain
+request/response loop.
+
 Standard library only, CPython 3.8 to 3.13 (see ``bootstrap.py``).
 """
 
@@ -59,6 +66,8 @@ class RuntimeAPIClient:
         self._next_request = b"GET " + next_path.encode() + b" HTTP/1.1\r\n" + common + b"\r\n"
         self._invocation_prefix = b"POST " + API_PREFIX.encode() + b"/runtime/invocation/"
         self._post_suffix = b" HTTP/1.1\r\n" + common
+        # A ``GET .../next`` was sent behind the last POST and its answer is not read yet.
+        self._next_pending = False
 
     # connection -----------------------------------------------------------------------------
     def _connect(self) -> None:
@@ -85,9 +94,17 @@ class RuntimeAPIClient:
         if self._sock is not None:
             self._sock.close()
         self._sock = self._reader = None
+        self._next_pending = False
 
-    def _exchange(self, head: bytes, body: bytes) -> Tuple[int, Dict[str, str], bytes]:
-        """Send one request and read its response; retry once if a reused connection was dead."""
+    def _exchange(
+        self, head: bytes, body: bytes, then_next: bool = False
+    ) -> Tuple[int, Dict[str, str], bytes]:
+        """Send one request and read its response; retry once if a reused connection was dead.
+
+        With ``then_next``, ``GET .../next`` is written right behind the request (same write)
+        and left pending: its answer is read by the next ``wait_next_invocation``.
+        """
+        trailer = self._next_request if then_next else b""
         while True:
             fresh = self._sock is None
             if fresh:
@@ -96,10 +113,13 @@ class RuntimeAPIClient:
             assert sock is not None
             try:
                 if len(body) <= 65536:
-                    sock.sendall(head + body)
+                    sock.sendall(head + body + trailer)
                 else:
                     sock.sendall(head)
                     sock.sendall(body)
+                    if trailer:
+                        sock.sendall(trailer)
+                self._next_pending = then_next
                 status, headers, data, keep_alive = self._read_response()
             except (_NoResponse, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                 self.close()
@@ -170,12 +190,28 @@ class RuntimeAPIClient:
 
     # endpoints ------------------------------------------------------------------------------
     def wait_next_invocation(self) -> Tuple[Dict[str, str], bytes]:
-        status, headers, body = self._exchange(self._next_request, b"")
+        answered = False
+        if self._next_pending:  # already sent behind the last POST, on a reused connection
+            self._next_pending = False
+            try:
+                status, headers, body, keep_alive = self._read_response()
+                answered = True
+            except (_NoResponse, ConnectionResetError, ConnectionAbortedError):
+                self.close()  # lost before the answer: asked again below, on a new connection
+            except BaseException:
+                self.close()
+                raise
+            if answered and not keep_alive:
+                self.close()
+        if not answered:
+            status, headers, body = self._exchange(self._next_request, b"")
         if status != 200:
             raise LambdaRuntimeClientError(API_PREFIX + "/runtime/invocation/next", status, body)
         return headers, body
 
-    def _post(self, path: bytes, extra_headers: bytes, body: bytes) -> Tuple[int, bytes]:
+    def _post(
+        self, path: bytes, extra_headers: bytes, body: bytes, then_next: bool = False
+    ) -> Tuple[int, bytes]:
         head = b"".join(
             (
                 b"POST ",
@@ -185,7 +221,7 @@ class RuntimeAPIClient:
                 b"Content-Length: %d\r\n\r\n" % len(body),
             )
         )
-        status, _, data = self._exchange(head, body)
+        status, _, data = self._exchange(head, body, then_next)
         return status, data
 
     def post_invocation_result(self, request_id: str, payload: bytes, content_type: bytes) -> None:
@@ -200,7 +236,7 @@ class RuntimeAPIClient:
                 b"\r\nContent-Length: %d\r\n\r\n" % len(payload),
             )
         )
-        status, _, data = self._exchange(head, payload)
+        status, _, data = self._exchange(head, payload, then_next=True)
         if not 200 <= status < 300:
             raise LambdaRuntimeClientError(
                 "%s/runtime/invocation/%s/response" % (API_PREFIX, request_id), status, data
@@ -216,6 +252,7 @@ class RuntimeAPIClient:
             b"Content-Type: application/json\r\n"
             b"Lambda-Runtime-Function-XRay-Error-Cause: " + xray + b"\r\n",
             error_json.encode("utf-8"),
+            then_next=True,
         )
         if not 200 <= status < 300:
             raise LambdaRuntimeClientError(path, status, data)
