@@ -170,6 +170,23 @@ def test_ports_receive_beyond_ten_send_and_describe(sqs: Harness) -> None:
         sqs.loop.run_until_complete(sink.send(arn + "-missing", "x"))
 
 
+def test_ports_standard_queues_ignore_fifo_ids(sqs: Harness) -> None:
+    """A producer (a destination) may pass a group and a deduplication id whatever the
+    queue's type: a standard queue stores the message without them."""
+    ports = SqsQueuePorts(sqs.engine)
+    url = sqs.queue("ports-standard")
+    arn = sqs.service.queues.by_url(CTX, url).arn
+
+    async def scenario() -> list[str]:
+        await ports.send(arn, "one", message_group_id="g", deduplication_id="d")
+        await ports.send(arn, "two", message_group_id="g", deduplication_id="d")
+        received = await ports.receive(arn, 10, 0)
+        assert all("MessageGroupId" not in m.attributes for m in received)
+        return sorted(m.body for m in received)
+
+    assert sqs.loop.run_until_complete(scenario()) == ["one", "two"]
+
+
 def test_ports_fifo_send_needs_group(sqs: Harness) -> None:
     ports = SqsQueuePorts(sqs.engine)
     url = sqs.queue("ports.fifo", FifoQueue="true", ContentBasedDeduplication="true")

@@ -23,16 +23,15 @@ class QueueDestination:
     async def deliver(self, target: str, body: bytes, delivery: dict[str, Any]) -> None:
         attributes = _attributes(delivery.get("attributes") or {})
         text = body.decode("utf-8", "replace")
-        fifo = target.endswith(".fifo")
         try:
             await self.sink.send(
                 target,
                 text,
                 attributes or None,
-                # A FIFO queue needs a group: one per function keeps its failures in order;
-                # the request id deduplicates a delivery retried after a restart.
-                message_group_id=str(delivery.get("function") or "lambda") if fifo else None,
-                deduplication_id=str(delivery.get("requestId") or "") or None if fifo else None,
+                # For a FIFO queue: one group per function keeps its failures in order; the
+                # request id deduplicates a delivery retried after a restart.
+                message_group_id=str(delivery.get("function") or "lambda"),
+                deduplication_id=str(delivery.get("requestId") or "") or None,
             )
         except QueueNotFound:
             raise DeliveryFailed(f"the queue {target} does not exist") from None

@@ -93,7 +93,8 @@ class QueueSink(Protocol):
     ) -> str:
         """Store a message durably; returns its id. ``QueueNotFound`` if there is no queue
         with this ARN. FIFO queues need ``message_group_id`` (deduplicated by content
-        when the queue has content-based deduplication and no id is given)."""
+        when the queue has content-based deduplication and no id is given); standard queues
+        ignore both ids, so a producer may pass them whatever the queue's type."""
         ...
 
 

@@ -100,6 +100,10 @@ class SqsQueuePorts:
         deduplication_id: str | None = None,
     ) -> str:
         queue = self._queue(arn)
+        if not queue.fifo:
+            # Groups and deduplication ids are FIFO queues' (the port's contract): a producer
+            # need not know the queue's type.
+            message_group_id = deduplication_id = None
         wire = {
             name: _wire_attribute(attribute)
             for name, attribute in (message_attributes or {}).items()
