@@ -100,6 +100,62 @@ def test_next_waits_without_a_task_and_what_follows_is_answered_after_it() -> No
     asyncio.run(main())
 
 
+def test_a_response_202_goes_out_with_the_next_event_when_next_follows_it() -> None:
+    """POST response and GET /next in one write: the 202 is held back and written with the
+    next event, in one write; a POST alone is answered at once."""
+
+    async def main() -> None:
+        stand_in = ImmediateStandIn()
+        server = RuntimeApiServer(stand_in)
+        await server.start()
+        try:
+            sock = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            sock.sendall(NEXT)
+            for _ in range(100):
+                if stand_in.deliver is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert stand_in.deliver is not None
+            stand_in.deliver(NextEvent("rid-1", b"{}", 123, "arn:aws:lambda:fn"))
+            assert b"rid-1" in await _recv(sock, b"{}")
+            deliver_first, stand_in.deliver = stand_in.deliver, None
+            body = b'{"ok": 1}'
+            sock.sendall(
+                b"POST /2018-06-01/runtime/invocation/rid-1/response HTTP/1.1\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body + NEXT
+            )
+            for _ in range(100):
+                if stand_in.deliver is not None:
+                    break
+                await asyncio.sleep(0.01)
+            assert stand_in.deliver is not None and stand_in.deliver is not deliver_first
+            assert stand_in.responses == [body]
+            sock.setblocking(False)
+            try:
+                early = sock.recv(65536)
+            except BlockingIOError:
+                early = b""
+            assert early == b""  # the 202 waits for the event
+            sock.setblocking(True)
+            stand_in.deliver(NextEvent("rid-2", b'{"n": 2}', 456, "arn:aws:lambda:fn"))
+            both = await _recv(sock, b'{"n": 2}')
+            accepted, event = both.split(b"HTTP/1.1 ")[1:]
+            assert accepted.startswith(b"202 Accepted") and accepted.endswith(b'{"status":"OK"}')
+            assert event.startswith(b"200 OK") and b"Lambda-Runtime-Aws-Request-Id: rid-2" in event
+            assert b"Lambda-Runtime-Deadline-Ms: 456\r\n" in event
+            # A POST alone (no /next behind it) is answered at once.
+            sock.sendall(
+                b"POST /2018-06-01/runtime/invocation/rid-2/response HTTP/1.1\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body
+            )
+            assert (await _recv(sock, b"}")).startswith(b"HTTP/1.1 202 Accepted")
+            sock.close()
+        finally:
+            server.close()
+
+    asyncio.run(main())
+
+
 class _Transport:
     def __init__(self) -> None:
         self.writes: list[bytes] = []

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Callable, Container
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
@@ -100,7 +100,11 @@ class EdgeApp:
             return
         request_id = new_uuid()
         try:
-            status, headers, body = await self._dispatch(scope, receive, request_id)
+            fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+            raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+            query_string = scope.get("query_string", b"").decode("latin-1")
+            request = _Request(scope, receive, scope["method"], raw_path, "", query_string, fields)
+            status, headers, body = await self._dispatch(request, request_id)
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
             status, headers, body = unexpected_error(exc)
         headers.append((b"x-amzn-requestid", request_id.encode()))
@@ -108,25 +112,45 @@ class EdgeApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    async def _dispatch(self, scope: Scope, receive: Receive, request_id: str) -> WireResponse:
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        method = scope["method"]
+    async def respond(
+        self,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: dict[str, str],
+        body: bytes,
+        client: tuple[str, int] | None,
+    ) -> WireResponse:
+        """A request whose body the HTTP protocol has read already (its lean path for small
+        Invoke requests, ``api.http_protocol``): the same answer as through ASGI, with
+        ``x-amzn-RequestId`` and ``content-length`` among the headers."""
+        request_id = new_uuid()
+        scope: Scope = {"type": "http", "method": method, "client": client}
+        request = _Request(scope, _no_receive, method, raw_path, "", query_string, headers, body)
+        try:
+            status, out_headers, out_body = await self._dispatch(request, request_id)
+        except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
+            status, out_headers, out_body = unexpected_error(exc)
+        out_headers.append((b"x-amzn-requestid", request_id.encode()))
+        out_headers.append((b"content-length", str(len(out_body)).encode()))
+        return status, out_headers, out_body
+
+    async def _dispatch(self, request: _Request, request_id: str) -> WireResponse:
+        headers = request.headers
+        method = request.method
         access = self.access
         if access is not None:
             if not access.hosts.allows(headers.get("host")):
                 return guard.BAD_HOST
             if guard.is_preflight(method, headers):
                 return guard.PREFLIGHT_REFUSED
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        path = raw_path.split("?", 1)[0]
-        query_string = scope.get("query_string", b"").decode("latin-1")
-        query = parse_qs(query_string, keep_blank_values=True)
+        path = request.path = request.raw_path.split("?", 1)[0]
+        query = request.query = parse_qs(request.query_string, keep_blank_values=True)
         if path.startswith("/_lamina/"):
             try:
-                return await self._internal(scope, receive, path, query, headers)
+                return await self._internal(request.scope, request.receive, path, query, headers)
             except AwsError as error:
                 return error_response(error)
-        request = _Request(scope, receive, method, raw_path, path, query_string, query, headers)
         target = headers.get("x-amz-target")
         if target is not None:
             request.limit = SERVICE_MAX_REQUEST_BYTES
@@ -290,7 +314,7 @@ class EdgeApp:
                 return guard.NOT_FOUND
             if not path.startswith(UNSIGNED_INTERNAL) and guard.from_browser(headers):
                 raise AccessDeniedException(_BROWSER_INTERNAL)
-        request = _Request(scope, receive, scope["method"], path, path, "", query, headers)
+        request = _Request(scope, receive, scope["method"], path, path, "", headers, query=query)
         body = await self._body(request)
         for prefix, raw_handler in self.internal.items():
             if path.startswith(prefix):
@@ -315,10 +339,15 @@ class _Request:
     raw_path: str
     path: str
     query_string: str
-    query: dict[str, list[str]]
     headers: dict[str, str]
     body: bytes | None = None
+    query: dict[str, list[str]] = field(default_factory=dict)
     limit: int = MAX_REQUEST_BYTES
+
+
+async def _no_receive() -> dict[str, Any]:
+    """The body of a request read ahead is never received again."""
+    raise RuntimeError("the request's body was read ahead")
 
 
 def _signing_name(headers: dict[str, str], query: dict[str, list[str]]) -> str | None:

@@ -14,16 +14,38 @@
 A response goes out in one ``write`` (status line, headers and the first body chunk
 together): uvicorn writes its head as soon as the application starts the response, and the
 body right after, so ``_OneWrite`` holds the head back until that body (or a close) comes.
+
+**The lean path.** A small Invoke (``POST /2015-03-31/functions/<name>/invocations`` with a
+``Content-Length`` of at most ``LEAN_MAX_BODY``, HTTP/1.1, no ``Expect``, no upgrade, not
+pipelined behind another request) skips ASGI: the protocol keeps its body and hands the
+request to ``EdgeApp.respond`` (the same checks and answer as through ASGI), then writes the
+response in one ``write`` with uvicorn's default headers. Requests pipelined behind it wait
+their turn as behind any response (``_LeanCycle`` stands in for uvicorn's cycle).
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+from uvicorn.protocols.http.httptools_impl import (
+    STATUS_LINE,
+    HttpToolsProtocol,
+    RequestResponseCycle,
+)
 
 from lamina.api.function_peers import FunctionPeers
+
+# ``EdgeApp.respond``: (method, raw path, query string, headers, body, client) -> the answer.
+LeanResponder = Callable[
+    [str, str, str, dict[str, str], bytes, tuple[str, int] | None],
+    Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]],
+]
+# Invoke requests with bodies up to this size take the lean path.
+LEAN_MAX_BODY = 256 * 1024
+_INVOKE_URL = re.compile(rb"/2015-03-31/functions/[^/?]+/invocations(?:\?[^#]*)?")
 
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
 
@@ -36,12 +58,56 @@ _HEADERS_TOO_LARGE = (
 )
 
 
+class _LeanCycle:
+    """What uvicorn's protocol sees of a request on the lean path: its ``cycle`` while it is
+    answered (so requests pipelined behind it wait), never an ASGI cycle."""
+
+    __slots__ = ("response_complete", "disconnected", "keep_alive", "body", "message_event")
+
+    def __init__(self, keep_alive: bool) -> None:
+        self.response_complete = False
+        self.disconnected = False
+        self.keep_alive = keep_alive
+        self.body: list[bytes] = []
+        self.message_event = self  # uvicorn sets it on disconnect: nothing waits on it
+
+    def set(self) -> None:
+        pass
+
+
+def _lean_candidate(protocol: HttpToolsProtocol) -> bool:
+    """The request whose head was just parsed can take the lean path."""
+    cycle = protocol.cycle
+    if cycle is not None and not cycle.response_complete:
+        return False
+    parser = protocol.parser
+    if protocol.pipeline or parser.get_method() != b"POST" or protocol.expect_100_continue:
+        return False
+    if parser.get_http_version() != "1.1" or parser.should_upgrade():
+        return False
+    if _INVOKE_URL.fullmatch(protocol.url) is None:
+        return False
+    length = None
+    for name, value in protocol.headers:
+        if name == b"content-length":
+            if length is not None or not value.isdigit():
+                return False
+            length = int(value)
+        elif name == b"transfer-encoding":
+            return False
+    return length is not None and length <= LEAN_MAX_BODY
+
+
 def bounded_protocol(
-    max_connections: int, max_header_bytes: int, function_peers: FunctionPeers | None = None
+    max_connections: int,
+    max_header_bytes: int,
+    function_peers: FunctionPeers | None = None,
+    lean: LeanResponder | None = None,
 ) -> type[asyncio.Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these bounds (one class per
     server: the idle queue is shared by its connections). With ``function_peers``, each
-    connection from a function sharing the host's network is marked as such."""
+    connection from a function sharing the host's network is marked as such. With ``lean``,
+    small Invoke requests are answered by it without ASGI."""
     idle: OrderedDict[BoundedHttpToolsProtocol, None] = OrderedDict()
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -97,11 +163,69 @@ def bounded_protocol(
         def on_headers_complete(self) -> None:
             self._in_headers = False
             idle.pop(self, None)
+            if lean is not None and _lean_candidate(self):
+                self.cycle = _LeanCycle(self.parser.should_keep_alive())  # type: ignore[assignment]
+                return
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, _OneWrite):
                 # The cycle's task has not run yet: its response will go out in one write.
                 cycle.transport = _OneWrite(self.transport, cycle)
+
+        def on_body(self, body: bytes) -> None:
+            cycle = self.cycle
+            if isinstance(cycle, _LeanCycle):
+                cycle.body.append(body)
+            else:
+                super().on_body(body)
+
+        def on_message_complete(self) -> None:
+            cycle = self.cycle
+            if not isinstance(cycle, _LeanCycle):
+                super().on_message_complete()
+                return
+            assert lean is not None
+            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers}
+            url = self.url.decode("latin-1")
+            raw_path, _, query = url.partition("?")
+            body = b"".join(cycle.body)
+            cycle.body = []
+            answer = lean("POST", raw_path, query, headers, body, self.client)
+            task = self.loop.create_task(self._answer_lean(cycle, answer))
+            task.add_done_callback(self.tasks.discard)
+            self.tasks.add(task)
+
+        async def _answer_lean(
+            self,
+            cycle: _LeanCycle,
+            answer: Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]],
+        ) -> None:
+            try:
+                status, headers, body = await answer
+            finally:
+                cycle.response_complete = True
+            transport = self.transport
+            if cycle.disconnected or transport.is_closing():
+                return
+            content = [STATUS_LINE[status]]
+            for name, value in self.server_state.default_headers:
+                content += (name, b": ", value, b"\r\n")
+            for name, value in headers:
+                content += (name, b": ", value, b"\r\n")
+            if not cycle.keep_alive:
+                content.append(b"connection: close\r\n")
+            content += (b"\r\n", body)
+            transport.write(b"".join(content))
+            if not cycle.keep_alive:
+                transport.close()
+            self.on_response_complete()
+
+        def shutdown(self) -> None:
+            cycle = self.cycle
+            if isinstance(cycle, _LeanCycle) and not cycle.response_complete:
+                cycle.keep_alive = False  # closed once answered
+                return
+            super().shutdown()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()

@@ -121,6 +121,10 @@ class ApiReply:
 
 
 ACCEPTED = ApiReply(202, b'{"status":"OK"}', [("Content-Type", "application/json")])
+_ACCEPTED_BYTES = (
+    b"HTTP/1.1 202 Accepted\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n"
+    b'{"status":"OK"}'
+)
 
 
 def runtime_error(status: int, error_type: str, message: str) -> ApiReply:
@@ -168,6 +172,41 @@ def next_reply(event: NextEvent | ApiReply) -> ApiReply:
     if isinstance(event, ApiReply):
         return event
     return ApiReply(200, event.payload, event.headers())
+
+
+def reply_bytes(reply: ApiReply, keep_alive: bool) -> bytes:
+    """A reply as it goes on the wire."""
+    if reply is ACCEPTED and keep_alive:
+        return _ACCEPTED_BYTES
+    lines = [b"HTTP/1.1 %d %s" % (reply.status, _STATUS_TEXT.get(reply.status, b"OK"))]
+    for name, value in reply.headers:
+        lines.append(f"{name}: {value}".encode("latin-1"))
+    lines.append(b"Content-Length: %d" % len(reply.body))
+    if not keep_alive:
+        lines.append(b"Connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n" + reply.body
+
+
+def event_bytes(event: NextEvent | ApiReply, keep_alive: bool) -> bytes:
+    """The reply to ``GET /next`` as it goes on the wire (an event's head is formatted in one
+    step: it is written once per invocation)."""
+    if isinstance(event, ApiReply) or not keep_alive:
+        return reply_bytes(next_reply(event), keep_alive)
+    optional = ""
+    if event.trace_id:
+        optional += f"Lambda-Runtime-Trace-Id: {event.trace_id}\r\n"
+    if event.client_context:
+        optional += f"Lambda-Runtime-Client-Context: {event.client_context}\r\n"
+    if event.cognito_identity:
+        optional += f"Lambda-Runtime-Cognito-Identity: {event.cognito_identity}\r\n"
+    head = (
+        f"HTTP/1.1 200 OK\r\nLambda-Runtime-Aws-Request-Id: {event.request_id}\r\n"
+        f"Lambda-Runtime-Deadline-Ms: {event.deadline_ms}\r\n"
+        f"Lambda-Runtime-Invoked-Function-Arn: {event.invoked_function_arn}\r\n"
+        f"Content-Type: application/json\r\n{optional}"
+        f"Content-Length: {len(event.payload)}\r\n\r\n"
+    )
+    return head.encode("latin-1") + event.payload
 
 
 @dataclass(slots=True)
@@ -373,6 +412,8 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._serving: asyncio.Task[None] | None = None
         # A /next answered without a task, while its event is awaited: the request.
         self._awaiting: _Request | None = None
+        # A 202 held back to go out with the reply to the /next behind it (``_send``).
+        self._unsent = b""
         # The request being parsed.
         self._in_head = True
         self._head_size = 0
@@ -542,8 +583,11 @@ class _RuntimeApiConnection(asyncio.Protocol):
         ``_serve``."""
         while self._pending and self._serving is None and self._awaiting is None:
             if not self._answer_now():
+                self._flush_unsent()
                 self._serving = asyncio.ensure_future(self._serve())
                 return
+        if not self._pending and self._awaiting is None:
+            self._flush_unsent()
 
     def _answer_now(self) -> bool:
         """Nothing in flight: answer the first request waiting without a task when it needs
@@ -568,14 +612,29 @@ class _RuntimeApiConnection(asyncio.Protocol):
                     return True  # written by _next_arrived
                 self._awaiting = None
                 reply = next_reply(event)
+                if not isinstance(event, ApiReply):
+                    self._send(event_bytes(event, request.keep_alive), request.keep_alive)
+                    return True
         except Exception:
             log.exception("Runtime API %s %s failed", request.method, request.path)
             self._awaiting = None
             reply = ApiReply(500)
         if not popped:
             self._pending.popleft()
-        self._write(reply, request.keep_alive)
+            if reply is ACCEPTED and request.keep_alive and self._next_follows():
+                # A response (or error) with the runtime's /next right behind it: its
+                # 202 goes out with the next event, in one write (the runtime reads both).
+                self._unsent = _ACCEPTED_BYTES
+                return True
+            self._send(reply_bytes(reply, request.keep_alive), request.keep_alive)
+        else:
+            self._send(event_bytes(reply, request.keep_alive), request.keep_alive)
         return True
+
+    def _next_follows(self) -> bool:
+        """The next request waiting is the runtime's ``GET /next``."""
+        pending = self._pending
+        return bool(pending) and pending[0].path == _NEXT_PATH and pending[0].method == "GET"
 
     def _next_arrived(self, event: NextEvent | ApiReply) -> None:
         """The event of a ``/next`` answered without a task: write it, then go on with what
@@ -583,7 +642,7 @@ class _RuntimeApiConnection(asyncio.Protocol):
         request, self._awaiting = self._awaiting, None
         if request is None:
             return
-        self._write(next_reply(event), request.keep_alive)
+        self._send(event_bytes(event, request.keep_alive), request.keep_alive)
         self._handle()
         self._read_on()
 
@@ -606,15 +665,24 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._read_on()
 
     def _write(self, reply: ApiReply, keep_alive: bool) -> None:
+        self._send(reply_bytes(reply, keep_alive), keep_alive)
+
+    def _send(self, data: bytes, keep_alive: bool) -> None:
+        """Write one reply (after a 202 held back for it), in one ``write``."""
         if self.transport is None or self._closing:
             return
-        lines = [b"HTTP/1.1 %d %s" % (reply.status, _STATUS_TEXT.get(reply.status, b"OK"))]
-        for name, value in reply.headers:
-            lines.append(f"{name}: {value}".encode("latin-1"))
-        lines.append(b"Content-Length: %d" % len(reply.body))
-        if not keep_alive:
-            lines.append(b"Connection: close")
-        self.transport.write(b"\r\n".join(lines) + b"\r\n\r\n" + reply.body)
+        unsent = self._unsent
+        if unsent:
+            self._unsent = b""
+            data = unsent + data
+        self.transport.write(data)
         if not keep_alive:
             self._closing = True
             self.transport.close()
+
+    def _flush_unsent(self) -> None:
+        """Write a held-back 202 now (its /next is not answered without a task)."""
+        unsent = self._unsent
+        if unsent and self.transport is not None and not self._closing:
+            self._unsent = b""
+            self.transport.write(unsent)
