@@ -163,10 +163,16 @@ class EdgeApp:
     # --- protocols ----------------------------------------------------------------------------
 
     async def _rest_json(self, request: _Request, request_id: str) -> WireResponse:
-        service = self.services.rest_json
+        services = self.services
+        service = services.rest_json
+        if services.rest and not request.path.startswith("/20"):
+            service = services.rest_service(
+                request.path, _signing_name(request.headers, request.query)
+            )
         try:
             ctx, body = await self._authenticate(request, request_id, service.signing_name)
-            found = self.model.match(request.method, request.path, request.query)
+            model = service.model
+            found = model.match(request.method, request.path, request.query)
             if found is None:
                 raise UnknownOperationException(
                     f"Unknown operation {request.method} {request.path}"
@@ -177,17 +183,17 @@ class EdgeApp:
                 raise UnknownOperationException(
                     f"Operation {op.name} is not supported by Lamina yet"
                 )
-            params = await parse_off_loop(
-                self.model, op, labels, request.query, request.headers, body
-            )
+            params = await parse_off_loop(model, op, labels, request.query, request.headers, body)
             if ctx.caller is not None and service.check is not None:
                 service.check(ctx, op.name, params)
             output = await handler(ctx, params)
-            return self.model.render_output(op, output)
+            return model.render_output(op, output)
         except AwsError as error:
             return error_response(error)
         except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
-            return error_response(unexpected_as_error(exc, lambda_api=True))
+            return error_response(
+                unexpected_as_error(exc, lambda_api=service is services.rest_json)
+            )
 
     async def _json(self, request: _Request, request_id: str, target: str) -> WireResponse:
         service = self.services.by_target(target)

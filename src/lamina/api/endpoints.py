@@ -93,9 +93,22 @@ class QueryService:
 
 @dataclass
 class ServiceDirectory:
-    rest_json: RestJsonService
+    rest_json: RestJsonService  # Lambda: every rest-json request no other service claims
     json: dict[str, JsonService] = field(default_factory=dict)  # by target prefix
     query: dict[str, QueryService] = field(default_factory=dict)  # by signing name
+    # Other rest-json services (Scheduler, API Gateway), by signing name.
+    rest: dict[str, RestJsonService] = field(default_factory=dict)
+
+    def add_rest_json(self, service: RestJsonService) -> None:
+        self.rest[service.signing_name] = service
+
+    def rest_service(self, path: str, signing_name: str | None) -> RestJsonService:
+        """The rest-json service of a request: the one its signature names, else Lambda.
+        Lambda's paths all start with a date (``/2015-03-31/...``): those never look
+        further."""
+        if self.rest and signing_name is not None and not path.startswith("/20"):
+            return self.rest.get(signing_name, self.rest_json)
+        return self.rest_json
 
     def add_json(self, service: JsonService) -> None:
         self.json[service.codec.target_prefix] = service

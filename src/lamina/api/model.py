@@ -58,6 +58,10 @@ class ServiceModel:
         ]
         # Operations with a fixed query (``?List=ALL``) must be tried before their siblings.
         self.operations.sort(key=lambda o: (-len(o.fixed_query), -len(o.path_regex.pattern)))
+        # The same order, by HTTP method: a request is matched against its method's only.
+        self._by_method: dict[str, list[Operation]] = {}
+        for op in self.operations:
+            self._by_method.setdefault(op.method, []).append(op)
 
     def _compile(self, op: dict[str, Any]) -> Operation:
         http = op["http"]
@@ -118,9 +122,7 @@ class ServiceModel:
     def match(
         self, method: str, path: str, query: dict[str, list[str]]
     ) -> tuple[Operation, dict[str, str]] | None:
-        for op in self.operations:
-            if op.method != method:
-                continue
+        for op in self._by_method.get(method, ()):
             found = op.path_regex.match(path)
             if not found:
                 continue

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import time
+
+from lamina.domain.ids import random_hex
 
 
 def new_trace_id() -> str:
     """``Root=1-<epoch hex>-<96 random bits>;Parent=<64 random bits>;Sampled=0``."""
-    return (
-        f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};"
-        f"Parent={os.urandom(8).hex()};Sampled=0"
-    )
+    return f"Root=1-{int(time.time()):08x}-{random_hex(12)};Parent={random_hex(8)};Sampled=0"
