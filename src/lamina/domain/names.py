@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lamina.domain.arns import function_arn
 from lamina.domain.errors import (
@@ -74,6 +74,11 @@ class StringShape:
     min_len: int | None = None
     max_len: int | None = None
     pattern: str | None = None
+    _regex: re.Pattern[str] | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        if self.pattern is not None:  # compiled once: names are checked on every invoke
+            object.__setattr__(self, "_regex", re.compile(self.pattern, re.ASCII))
 
     def failed(self, value: str) -> list[str]:
         """The failed constraints, in the order AWS lists them (max, min, pattern)."""
@@ -82,7 +87,7 @@ class StringShape:
             out.append(f"Member must have length less than or equal to {self.max_len}")
         if self.min_len is not None and len(value) < self.min_len:
             out.append(f"Member must have length greater than or equal to {self.min_len}")
-        if self.pattern is not None and not re.fullmatch(self.pattern, value, re.ASCII):
+        if self._regex is not None and not self._regex.fullmatch(value):
             out.append(f"Member must satisfy regular expression pattern: {self.pattern}")
         return out
 
