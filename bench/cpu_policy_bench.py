@@ -5,14 +5,15 @@
     .venv/bin/python bench/cpu_policy_bench.py --rounds 1 --invokes 500
     .venv/bin/python bench/cpu_policy_bench.py --baseline-src /path/to/other/checkout/src
     .venv/bin/python bench/cpu_policy_bench.py --policies quota --src /path/to/checkout/src
+    .venv/bin/python bench/cpu_policy_bench.py --policies boost,burst --work-ms 150
 
 One isolated ``lamina server`` per ``--cpu-policy`` (and, with ``--baseline-src``, one
 running another checkout's code), measured in alternating rounds so that a noisy
 neighbour hits them all, beside two floors from the same run:
 
-- back-to-back: ``--invokes`` sequential Invokes of a 128 MB echo function on one
-  keep-alive connection (p50/p90/p99), floor: the bare uvicorn echo app of
-  ``invoke_bench.py``, same client;
+- back-to-back: ``--invokes`` sequential Invokes of an echo function on one keep-alive
+  connection at 128 MB and at 1,769 MB (p50/p90/p99/max), floor: the bare uvicorn echo
+  app of ``invoke_bench.py``, same client;
 - paced: a handler doing ~2 ms of work at full speed, invoked every 50 ms at 128 MB (4 % of
   a CPU, under its 7.2 % share), p50 and max;
 - CPU-bound: one Invoke of a loop calibrated to ``--work-ms`` at full speed, at 128, 512
@@ -65,6 +66,8 @@ SPIN_SOURCE = (
     "    return [time.perf_counter() - wall, time.process_time() - cpu]\n"
 )
 SIZES = (128, 512, 1769)
+B2B_SIZES = (128, 1769)  # the back-to-back runs
+Row = tuple[float, float, float, float]  # p50, p90, p99, max
 
 
 def spin(n: int) -> int:
@@ -81,7 +84,7 @@ class Target:
     server: Server
     echo: Client | None = None
     spin: dict[int, Client] = field(default_factory=dict)
-    back_to_back: list[tuple[float, float, float]] = field(default_factory=list)
+    back_to_back: dict[int, list[Row]] = field(default_factory=dict)
     paced: list[tuple[float, float]] = field(default_factory=list)
     cpu_ms: dict[int, list[float]] = field(default_factory=dict)
     share: dict[int, list[float]] = field(default_factory=dict)  # CPU / wall in the handler
@@ -151,9 +154,14 @@ def median_of(rows: Sequence[tuple[float, ...]], i: int) -> float:
     return statistics.median(r[i] for r in rows)
 
 
+def latency_row(samples: list[float]) -> Row:
+    lat = sorted(samples)
+    return percentile(lat, 50), percentile(lat, 90), percentile(lat, 99), lat[-1]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--policies", default="burst,quota,weight")
+    parser.add_argument("--policies", default="boost,burst,quota,weight")
     parser.add_argument("--src", help="a checkout's src/ for the policies' servers")
     parser.add_argument("--baseline-src", help="a checkout's src/ to run as 'baseline' too")
     parser.add_argument("--rounds", type=int, default=3)
@@ -176,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         echo.start()
         floor_client = Client(echo_port, "/")
         floor_client.timed(200)
-        floor_rows: list[tuple[float, float, float]] = []
+        floor_rows: list[Row] = []
         for t in targets:
             t.server.start()
             lam = lambda_client(t.server.port)
@@ -184,7 +192,8 @@ def main(argv: list[str] | None = None) -> int:
                 create(lam, f"spin-{memory}", memory)
                 t.spin[memory] = Client(t.server.port, invoke_path(f"spin-{memory}"))
             t.echo = t.spin[128]
-            t.echo.timed(200)  # the environment starts, caches fill
+            for memory in B2B_SIZES:
+                t.spin[memory].timed(200)  # the environment starts, caches fill
             for client in t.spin.values():
                 client.post()
         reconnect(targets[0].spin[1769])
@@ -202,17 +211,15 @@ def main(argv: list[str] | None = None) -> int:
             started = time.perf_counter()
             spin(n)
             floor_ms.append((time.perf_counter() - started) * 1000)
-            lat = sorted(floor_client.timed(args.invokes))
-            floor_rows.append((percentile(lat, 50), percentile(lat, 90), percentile(lat, 99)))
+            floor_rows.append(latency_row(floor_client.timed(args.invokes)))
             for t in targets if r % 2 == 0 else targets[::-1]:
                 assert t.echo is not None
                 for client in t.spin.values():
                     reconnect(client)
-                time.sleep(0.5)  # idle, as between bursts of traffic
-                lat = sorted(t.echo.timed(args.invokes))
-                t.back_to_back.append(
-                    (percentile(lat, 50), percentile(lat, 90), percentile(lat, 99))
-                )
+                for memory in B2B_SIZES:
+                    time.sleep(0.5)  # idle, as between bursts of traffic
+                    rows = t.back_to_back.setdefault(memory, [])
+                    rows.append(latency_row(t.spin[memory].timed(args.invokes)))
                 time.sleep(0.5)  # the back-to-back run spent the budget: refill it
                 t.paced.append(paced(t.echo, small, args.paced, 0.05))
                 for memory in SIZES:
@@ -226,26 +233,32 @@ def main(argv: list[str] | None = None) -> int:
         floor = statistics.median(floor_ms)
         print()
         print(f"medians of {args.rounds} rounds; {args.invokes} back-to-back invokes per round")
-        head = "| policy | b2b p50 | b2b p90 | b2b p99 | paced p50 | paced max | "
-        head += " | ".join(f"{m} MB" for m in SIZES) + " | 128/1769 | 512/1769 | "
+        stats = ("p50", "p90", "p99", "max")
+        head = "| policy | " + " | ".join(f"b2b {m} MB {x}" for m in B2B_SIZES for x in stats)
+        print(head + " | paced p50 | paced max |")
+        print("|" + "---|" * (head.count("|") + 2))
+        floors = [f"{median_of(floor_rows, i):.2f} ms" for i in range(4)]
+        for t in targets:
+            cells = [
+                f"{median_of(t.back_to_back[m], i):.2f} ms" for m in B2B_SIZES for i in range(4)
+            ]
+            cells += [f"{median_of(t.paced, i):.2f} ms" for i in range(2)]
+            print(f"| {t.label} | " + " | ".join(cells) + " |")
+        print(f"| floor | {' | '.join(floors * len(B2B_SIZES))} | - | - |")
+        print()
+        head = "| policy | " + " | ".join(f"{m} MB" for m in SIZES) + " | 128/1769 | 512/1769 | "
         head += " | ".join(f"share {m}" for m in SIZES) + " |"
         print(head)
         print("|" + "---|" * (head.count("|") - 1))
         for t in targets:
             cpu = {m: statistics.median(v) for m, v in t.cpu_ms.items()}
-            cells = [f"{median_of(t.back_to_back, i):.2f} ms" for i in range(3)]
-            cells += [f"{median_of(t.paced, i):.2f} ms" for i in range(2)]
-            cells += [f"{cpu[m]:.0f} ms" for m in SIZES]
+            cells = [f"{cpu[m]:.0f} ms" for m in SIZES]
             cells += [f"{cpu[128] / cpu[1769]:.1f}x", f"{cpu[512] / cpu[1769]:.2f}x"]
             cells += [f"{statistics.median(t.share[m]):.3f}" for m in SIZES]
             print(f"| {t.label} | " + " | ".join(cells) + " |")
-        floors = [f"{median_of(floor_rows, i):.2f} ms" for i in range(3)]
         ideal = [f"{floor * 1769 / m:.0f} ms" for m in SIZES]
         shares = " | ".join(f"{m / 1769:.3f}" for m in SIZES)
-        print(
-            f"| floor | {' | '.join(floors)} | - | - | {' | '.join(ideal)} | 13.8x | 3.46x "
-            f"| {shares} |"
-        )
+        print(f"| floor | {' | '.join(ideal)} | 13.8x | 3.46x | {shares} |")
         print(
             "floor: the echo app (latency); the loop in the bench process "
             f"({floor:.0f} ms) / the share (CPU-bound); share: the handler's CPU time / its "

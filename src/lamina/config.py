@@ -70,7 +70,7 @@ class Settings:
     # (a tmpfs counted against the function's memory).
     tmp_storage: str = "disk"
     # How isolated environments get their CPU share (runtime/cpu_policy.py,
-    # docs/isolation.md): burst | quota | weight.
+    # docs/isolation.md): boost | burst | quota | weight.
     cpu_policy: str = DEFAULT_CPU_POLICY
     # Public base URL clients use to reach the server (for Code.Location, AWS_ENDPOINT_URL).
     public_url: str = ""
@@ -242,7 +242,9 @@ OPTIONS: tuple[Option, ...] = (
     _choice(
         "cpu_policy",
         CPU_POLICIES,
-        "how isolated environments get their CPU share (MemorySize/1769 vCPU): burst (the "
+        "how isolated environments get their CPU share (MemorySize/1769 vCPU): boost (each "
+        "invocation's first 10 ms run with up to one CPU, then burst's share: short "
+        "invocations are never throttled), burst (the "
         "share over any few periods, 100 ms each at 128 MB, with CPU left unused while idle "
         "spent at full speed, up to 14.4 ms at once; needs Linux 5.14+, else quota), quota (a "
         "hard quota with a 10-14 ms period, no burst) or weight (no cap: full speed on an "

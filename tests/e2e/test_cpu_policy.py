@@ -1,6 +1,8 @@
-"""The default CPU policy (burst, docs/isolation.md "CPU"): sustained work still gets the
-share of its memory size, and back-to-back invokes of a tiny handler at 128 MB are not
-throttled into multi-millisecond stalls (the hard 1 ms-per-14 ms quota was: p90 8-10 ms).
+"""The CPU policies (docs/isolation.md "CPU"): under the default (boost) and burst,
+sustained work still gets the share of its memory size; under boost, back-to-back invokes
+of a tiny handler at 128 MB are never throttled (burst stalls one in ~100 for up to 90 ms;
+the hard 1 ms-per-14 ms quota: p90 8-10 ms). ``LAMINA_CPU_POLICY=burst`` runs the default
+server under burst (the boost-only test then fails, as it should).
 
 Not benchmarks: each bound is generous, compared with a floor from the same run."""
 
@@ -37,7 +39,7 @@ def _policy(server: LaminaServer) -> str:
     log = server.log_path.read_text()
     if "linux namespaces" not in log:
         pytest.skip("the server runs without isolation")
-    for policy in ("burst", "quota", "weight"):
+    for policy in ("boost", "burst", "quota", "weight"):
         if f"CPU policy {policy}" in log:
             return policy
     pytest.skip("no cpu controller: CPU is not limited")
@@ -58,30 +60,63 @@ def test_cpu_bound_work_scales_with_memory(lam: Any, server: LaminaServer) -> No
     for memory in (128, 512, 1769):
         name = create_python_function(lam, HANDLER, MemorySize=memory, Timeout=30)
         _cpu_bound(lam, name, 0.001)  # the environment starts (init runs at full speed)
-        walls[memory] = _cpu_bound(lam, name, 0.1)["wall"]
-    # 0.1 s of CPU at 128/1769 of a CPU takes 1.38 s (1.2 s with the burst spent first).
-    assert walls[128] > 0.9, walls
+        walls[memory] = _cpu_bound(lam, name, 0.15)["wall"]
+    # 0.15 s of CPU at 128/1769 of a CPU takes 2.07 s; 1.74 s under boost (its 10 ms
+    # window and the 14.4 ms burst at full speed first), 1.88 s under burst.
+    assert walls[128] > 1.2, walls
     assert walls[128] > 2.5 * walls[512], walls  # 3.46x in theory
     assert walls[128] > 4 * walls[1769], walls  # 13.8x in theory
 
 
-def _p90_ms(conn: http.client.HTTPConnection, path: str, count: int) -> float:
+def _latencies_ms(
+    conn: http.client.HTTPConnection, path: str, count: int, payload: bytes = b"{}"
+) -> list[float]:
     samples = []
     for _ in range(count):
         start = time.perf_counter()
-        conn.request("POST", path, b"{}", {"Content-Type": "application/json", **SIGNED})
+        conn.request("POST", path, payload, {"Content-Type": "application/json", **SIGNED})
         response = conn.getresponse()
         body = response.read()
         samples.append((time.perf_counter() - start) * 1000)
-        assert response.status == 200 and json.loads(body) == {"ok": True}
-    return sorted(samples)[int(0.9 * count)]
+        reply = json.loads(body)
+        assert response.status == 200 and ("ok" in reply or "cpu" in reply), body
+    return sorted(samples)
+
+
+def _p90_ms(conn: http.client.HTTPConnection, path: str, count: int) -> float:
+    return _latencies_ms(conn, path, count)[int(0.9 * count)]
+
+
+def test_back_to_back_tiny_invokes_at_128_mb_never_stall(lam: Any, server: LaminaServer) -> None:
+    """Under boost every invoke of a short handler (0.2 ms of CPU) runs within its boost
+    window: no stall at 128 MB, however fast the client (burst: a stall of up to ~90 ms
+    once the environment has used 7.2 ms of CPU more than its share)."""
+    if _policy(server) != "boost":
+        pytest.skip("only the boost policy promises this")
+    small = create_python_function(lam, HANDLER, MemorySize=128)
+    full = create_python_function(lam, HANDLER, MemorySize=1769)  # the floor: never throttled
+    conn = http.client.HTTPConnection("127.0.0.1", server.port)
+    slow: dict[str, int] = {small: 0, full: 0}
+    try:
+        paths = {n: f"/2015-03-31/functions/{n}/invocations" for n in (small, full)}
+        work = json.dumps({"cpu": 0.0002}).encode()
+        for path in paths.values():
+            _latencies_ms(conn, path, 20, work)  # the environments start, caches fill
+        for _ in range(2):  # alternating, so that a noisy neighbour hits both
+            for name, path in paths.items():
+                slow[name] += sum(ms > 20 for ms in _latencies_ms(conn, path, 300, work))
+    finally:
+        conn.close()
+    # 600 invokes at ~1,000/s use ~4 times a 128 MB share: burst stalls a few in every
+    # 100 ms for 20-90 ms. A busy host may delay one or two of either function's.
+    assert slow[small] <= slow[full] + 1, slow
 
 
 def test_back_to_back_tiny_invokes_at_128_mb_are_not_throttled(
     lam: Any, server: LaminaServer
 ) -> None:
-    if _policy(server) != "burst":
-        pytest.skip("only the burst policy promises this (no CFS burst on this kernel?)")
+    if _policy(server) not in ("boost", "burst"):
+        pytest.skip("only boost and burst promise this (no CFS burst on this kernel?)")
     small = create_python_function(lam, HANDLER, MemorySize=128)
     full = create_python_function(lam, HANDLER, MemorySize=1769)  # the floor: never throttled
     conn = http.client.HTTPConnection("127.0.0.1", server.port)
@@ -111,5 +146,5 @@ def test_weight_policy_does_not_cap_an_idle_host(
     name = create_python_function(lam, HANDLER, MemorySize=128, Timeout=30)
     _cpu_bound(lam, name, 0.001)
     result = _cpu_bound(lam, name, 0.1)
-    # 128/1769 = 0.072 of a CPU under burst and quota; here whatever the host has spare.
+    # 128/1769 = 0.072 of a CPU under boost, burst and quota; here whatever the host has.
     assert result["cpu"] / result["wall"] > 0.2, result

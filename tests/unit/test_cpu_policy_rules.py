@@ -232,7 +232,19 @@ def test_a_group_writes_its_policy_and_remembers_it(
     with pytest.raises(OSError):
         env.set_cpu_fraction(1.0, 2)
     monkeypatch.setattr(cg, "_write", write)
-    env.set_cpu_fraction(SHARE_128, 2)  # after a failure: everything again
+    env.set_cpu_fraction(SHARE_128, 2)  # the first write failed: nothing changed
+    assert written == []
+
+    def second_fails(path: str, data: str) -> None:
+        monkeypatch.setattr(cg, "_write", failing)
+        write(path, data)
+
+    monkeypatch.setattr(cg, "_write", second_fails)
+    with pytest.raises(OSError):
+        env.set_cpu_fraction(1.0, 2)
+    monkeypatch.setattr(cg, "_write", write)
+    written.clear()
+    env.set_cpu_fraction(SHARE_128, 2)  # after a partial change: everything again
     assert written[0] == "cpu.cfs_burst_us" and kernel.burst == BURST_QUOTA_US
 
 
@@ -289,6 +301,6 @@ def test_real_kernel_accepts_every_policy(groups: Cgroups, policy: str) -> None:
 
 
 def test_the_sandbox_refuses_an_unknown_policy(tmp_path: Path) -> None:
-    assert SelectedSandbox("process", tmp_path, 9000).cpu_policy == "burst"  # the default
+    assert SelectedSandbox("process", tmp_path, 9000).cpu_policy == "boost"  # the default
     with pytest.raises(ValueError, match="CPU policy"):
         SelectedSandbox("process", tmp_path, 9000, cpu_policy="fast")

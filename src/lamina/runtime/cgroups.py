@@ -32,7 +32,9 @@ Only the memory controller is required; cpu, pids and freezer are used when pres
 
 How a CPU share becomes the cpu controller's settings is the CPU policy
 (``runtime/cpu_policy.py``): ``Cgroups.use_cpu_policy`` chooses it for every group the
-server creates (``quota`` until then).
+server creates (``quota`` until then). Under ``boost``, ``EnvironmentCgroup.cpu_boost`` and
+``cpu_settle`` switch a group between its share's two modes (one write, none when it is in
+that mode already).
 """
 
 from __future__ import annotations
@@ -209,21 +211,65 @@ class EnvironmentCgroup:
         # The cpu controller's settings as last written (a new group's: the kernel's
         # defaults; None: unknown after a failed write).
         self._cpu: CpuSettings | None = KERNEL_DEFAULT
+        # The current share's two modes (``boost``; the same settings twice otherwise),
+        # computed when the share is set so that switching costs no arithmetic.
+        self._boosted: CpuSettings | None = None
+        self._settled: CpuSettings | None = None
+        self.cpu_switches = False  # see set_cpu_fraction
 
     def _path(self, controller: str, name: str) -> str:
         return os.path.join(self.dirs[controller], name)
 
-    def set_cpu_fraction(self, fraction: float, cpus: int | None = None) -> None:
+    def set_cpu_fraction(
+        self, fraction: float, cpus: int | None = None, *, boosted: bool = False
+    ) -> None:
         """Give the group ``fraction`` of a CPU under its CPU policy (AWS lets init run
-        with a boost, then applies the share). Writes only the files that change."""
+        with a boost, then applies the share), in the policy's boosted mode or its share's
+        (the same but under ``boost``). Writes only the files that change."""
         self._limits = None
         if "cpu" not in self.dirs:
             return
-        new = cpu_settings(self.cpu_policy, fraction, cpus or _host_cpus())
-        writes = cpu_writes(self.version, self._cpu, new, "cpu_burst" in self._caps)
+        cpus = cpus or _host_cpus()
+        has_burst = "cpu_burst" in self._caps
+        policy = self.cpu_policy
+        self._settled = cpu_settings(policy, fraction, cpus, has_burst=has_burst)
+        self._boosted = cpu_settings(policy, fraction, cpus, boosted=True, has_burst=has_burst)
+        if self._boosted == self._settled:
+            self._boosted = self._settled
+        # Whether cpu_boost and cpu_settle can change anything: the share has two modes
+        # (``boost``, a share under one CPU).
+        self.cpu_switches = self._boosted is not self._settled
+        self._set_cpu(self._boosted if boosted else self._settled)
+
+    def cpu_boost(self) -> bool:
+        """Switch to the share's boosted mode; True if that wrote (one file), False if the
+        group is in it already or has one mode. Raises OSError if the write fails (the
+        group is then still in the mode it was in)."""
+        boosted = self._boosted
+        if boosted is None or self._cpu is boosted:
+            return False
+        self._set_cpu(boosted)
+        return True
+
+    def cpu_settle(self) -> bool:
+        """Switch to the share's own mode; as ``cpu_boost`` otherwise."""
+        settled = self._settled
+        if settled is None or self._cpu is settled:
+            return False
+        self._set_cpu(settled)
+        return True
+
+    def _set_cpu(self, new: CpuSettings) -> None:
+        old = self._cpu
+        writes = cpu_writes(self.version, old, new, "cpu_burst" in self._caps)
         self._cpu = None
-        for name, value in writes:
-            _write(self._path("cpu", name), value)
+        for i, (name, value) in enumerate(writes):
+            try:
+                _write(self._path("cpu", name), value)
+            except OSError:
+                if i == 0:  # nothing changed: the settings are still the old ones
+                    self._cpu = old
+                raise
         self._cpu = new
 
     def apply(self, limits: Limits) -> None:

@@ -5,7 +5,20 @@ Pure arithmetic, no file system: ``cpu_settings`` turns a policy and a share int
 ``CpuSettings`` to another, in an order the kernel accepts. ``runtime/cgroups.py`` does
 the writes. The policies (``--cpu-policy``, docs/isolation.md "CPU"):
 
-* ``burst`` (the default): a CFS quota whose period gives every environment the same
+* ``boost`` (the default): each invocation runs *boosted* for its first
+  ``BOOST_WINDOW_SECONDS`` (10 ms) of wall time, with a quota of one full CPU per period
+  (the share where that is more); an invocation still running after the window gets the
+  ``burst`` settings of its share for the rest of it. The group stays in either mode
+  between invocations, so invocations shorter than the window never change it: they cost
+  no cgroup write and are never throttled. Both modes have the same period, burst and
+  weight, so switching is one write (``cpu.cfs_quota_us`` on v1, ``cpu.max`` on v2); the
+  weight is the share (``cpu.shares`` 1024 x share, ``cpu.weight`` 100 x share), so
+  environments competing for the CPU divide it by memory. Shares of one CPU or more have
+  nothing to boost: both modes are the ``burst`` settings. Without CFS burst both modes
+  take the ``quota`` policy's short period instead (no burst). The environment switches
+  (``LinuxHandle.cpu_boost`` when it delivers an invocation, ``cpu_settle`` when the
+  window passes with the invocation still running).
+* ``burst``: a CFS quota whose period gives every environment the same
   7.2 ms of CPU per period (the period is 7.2 ms / share: 100 ms at 128 MB, 25 ms at
   512 MB, never below 10 ms), plus a CFS burst of one more quota: CPU left unused in
   earlier periods (an idle or frozen environment) is spent at full speed, up to 14.4 ms
@@ -28,8 +41,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-CPU_POLICIES = ("burst", "quota", "weight")
-DEFAULT_CPU_POLICY = "burst"
+CPU_POLICIES = ("boost", "burst", "quota", "weight")
+DEFAULT_CPU_POLICY = "boost"
 # The kernel's limits on a CFS period and quota, and its default period.
 MIN_QUOTA_US = 1_000
 MAX_PERIOD_US = 1_000_000
@@ -39,6 +52,8 @@ DEFAULT_PERIOD_US = 100_000
 QUOTA_PERIOD_US = 10_000
 BURST_QUOTA_US = 7_200
 BURST_MIN_PERIOD_US = 10_000
+# ``boost``: how long each invocation runs boosted (up to one CPU) before its share applies.
+BOOST_WINDOW_SECONDS = 0.010
 
 
 @dataclass(frozen=True)
@@ -100,12 +115,19 @@ def burst_quota(fraction: float, cpus: int) -> tuple[int, int]:
     return max(MIN_QUOTA_US, round(share * period)), period
 
 
-def cpu_settings(policy: str, fraction: float, cpus: int) -> CpuSettings:
+def cpu_settings(
+    policy: str, fraction: float, cpus: int, *, boosted: bool = False, has_burst: bool = True
+) -> CpuSettings:
     """The settings that give ``fraction`` of a CPU (capped at ``cpus``) under ``policy``.
 
-    Raises ValueError for an unknown policy or a share that is not positive."""
+    ``boosted`` (``boost`` only; other policies have one mode): the settings of an
+    invocation's boost window, which differ from the share's only in the quota.
+    ``has_burst`` (``boost`` only): False where the kernel has no CFS burst. Raises
+    ValueError for an unknown policy or a share that is not positive."""
     if not fraction > 0:
         raise ValueError(f"a CPU share must be positive: {fraction}")
+    if policy == "boost":
+        return boost_settings(fraction, cpus, boosted=boosted, has_burst=has_burst)
     if policy == "quota":
         quota, period = cpu_quota(fraction, cpus)
         return CpuSettings(period, quota, 0)
@@ -116,6 +138,28 @@ def cpu_settings(policy: str, fraction: float, cpus: int) -> CpuSettings:
     if policy == "weight":
         return CpuSettings(DEFAULT_PERIOD_US, None, 0, min(fraction, float(cpus)))
     raise ValueError(f"CPU policy must be one of {', '.join(CPU_POLICIES)}: {policy!r}")
+
+
+def boost_settings(
+    fraction: float, cpus: int, *, boosted: bool, has_burst: bool = True
+) -> CpuSettings:
+    """The ``boost`` policy's settings for a share, in its boosted mode or its share's.
+
+    The share's mode is the ``burst`` policy's (with CFS burst; without it the ``quota``
+    policy's). The boosted mode keeps its period, burst and weight and raises the quota
+    to one CPU per period (the share where that is more), so a switch writes only the
+    quota; a burst at most the share's quota stays within both quotas, and a ratio of one
+    CPU stays within a parent allowed the host's CPUs. The weight is the share."""
+    share = min(fraction, float(cpus))
+    if has_burst:
+        quota, period = burst_quota(fraction, cpus)
+        burst = quota
+    else:
+        quota, period = cpu_quota(fraction, cpus)
+        burst = 0
+    if boosted:
+        quota = max(quota, period)
+    return CpuSettings(period, quota, burst, share)
 
 
 def effective_policy(requested: str, has_burst: bool) -> tuple[str, str | None]:

@@ -432,7 +432,12 @@ class Environment:
         running.started = time.perf_counter()
         if running.timer is not None:
             running.timer.cancel()
-        running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
+        # Under the boost CPU policy the one timer first ends the boost window.
+        window = self._handle.cpu_boost() if self._handle is not None else None
+        if window is not None and window < self.config.timeout:
+            running.timer = loop.call_later(window, self._on_boost_over, running)
+        else:
+            running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
         if self._orphan_lines:
             running.lines.extend(self._orphan_lines)
             self._orphan_lines.clear()
@@ -546,6 +551,17 @@ class Environment:
         self._freeze_if_idle()
 
     # --- completion -------------------------------------------------------------------------
+
+    def _on_boost_over(self, running: _Running) -> None:
+        """The invocation outlived its CPU boost window: its share applies, and the timer
+        becomes its timeout's again (counted from its delivery)."""
+        if running.future.done():
+            return
+        if self._handle is not None:
+            self._handle.cpu_settle()
+        remaining = self.config.timeout - (time.perf_counter() - running.started)
+        loop = asyncio.get_running_loop()
+        running.timer = loop.call_later(max(0.0, remaining), self._on_timeout, running)
 
     def _on_timeout(self, running: _Running) -> None:
         if running.future.done():

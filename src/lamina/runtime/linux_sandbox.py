@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from lamina.runtime.cgroups import Cgroups, EnvironmentCgroup, Limits, cpu_fraction_for_memory
+from lamina.runtime.cpu_policy import BOOST_WINDOW_SECONDS
 from lamina.runtime.ephemeral import EphemeralImages, TmpDisk
 from lamina.runtime.launch import RUNTIMES_DIR, SANDBOX_RUNTIMES_DIR, SANDBOX_SDK_DIR
 from lamina.runtime.sandbox import START_DEADLINE_SECONDS, SandboxSpec
@@ -91,6 +92,7 @@ class LinuxHandle:
     tmp_guarantee: TmpGuarantee | None = None
     _frozen: bool = False
     _returncode: int | None = None
+    _cpu_warned: bool = False
 
     async def wait(self) -> int:
         if self._returncode is not None:
@@ -136,9 +138,42 @@ class LinuxHandle:
 
     def init_done(self) -> None:
         # Init ran with the whole host's CPU (AWS gives init a boost too); from the first
-        # invocation on, the function gets its share: 1,769 MB = 1 vCPU.
+        # invocation on, the function gets its share: 1,769 MB = 1 vCPU (boosted at the
+        # start of each invocation under the ``boost`` policy, the first one included).
         if self.cgroup is not None:
-            self.cgroup.set_cpu_fraction(self.cpu_fraction)
+            self.cgroup.set_cpu_fraction(self.cpu_fraction, boosted=True)
+
+    def cpu_boost(self) -> float | None:
+        """An invocation starts: its boost window begins (``cpu_policy.py``, ``boost``).
+        Returns the window's length in seconds, after which ``cpu_settle`` is due if the
+        invocation still runs, or None when the CPU share has one mode (no cgroup or cpu
+        controller, another policy, a share of one CPU or more). Writes one cgroup file
+        at most, none when the group is boosted already; never raises."""
+        cgroup = self.cgroup
+        if cgroup is None or not cgroup.cpu_switches:
+            return None
+        try:
+            cgroup.cpu_boost()
+        except OSError as exc:
+            self._cpu_write_failed(exc)
+        return BOOST_WINDOW_SECONDS
+
+    def cpu_settle(self) -> None:
+        """The boost window passed with the invocation still running: the share applies
+        (one cgroup write at most; never raises)."""
+        cgroup = self.cgroup
+        if cgroup is None:
+            return
+        try:
+            cgroup.cpu_settle()
+        except OSError as exc:
+            self._cpu_write_failed(exc)
+
+    def _cpu_write_failed(self, exc: OSError) -> None:
+        # The group stays in the mode it was in; said once per environment.
+        if not self._cpu_warned:
+            self._cpu_warned = True
+            log.warning("cannot switch the CPU mode of environment %s: %s", self.pid, exc)
 
     def freeze(self) -> None:
         if self.cgroup is not None and not self._frozen:

@@ -65,6 +65,16 @@ class SandboxHandle(Protocol):
         """The runtime finished its init (its first ``/next``): apply the steady-state limits."""
         ...
 
+    def cpu_boost(self) -> float | None:
+        """An invocation is delivered: give it its boosted CPU (``cpu_policy.py``,
+        ``boost``). Returns the seconds after which ``cpu_settle`` is due if it still runs,
+        or None when nothing will change. Cheap, never raises."""
+        ...
+
+    def cpu_settle(self) -> None:
+        """The invocation outlived its boost window: its CPU share applies. Never raises."""
+        ...
+
     def freeze(self) -> None: ...
 
     def thaw(self) -> None: ...
@@ -134,6 +144,13 @@ class ProcessHandle:
 
     def init_done(self) -> None:
         """Plain processes have no limits to apply."""
+
+    def cpu_boost(self) -> float | None:
+        """Plain processes have no CPU share."""
+        return None
+
+    def cpu_settle(self) -> None:
+        """Plain processes have no CPU share."""
 
     def freeze(self) -> None:
         """Plain processes are not frozen between invocations."""
