@@ -12,6 +12,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -681,3 +682,20 @@ def test_remove_stale_siblings_removes_only_dead_servers_groups() -> None:
     finally:
         for groups in (ours, dead, alive):
             groups.cleanup()
+
+
+def test_a_dead_servers_compile_groups_are_stale_like_its_environment_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lamina.runtime import isolation
+
+    monkeypatch.setattr(isolation, "_listening_ports", lambda: {41000})
+    old = time.time() - 2 * isolation.STALE_AFTER_SECONDS
+    with tempfile.TemporaryDirectory() as d:
+        os.utime(d, (old, old))
+        assert not isolation._server_alive("lamina-compile-port-42000", [d])
+        assert not isolation._server_alive("lamina-port-42000", [d])
+        assert isolation._server_alive("lamina-compile-port-41000", [d])  # it listens
+        assert isolation._server_alive("lamina-something-else", [d])  # not a server's
+        os.utime(d)  # changed just now: a server starting
+        assert isolation._server_alive("lamina-compile-port-42000", [d])

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import re
 import time
 import uuid
 from pathlib import Path
@@ -155,13 +156,14 @@ def _listening_ports() -> set[int]:
 
 
 def _server_alive(name: str, directories: list[str]) -> bool:
-    """A server's cgroups are named ``lamina-port-<port>``: it runs while the port listens.
+    """A server's cgroups are named ``lamina-port-<port>`` (its environments) and
+    ``lamina-compile-port-<port>`` (its bytecode compiler): it runs while the port listens.
     Anything else is assumed to be alive (never removed), and so is a group changed in
     the last minute (a server that is starting has not bound its port yet)."""
-    prefix = "lamina-port-"
-    if not name.startswith(prefix) or not name[len(prefix) :].isdigit():
+    owner = _SERVER_GROUP.fullmatch(name)
+    if owner is None:
         return True
-    if int(name[len(prefix) :]) in _listening_ports():
+    if int(owner.group(1)) in _listening_ports():
         return True
     for path in directories:
         with contextlib.suppress(OSError):
@@ -171,6 +173,7 @@ def _server_alive(name: str, directories: list[str]) -> bool:
 
 
 STALE_AFTER_SECONDS = 60
+_SERVER_GROUP = re.compile(r"lamina-(?:compile-)?port-(\d+)")
 
 
 async def _self_test(sandbox: LinuxSandbox) -> tuple[str | None, str]:
