@@ -28,12 +28,24 @@ from lamina.lifecycle import Lifecycle
 from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.linux_sandbox import LinuxSandbox
+from lamina.services.events.service import EventsService
+from lamina.services.router_destinations import RouterSinks
+from lamina.services.sns.service import SnsService
 from lamina.services.sqs.service import SqsService
 from lamina.wiring.edge import build_access, build_edge, build_services
+from lamina.wiring.events import add_events_service, build_events
+from lamina.wiring.function_sink import RegionsFunctionSink
 from lamina.wiring.host import HostParts, build_host
 from lamina.wiring.queues import add_queue_service, build_queues, queue_ports
 from lamina.wiring.region import RegionalLambda
 from lamina.wiring.regions import Regions
+from lamina.wiring.scheduler import (
+    Scheduler,
+    Schedules,
+    add_scheduler_service,
+    build_scheduler,
+)
+from lamina.wiring.sns import add_sns_links, add_sns_service, build_sns, topic_sink
 
 log = logging.getLogger("lamina")
 
@@ -47,6 +59,10 @@ class Lamina:
     regions: Regions
     queues: SqsService
     app: EdgeApp
+    events: EventsService | None = None
+    topics: SnsService | None = None
+    schedules: Schedules | None = None
+    scheduler: Scheduler | None = None
 
     @property
     def sandbox(self) -> SelectedSandbox:
@@ -69,6 +85,23 @@ class Lamina:
             start=partial(regions.start, self.host.regions_with_state()),
             stop=regions.stop,
         )
+        if self.topics is not None:
+            # SNS delivers to functions and queues too: started after them, stopped before
+            # them (undelivered notifications stay stored for the next start).
+            lifecycle.add("sns", start=self.topics.start, stop=self.topics.stop)
+        if self.events is not None:
+            # Delivers to the regions' functions, the queues and SNS topics: started after
+            # them, stopped before them (undelivered events stay stored for the next start).
+            lifecycle.add("events", start=self.events.start, stop=self.events.stop)
+        if self.scheduler is not None:
+            # Its schedules are armed before the runner starts; its store closes after the
+            # runner stopped (no fire in flight).
+            lifecycle.add("scheduler", start=self.scheduler.start, stop=self.scheduler.stop)
+        if self.schedules is not None:
+            # Scheduled rules and Scheduler schedules fire into functions and queues: the
+            # runner starts after them and stops before them.
+            runner = self.schedules.runner
+            lifecycle.add("schedule runner", start=runner.start, stop=runner.stop)
         lifecycle.add("environments", stop=self.stop_environments)
         lifecycle.add("bytecode compiler", stop=self.host.bytecode.close)
 
@@ -87,11 +120,41 @@ class Lamina:
 def build(settings: Settings) -> Lamina:
     host = build_host(settings)
     queues = build_queues(host)
-    regions = Regions(settings.region, partial(RegionalLambda, host, queues=queue_ports(queues)))
+    # The router's services deliver to the regions' functions and take their destinations'
+    # records: built after the regions, handed to them through ``router``.
+    router = RouterSinks()
+    regions = Regions(
+        settings.region, partial(RegionalLambda, host, queues=queue_ports(queues), router=router)
+    )
     access = build_access(host)
     services = build_services(regions, access)
     add_queue_service(services, queues, access)
-    return Lamina(settings, host, regions, queues, build_edge(host, regions, services, access))
+    schedules = Schedules()
+    topics = build_sns(host, regions, queue_ports(queues))
+    add_sns_service(services, topics, access)
+    events = build_events(
+        host, regions, queue_ports(queues), topic_sink(topics), runner=schedules.runner
+    )
+    add_events_service(services, events, access)
+    functions = RegionsFunctionSink(regions, settings.account_id)
+    scheduler = build_scheduler(
+        host, schedules, functions, queue_ports(queues), topic_sink(topics), events
+    )
+    add_scheduler_service(services, scheduler, access)
+    router.topics, router.buses = topic_sink(topics), events
+    app = build_edge(host, regions, services, access, schedules.clock)
+    add_sns_links(app, topics)
+    return Lamina(
+        settings,
+        host,
+        regions,
+        queues,
+        app,
+        events,
+        topics,
+        schedules,
+        scheduler,
+    )
 
 
 def function_peers(lamina: Lamina) -> FunctionPeers | None:

@@ -1,5 +1,6 @@
 """Lamina's own endpoints under ``/_lamina/``: code download (``Code.Location``), health,
-metrics (``GET /_lamina/metrics[?function=NAME]``, Prometheus text; docs/metrics.md) and the
+metrics (``GET /_lamina/metrics[?function=NAME]``, Prometheus text; docs/metrics.md), the
+schedules' clock (``/_lamina/clock[?advance=SECONDS]``; docs/schedules.md) and the
 asynchronous queue (``GET /_lamina/async[?function=NAME][&retained=1]``, JSON; docs/async.md).
 
 A code URL is signed with the server's secret and expires after ten minutes, like
@@ -14,7 +15,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from lamina.store.code import CodeStore
 
@@ -95,6 +96,39 @@ def async_endpoint(snapshot: Callable[[str | None, bool], dict[str, Any]]) -> Ra
         function = query.get("function", [""])[0] or None
         retained = query.get("retained", [""])[0] in ("1", "true", "yes")
         data = json.dumps(snapshot(function, retained)).encode()
+        return 200, [(b"content-type", b"application/json")], data
+
+    return serve
+
+
+class AdvanceableClock(Protocol):
+    """What ``/_lamina/clock`` needs of the schedules' clock (services/schedules/clock.py)."""
+
+    offset: float
+
+    def timestamp(self) -> float: ...
+
+    async def advance(self, seconds: float) -> None: ...
+
+
+def clock_endpoint(clock: AdvanceableClock) -> RawHandler:
+    """``/_lamina/clock``: the schedules' clock as JSON (``now``: epoch seconds, ``offset``:
+    seconds ahead of the wall clock); ``POST /_lamina/clock?advance=<seconds>`` moves it
+    forward and answers once every schedule that became due has fired (docs/schedules.md).
+    A bad ``advance`` answers 400."""
+
+    async def serve(
+        rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes
+    ) -> Reply:
+        if rest:
+            return 404, [(b"content-type", b"text/plain")], b"NotFound"
+        advance = query.get("advance", [None])[0]
+        if advance is not None:
+            try:
+                await clock.advance(float(advance))
+            except ValueError as exc:
+                return 400, [(b"content-type", b"text/plain")], str(exc).encode()
+        data = json.dumps({"now": clock.timestamp(), "offset": clock.offset}).encode()
         return 200, [(b"content-type", b"application/json")], data
 
     return serve

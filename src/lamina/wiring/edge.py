@@ -6,7 +6,13 @@ from lamina.api.access import EdgeAccess
 from lamina.api.app import EdgeApp
 from lamina.api.endpoints import JsonService, RestJsonService, ServiceDirectory
 from lamina.api.guard import HostAllowList
-from lamina.api.internal import async_endpoint, health, metrics_endpoint
+from lamina.api.internal import (
+    AdvanceableClock,
+    async_endpoint,
+    clock_endpoint,
+    health,
+    metrics_endpoint,
+)
 from lamina.api.logs_api import internal_error as logs_internal_error
 from lamina.api.logs_api import logs_codec
 from lamina.api.model import lambda_model
@@ -53,18 +59,26 @@ def build_services(regions: Regions, access: EdgeAccess) -> ServiceDirectory:
 
 
 def build_edge(
-    host: HostParts, regions: Regions, services: ServiceDirectory, access: EdgeAccess
+    host: HostParts,
+    regions: Regions,
+    services: ServiceDirectory,
+    access: EdgeAccess,
+    clock: AdvanceableClock | None = None,
 ) -> EdgeApp:
+    """The edge app; ``clock``: the schedules' clock, served at ``/_lamina/clock``."""
     settings = host.settings
     default = regions.default
+    internal = {
+        "/_lamina/code/": host.links.serve,
+        "/_lamina/health": health,
+        "/_lamina/metrics": metrics_endpoint(default.metrics.render, METRICS_CONTENT_TYPE),
+        "/_lamina/async": async_endpoint(default.async_invoke.snapshot),
+    }
+    if clock is not None:
+        internal["/_lamina/clock"] = clock_endpoint(clock)
     return EdgeApp(
         services,
-        internal={
-            "/_lamina/code/": host.links.serve,
-            "/_lamina/health": health,
-            "/_lamina/metrics": metrics_endpoint(default.metrics.render, METRICS_CONTENT_TYPE),
-            "/_lamina/async": async_endpoint(default.async_invoke.snapshot),
-        },
+        internal=internal,
         access=access,
         account_id=settings.account_id,
         default_region=settings.region,

@@ -18,6 +18,7 @@ from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.lambda_config_api import lambda_config_handlers
 from lamina.api.logs_api import logs_handlers
+from lamina.domain.destinations import Destination
 from lamina.domain.models import FunctionConfig
 from lamina.lifecycle import Lifecycle
 from lamina.runtime.admission import render_admission_metrics
@@ -44,6 +45,11 @@ from lamina.services.metrics import MetricsCollector
 from lamina.services.provisioned import ProvisionedConcurrencyService
 from lamina.services.queue_destination import QueueDestination
 from lamina.services.queue_ports import QueuePorts
+from lamina.services.router_destinations import (
+    EventBusDestination,
+    RouterSinks,
+    TopicDestination,
+)
 from lamina.services.signals import LambdaSignals
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
@@ -69,6 +75,7 @@ class RegionalLambda:
         host: HostParts,
         region: str,
         queues: QueuePorts | None = None,
+        router: RouterSinks | None = None,
     ) -> None:
         settings = host.settings
         self.region = region
@@ -159,8 +166,9 @@ class RegionalLambda:
             self.functions,
             self.event_configs,
             delay_scale=settings.async_delay_scale,
-            # SQS queues as destinations and dead-letter queues.
-            destinations={"sqs": QueueDestination(queues)} if queues is not None else None,
+            # SQS queues and SNS topics as destinations and dead-letter queues, event
+            # buses as destinations.
+            destinations=_router_destinations(queues, router),
         )
         self.signals.capacity_freed.connect(self.async_invoke.capacity_changed)
         self.metrics.add_source(self.async_invoke.render_metrics)
@@ -306,3 +314,20 @@ class RegionalLambda:
             network=settings.function_network,
             serve_lamina_api=serve_lamina_api,
         )
+
+
+def _router_destinations(
+    queues: QueuePorts | None, router: RouterSinks | None
+) -> dict[str, Destination] | None:
+    """Destinations of asynchronous invocations beyond functions, by ARN service."""
+    out: dict[str, Destination] = {}
+    if queues is not None:
+        out["sqs"] = QueueDestination(queues)
+    if router is not None:
+
+        def sinks() -> RouterSinks:
+            return router
+
+        out["sns"] = TopicDestination(sinks)
+        out["events"] = EventBusDestination(sinks)
+    return out or None

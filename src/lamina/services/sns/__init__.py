@@ -1,0 +1,1 @@
+"""The SNS-compatible topic service: topics, subscriptions, Publish and durable deliveries."""
