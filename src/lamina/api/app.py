@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,6 +35,7 @@ from lamina.api.endpoints import (
     WireResponse,
     is_query_request,
 )
+from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim
@@ -50,6 +52,8 @@ from lamina.domain.errors import (
     UnknownOperationException,
 )
 from lamina.domain.ids import new_uuid
+
+log = logging.getLogger("lamina.edge")
 
 RawHandler = Callable[
     [str, dict[str, list[str]], dict[str, str], bytes],
@@ -82,8 +86,11 @@ class EdgeApp:
         account_id: str = DEFAULT_ACCOUNT,
         default_region: str = DEFAULT_REGION,
         regions: Container[str] = frozenset(),
+        triggers: list[HttpTrigger] | None = None,
     ) -> None:
         self.services = services
+        # Function URLs and API stages (``api.http_triggers``): asked before the AWS APIs.
+        self.triggers: list[HttpTrigger] = triggers if triggers is not None else []
         self.model = services.rest_json.model
         self.internal = internal or {}
         self.access = access
@@ -98,6 +105,11 @@ class EdgeApp:
             return
         if scope["type"] != "http":
             return
+        if self.triggers:
+            trigger = self._trigger_for(scope)
+            if trigger is not None:
+                await self._serve_trigger(trigger, scope, receive, send)
+                return
         request_id = new_uuid()
         try:
             fields = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
@@ -111,6 +123,77 @@ class EdgeApp:
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+    # --- function URLs and API stages ---------------------------------------------------------
+
+    def _trigger_for(self, scope: Scope) -> HttpTrigger | None:
+        host = ""
+        for name, value in scope["headers"]:
+            if name == b"host":
+                host = value.decode("latin-1").lower()
+                break
+        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        for trigger in self.triggers:
+            if trigger.claims(name, path):
+                if self.access is not None and not self.access.hosts.allows(host or None):
+                    return None  # answered as any request with a foreign Host
+                return trigger
+        return None
+
+    async def _serve_trigger(
+        self, trigger: HttpTrigger, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        try:
+            response = await self._trigger_response(trigger, scope, receive)
+        except Exception as exc:  # noqa: BLE001 - a bug: a bare 500, never a traceback
+            log.error("a function URL or API stage request failed", exc_info=exc)
+            response = TriggerResponse(500, [("content-type", "application/json")])
+            response.body = b'{"message":"Internal Server Error"}'
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+        stream = response.stream
+        if stream is None:
+            headers.append((b"content-length", str(len(response.body)).encode()))
+            await send(
+                {"type": "http.response.start", "status": response.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        await send({"type": "http.response.start", "status": response.status, "headers": headers})
+        try:
+            async for chunk in stream:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            await send({"type": "http.response.body", "body": b""})
+
+    async def _trigger_response(
+        self, trigger: HttpTrigger, scope: Scope, receive: Receive
+    ) -> TriggerResponse:
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        declared = next((v for k, v in headers if k == "content-length"), "")
+        if declared.isdigit() and int(declared) > trigger.max_body:
+            return trigger.too_large()
+        request = _Request(scope, receive, scope["method"], "", "", "", {})
+        request.limit = trigger.max_body
+        try:
+            body = await _read_body(request)
+        except AwsError:
+            return trigger.too_large()
+        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
+        host = next((v.lower() for k, v in headers if k == "host"), "")
+        return await trigger.handle(
+            TriggerRequest(
+                method=scope["method"],
+                host=host,
+                raw_path=raw_path,
+                query_string=scope.get("query_string", b"").decode("latin-1"),
+                headers=headers,
+                body=body,
+                client=scope.get("client"),
+                scheme=scope.get("scheme", "http"),
+            )
+        )
 
     async def respond(
         self,
