@@ -15,6 +15,7 @@ from lamina.domain.log_filter import FilterPatternError, compile_filter_pattern,
 from lamina.domain.log_retention import parse_retention_days
 from lamina.services.logs import LogService
 from lamina.store import log_store
+from lamina.store.log_batch import LogRow
 from lamina.store.log_store import (
     InvalidParameter,
     LogEvent,
@@ -464,10 +465,10 @@ def test_a_failing_batch_is_stored_event_by_event(
 ) -> None:
     real = store._append
 
-    def fail_on_poison(events: list[LogEvent]) -> None:
-        if any(e.message == "poison" for e in events):
+    def fail_on_poison(rows: list[LogRow]) -> None:
+        if any(message == "poison" for _, _, message in rows):
             raise sqlite3.OperationalError("string or blob too big")
-        real(events)
+        real(rows)
 
     monkeypatch.setattr(store, "_append", fail_on_poison)
     store.append([ev(1, "a"), ev(2, "poison"), ev(3, "b", stream=S2)])

@@ -9,7 +9,8 @@ counted; the next kept event of that stream, or the next ``take``, is preceded b
 event saying how much was lost. Platform lines (START, END, REPORT) are never dropped.
 
 Sizes are counted in characters plus CloudWatch's 26 bytes of overhead per event: cheap, and
-exact for ASCII. Used from the event loop thread only.
+exact for ASCII. An event waits as one ``LogRow`` tuple (no object per event on the invoke
+path); ``take`` hands the rows over as a ``LogBatch``. Used from the event loop thread only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lamina.domain.log_events import EVENT_OVERHEAD_BYTES, utf8_size
-from lamina.store.log_records import LogEvent
+from lamina.store.log_batch import LogBatch, LogRow, StreamKey
 
 log = logging.getLogger("lamina.logs")
 
@@ -47,7 +48,7 @@ class _Dropped:
 class Taken:
     """What ``take`` hands over: the events to store, their size, whom to resume."""
 
-    events: list[LogEvent]
+    events: LogBatch
     size: int
     resume: list[Callable[[], None]] = field(default_factory=list)
 
@@ -60,16 +61,16 @@ class LogBuffer:
         self._total_cap = total_cap
         self._flush_events = flush_events
         self._flush_bytes = flush_bytes
-        self._events: list[LogEvent] = []
+        self._rows: list[LogRow] = []
         self._size = 0
-        self._waiting: dict[tuple[str, str], int] = {}  # (group, stream) -> bytes waiting
-        self._dropped: dict[tuple[str, str], _Dropped] = {}
+        self._waiting: dict[StreamKey, int] = {}  # (group, stream) -> bytes waiting
+        self._dropped: dict[StreamKey, _Dropped] = {}
         self._room_waiters: list[Callable[[], None]] = []
         self._warned_at = -DROP_WARNING_INTERVAL
         self.dropped_events = 0  # since the start, of every stream
 
     def __len__(self) -> int:
-        return len(self._events)
+        return len(self._rows)
 
     def append(
         self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool
@@ -85,14 +86,15 @@ class LogBuffer:
         ):
             self._drop(key, timestamp_ms, message)
             return True
+        rows = self._rows
         if self._dropped and key in self._dropped:
             marker = self._marker(key)
-            self._events.append(marker)
-            size += len(marker.message) + EVENT_OVERHEAD_BYTES
-        self._events.append(LogEvent(group, stream, timestamp_ms, message))
+            rows.append(marker)
+            size += len(marker[2]) + EVENT_OVERHEAD_BYTES
+        rows.append((key, timestamp_ms, message))
         self._waiting[key] = waiting + size
         self._size += size
-        return len(self._events) >= self._flush_events or self._size >= self._flush_bytes
+        return len(rows) >= self._flush_events or self._size >= self._flush_bytes
 
     def has_room(self, group: str, stream: str, size: int) -> bool:
         """Whether ``size`` more bytes of a stream's output would be kept, not dropped."""
@@ -109,13 +111,13 @@ class LogBuffer:
         """Everything waiting (with the markers of drops not yet followed by a kept event),
         and the callbacks waiting for room; the buffer is then empty."""
         for key in list(self._dropped):
-            self._events.append(self._marker(key))
-        taken = Taken(self._events, self._size, self._room_waiters)
-        self._events, self._size, self._room_waiters = [], 0, []
+            self._rows.append(self._marker(key))
+        taken = Taken(LogBatch(self._rows), self._size, self._room_waiters)
+        self._rows, self._size, self._room_waiters = [], 0, []
         self._waiting.clear()
         return taken
 
-    def _drop(self, key: tuple[str, str], timestamp_ms: int, message: str) -> None:
+    def _drop(self, key: StreamKey, timestamp_ms: int, message: str) -> None:
         dropped = self._dropped.get(key)
         if dropped is None:
             dropped = self._dropped[key] = _Dropped()
@@ -128,7 +130,6 @@ class LogBuffer:
         dropped.timestamp_ms = max(dropped.timestamp_ms, timestamp_ms)
         self.dropped_events += 1
 
-    def _marker(self, key: tuple[str, str]) -> LogEvent:
+    def _marker(self, key: StreamKey) -> LogRow:
         dropped = self._dropped.pop(key)
-        message = dropped_marker(dropped.events, dropped.size)
-        return LogEvent(key[0], key[1], dropped.timestamp_ms, message)
+        return (key, dropped.timestamp_ms, dropped_marker(dropped.events, dropped.size))

@@ -15,7 +15,6 @@ file's live pages exceed a cap, then gives the freed pages back (incremental vac
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import threading
@@ -25,13 +24,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lamina.domain.log_events import EVENT_OVERHEAD_BYTES, truncate_message, utf8_size
+from lamina.domain.log_events import EVENT_OVERHEAD_BYTES, MAX_EVENT_BYTES, truncate_message
 from lamina.domain.log_filter import (
     FilterPatternError,
     Predicate,
     compile_filter_pattern,
     required_terms,
 )
+from lamina.store.log_batch import LogRow, StreamKey, rows_of
 from lamina.store.log_records import (
     EVENTS_TOKEN,
     EventsPage,
@@ -48,6 +48,15 @@ from lamina.store.log_records import (
     events_token,
     group_not_found,
 )
+from lamina.store.log_writes import (
+    ADD_GROUP_BYTES,
+    ADD_STREAM_STATS,
+    chunk_bounds,
+    insert_parameters,
+    insert_statements,
+    stats_parameters,
+    stream_stats,
+)
 from lamina.store.migrations import Step, add_column_if_missing, migrate
 from lamina.store.ports import LogStore
 from lamina.store.sqlite import connect, write_transaction
@@ -59,7 +68,6 @@ T = TypeVar("T")
 MAX_EVENTS = 10_000  # GetLogEvents / FilterLogEvents default and maximum `limit`
 MAX_RESPONSE_BYTES = 1_048_576  # both operations stop at 1 MB (message bytes + 26 each)
 DAY_MS = 86_400_000
-INSERT_CHUNK_BYTES = 1 << 20  # message bytes per INSERT statement of a batch
 DELETE_CHUNK_ROWS = 10_000  # events deleted per transaction (retention, size limit)
 ROW_OVERHEAD_ESTIMATE = 64  # bytes of a stored event beyond its message (row, index entries)
 SIZE_LIMIT_TARGET = 0.9  # over the limit, delete down to this share of it
@@ -103,25 +111,6 @@ CREATE INDEX IF NOT EXISTS log_events_by_group ON log_events (group_id, timestam
     # 2: log files from before retention policies lack the column.
     add_column_if_missing("log_groups", "retention_days", "INTEGER"),
 )
-
-_UPDATE_STREAM = """
-UPDATE log_streams SET
-    first_event_ts = min(coalesce(first_event_ts, :first), :first),
-    last_event_ts = max(coalesce(last_event_ts, :last), :last),
-    last_ingestion_time = :now,
-    stored_bytes = stored_bytes + :bytes
-WHERE id = :id
-"""
-
-# One statement for a whole batch: ``rows`` is a JSON array of [group id, stream id,
-# timestamp, message]. Run from a worker thread, sqlite then releases the GIL once per
-# statement instead of once per row.
-_INSERT_EVENTS = """
-INSERT INTO log_events (group_id, stream_id, timestamp, ingestion_time, message)
-SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
-       :now, json_extract(value, '$[3]')
-FROM json_each(:rows)
-"""
 
 _DELETED = "RETURNING group_id, stream_id, length(CAST(message AS BLOB))"
 
@@ -200,56 +189,44 @@ class SqliteLogStore:
 
     def append(self, events: Sequence[LogEvent]) -> None:
         """Store events, creating groups and streams as needed: in one transaction, or, if
-        that fails, one by one (an event that cannot be stored is logged and skipped)."""
-        if not events:
+        that fails, one by one (an event that cannot be stored is logged and skipped).
+
+        A ``LogBatch`` (what ``LogService`` hands over) is read without an object per event."""
+        rows = rows_of(events)
+        if not rows:
             return
         try:
-            self._append(events)
+            self._append(rows)
         except (sqlite3.Error, ValueError) as exc:  # ValueError: text SQLite cannot take
-            if self._closed or len(events) == 1:
+            if self._closed or len(rows) == 1:
                 raise
             log.warning(
-                "storing %d log events failed (%s); storing them one by one", len(events), exc
+                "storing %d log events failed (%s); storing them one by one", len(rows), exc
             )
-            for event in events:
+            for row in rows:
                 try:
-                    self._append([event])
+                    self._append([row])
                 except (sqlite3.Error, ValueError):
-                    log.exception("could not store a log event of %s; skipping it", event.group)
+                    log.exception("could not store a log event of %s; skipping it", row[0][0])
 
-    def _append(self, events: Sequence[LogEvent]) -> None:
+    def _append(self, rows: Sequence[LogRow]) -> None:
+        """One transaction of a few statements (``log_writes``), whatever the batch's size."""
         now = self._now_ms()
+        keys: tuple[StreamKey, ...]
+        timestamps: tuple[int, ...]
+        messages: Sequence[str]
+        keys, timestamps, messages = zip(*rows, strict=True)
+        if max(map(len, messages)) * 4 > MAX_EVENT_BYTES:  # else none can be too long
+            messages = list(map(truncate_message, messages))
+        stats = stream_stats(keys, timestamps, messages)  # each stream, in order of arrival
         with self._transaction() as conn:
-            rows: list[tuple[int, int, int, str]] = []
-            stats: dict[int, list[int]] = {}  # stream id -> [first, last, bytes, group id]
-            for event in events:
-                gid, sid = self._ids_for(conn, event.group, event.stream, now)
-                ts = event.timestamp_ms
-                message = truncate_message(event.message)
-                rows.append((gid, sid, ts, message))
-                size = utf8_size(message) + EVENT_OVERHEAD_BYTES
-                entry = stats.get(sid)
-                if entry is None:
-                    stats[sid] = [ts, ts, size, gid]
-                else:
-                    entry[0], entry[1] = min(entry[0], ts), max(entry[1], ts)
-                    entry[2] += size
-            start = chunk_bytes = 0
-            for index, row in enumerate(rows):
-                chunk_bytes += len(row[3])
-                if chunk_bytes >= INSERT_CHUNK_BYTES or index == len(rows) - 1:
-                    chunk = json.dumps(rows[start : index + 1], ensure_ascii=False)
-                    conn.execute(_INSERT_EVENTS, {"now": now, "rows": chunk})
-                    start, chunk_bytes = index + 1, 0
-            for sid, (first, last, size, gid) in stats.items():
-                conn.execute(
-                    _UPDATE_STREAM,
-                    {"first": first, "last": last, "now": now, "bytes": size, "id": sid},
-                )
-                conn.execute(
-                    "UPDATE log_groups SET stored_bytes = stored_bytes + ? WHERE id = ?",
-                    (size, gid),
-                )
+            ids = {key: self._ids_for(conn, key[0], key[1], now) for key in stats}
+            parameters = insert_parameters(ids, keys, timestamps, messages, now)
+            for sql, chunk in insert_statements(parameters, chunk_bounds(messages)):
+                conn.execute(sql, chunk)
+            streams, groups = stats_parameters(ids, stats, now)
+            conn.execute(ADD_STREAM_STATS, streams)
+            conn.execute(ADD_GROUP_BYTES, groups)
 
     def _ids_for(
         self, conn: sqlite3.Connection, group: str, stream: str, now: int
