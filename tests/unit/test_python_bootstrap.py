@@ -32,8 +32,10 @@ RUNTIME_MODULES = (
     "lamina_runtime_client",
     "lamina_runtime_context",
     "lamina_runtime_errors",
+    "lamina_runtime_http",
     "lamina_runtime_logging",
     "lamina_runtime_marshal",
+    "lamina_runtime_trace",
 )
 REQUEST_ID = "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:my-function"
@@ -377,6 +379,40 @@ def test_context_attributes(harness: Harness) -> None:
     assert second["tenant_id"] is None
     assert second["trace"] is None  # removed when the invocation has no trace id
     assert run.posts[1].path == "/2018-06-01/runtime/invocation/req-2/response"
+
+
+def test_trace_id_variable_reaches_c_code_and_children(harness: Harness) -> None:
+    # With ctypes imported before the loop starts (as in an environment forked from the
+    # spawner), the runtime sets _X_AMZN_TRACE_ID with putenv on a buffer of its own.
+    files = {
+        "lambda_function.py": """
+            import ctypes, os, subprocess
+
+            libc = ctypes.CDLL(None)
+            libc.getenv.restype = ctypes.c_char_p
+
+            def handler(event, context):
+                c_value = libc.getenv(b"_X_AMZN_TRACE_ID")
+                child = subprocess.run(
+                    ["/bin/sh", "-c", 'printf %s "${_X_AMZN_TRACE_ID-unset}"'],
+                    capture_output=True, text=True,
+                ).stdout
+                return [
+                    os.environ.get("_X_AMZN_TRACE_ID"),
+                    c_value and c_value.decode(),
+                    child,
+                ]
+        """
+    }
+    traced = [
+        Event(b"{}", {"Lambda-Runtime-Trace-Id": f"Root=1-{n:08x}-{'a' * n};Sampled=1"})
+        for n in (1, 300, 2)  # the second is longer than the first buffer
+    ]
+    run = harness.run(files, [traced[0], traced[1], Event(b"{}"), traced[2]])
+    trace = [f"Root=1-{n:08x}-{'a' * n};Sampled=1" for n in (1, 300, 2)]
+    assert run.results == [[t, t, t] for t in trace[:2]] + [[None, None, "unset"]] + [
+        [trace[2]] * 3
+    ]
 
 
 def test_unhandled_error(harness: Harness) -> None:

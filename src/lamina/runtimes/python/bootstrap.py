@@ -60,6 +60,7 @@ try:
         unbuffered,
     )
     from lamina_runtime_marshal import Marshaller, non_ascii_json
+    from lamina_runtime_trace import TraceIdVariable
 finally:
     sys.path.remove(_RUNTIME_DIR)
 
@@ -194,6 +195,7 @@ class Runtime:
         self.errors = errors
         self.function_env = function_env
         self.environ = environ
+        self.trace_id_variable = TraceIdVariable(environ)
 
     def run_forever(self) -> None:
         wait_next_invocation = self.client.wait_next_invocation
@@ -209,12 +211,11 @@ class Runtime:
         invocation = current_invocation
         invocation.request_id = request_id
         invocation.tenant_id = tenant_id
-        environ = self.environ
         trace_id = get("lambda-runtime-trace-id")
         if trace_id:
-            environ["_X_AMZN_TRACE_ID"] = trace_id
-        elif "_X_AMZN_TRACE_ID" in environ:
-            del environ["_X_AMZN_TRACE_ID"]
+            self.trace_id_variable.set(trace_id)
+        else:
+            self.trace_id_variable.clear()
 
         marshaller = self.marshaller
         try:

@@ -2,7 +2,9 @@
 
 A minimal HTTP/1.1 client on one keep-alive socket rather than ``http.client``: ``http.client``
 parses every response's headers with the ``email`` package and costs ~150-300 µs of CPU per
-invoke (and ~15 ms of ``ssl``/``email`` imports at start), against ~30 µs for this client.
+invoke (and ~15 ms of ``ssl``/``email`` imports at start). Responses are parsed by
+``lamina_runtime_http.ResponseReader`` from what one ``recv`` returned, so a ``202`` and the next
+invocation that arrive together cost one system call.
 
 An invocation's response (or error) POST and the next ``GET .../invocation/next`` go out in one
 write (HTTP/1.1 pipelining, which Lamina's Runtime API accepts): one loopback send per invoke
@@ -21,9 +23,11 @@ from __future__ import annotations
 import socket
 import sys
 
+from lamina_runtime_http import NoResponse, ResponseReader
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time (it costs milliseconds at start)
-    from typing import IO, Dict, List, Optional, Tuple
+    from typing import Dict, Optional, Tuple
 
 API_PREFIX = "/2018-06-01"
 USER_AGENT = "lamina-python/%d.%d.%d" % sys.version_info[:3]
@@ -42,10 +46,6 @@ class LambdaRuntimeClientError(Exception):
         self.body = body
 
 
-class _NoResponse(ConnectionError):
-    """The server closed the connection before answering."""
-
-
 def _split_address(address: str) -> Tuple[str, int]:
     host, sep, port = address.rpartition(":")
     if not sep or "]" in port:  # no port (a bare host or an IPv6 literal)
@@ -60,7 +60,7 @@ class RuntimeAPIClient:
         self.address = address
         self._host, self._port = _split_address(address)
         self._sock: Optional[socket.socket] = None
-        self._reader: Optional[IO[bytes]] = None
+        self._reader: Optional[ResponseReader] = None
         common = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, USER_AGENT)).encode("latin-1")
         next_path = API_PREFIX + "/runtime/invocation/next"
         self._next_request = b"GET " + next_path.encode() + b" HTTP/1.1\r\n" + common + b"\r\n"
@@ -86,11 +86,9 @@ class RuntimeAPIClient:
                 raise
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock = sock
-        self._reader = sock.makefile("rb")
+        self._reader = ResponseReader(sock.recv)
 
     def close(self) -> None:
-        if self._reader is not None:
-            self._reader.close()
         if self._sock is not None:
             self._sock.close()
         self._sock = self._reader = None
@@ -109,8 +107,8 @@ class RuntimeAPIClient:
             fresh = self._sock is None
             if fresh:
                 self._connect()
-            sock = self._sock
-            assert sock is not None
+            sock, reader = self._sock, self._reader
+            assert sock is not None and reader is not None
             try:
                 if len(body) <= 65536:
                     sock.sendall(head + body + trailer)
@@ -120,8 +118,8 @@ class RuntimeAPIClient:
                     if trailer:
                         sock.sendall(trailer)
                 self._next_pending = then_next
-                status, headers, data, keep_alive = self._read_response()
-            except (_NoResponse, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                status, headers, data, keep_alive = reader.read_response()
+            except (NoResponse, BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
                 self.close()
                 if fresh:
                     raise
@@ -133,70 +131,16 @@ class RuntimeAPIClient:
                 self.close()
             return status, headers, data
 
-    def _read_response(self) -> Tuple[int, Dict[str, str], bytes, bool]:
-        reader = self._reader
-        assert reader is not None
-        while True:
-            line = reader.readline(65537)
-            if not line:
-                raise _NoResponse("Remote end closed connection without response")
-            parts = line.split(None, 2)
-            if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
-                raise ConnectionError("Bad status line from the Runtime API: %r" % line)
-            version, status = parts[0], int(parts[1])
-            headers: Dict[str, str] = {}
-            while True:
-                line = reader.readline(65537)
-                if line == b"\r\n" or line == b"\n":
-                    break
-                if not line:
-                    raise ConnectionError("Connection closed inside the response headers")
-                name, _, value = line.decode("latin-1").partition(":")
-                headers[name.strip().lower()] = value.strip()
-            if status >= 200 or status == 101:
-                break  # 1xx interim responses are skipped
-        connection = headers.get("connection", "").lower()
-        keep_alive = "close" not in connection and (
-            version == b"HTTP/1.1" or "keep-alive" in connection
-        )
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            body = self._read_chunked(reader)
-        elif "content-length" in headers:
-            length = int(headers["content-length"])
-            body = reader.read(length) if length else b""
-            if len(body) < length:
-                raise ConnectionError("Connection closed inside the response body")
-        elif status in (204, 304):
-            body = b""
-        else:
-            body = reader.read()
-            keep_alive = False
-        return status, headers, body, keep_alive
-
-    @staticmethod
-    def _read_chunked(reader: IO[bytes]) -> bytes:
-        chunks: List[bytes] = []
-        while True:
-            size = int(reader.readline(65537).split(b";", 1)[0].strip(), 16)
-            if size == 0:
-                while reader.readline(65537) not in (b"\r\n", b"\n", b""):
-                    pass  # trailers
-                return b"".join(chunks)
-            chunk = reader.read(size)
-            if len(chunk) < size:
-                raise ConnectionError("Connection closed inside a chunked response body")
-            chunks.append(chunk)
-            reader.readline(65537)
-
     # endpoints ------------------------------------------------------------------------------
     def wait_next_invocation(self) -> Tuple[Dict[str, str], bytes]:
         answered = False
-        if self._next_pending:  # already sent behind the last POST, on a reused connection
+        reader = self._reader
+        if self._next_pending and reader is not None:  # sent behind the last POST, reused
             self._next_pending = False
             try:
-                status, headers, body, keep_alive = self._read_response()
+                status, headers, body, keep_alive = reader.read_response()
                 answered = True
-            except (_NoResponse, ConnectionResetError, ConnectionAbortedError):
+            except (NoResponse, ConnectionResetError, ConnectionAbortedError):
                 self.close()  # lost before the answer: asked again below, on a new connection
             except BaseException:
                 self.close()

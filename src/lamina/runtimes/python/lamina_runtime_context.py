@@ -76,6 +76,7 @@ class ClientContext:
 
 
 _W3C_FIELDS = ("traceparent", "tracestate", "baggage")
+_NO_W3C_FIELDS: Dict[str, str] = {}  # never changed: ``w3c()`` returns a copy
 
 
 class LambdaContext:
@@ -101,13 +102,19 @@ class LambdaContext:
         ) = function_env
         self.invoked_function_arn = invoked_function_arn
         self.tenant_id = tenant_id
-        self._w3c_fields = _pop_w3c(client_context)
-        self.client_context = ClientContext(client_context) if client_context is not None else None
-        identity = CognitoIdentity()
-        if cognito_identity is not None:
-            identity.cognito_identity_id = cognito_identity.get("cognitoIdentityId")
-            identity.cognito_identity_pool_id = cognito_identity.get("cognitoIdentityPoolId")
-        self.identity = identity
+        if client_context is None:
+            self._w3c_fields = _NO_W3C_FIELDS
+            self.client_context = None
+        else:
+            self._w3c_fields = _pop_w3c(client_context)
+            self.client_context = ClientContext(client_context)
+        if cognito_identity is None:
+            self.identity = CognitoIdentity()
+        else:
+            self.identity = CognitoIdentity(
+                cognito_identity.get("cognitoIdentityId"),
+                cognito_identity.get("cognitoIdentityPoolId"),
+            )
         self._epoch_deadline_time_in_ms = epoch_deadline_time_in_ms
 
     def get_remaining_time_in_millis(self) -> int:

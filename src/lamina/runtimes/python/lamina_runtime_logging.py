@@ -62,6 +62,10 @@ class CurrentInvocation:
 
 current_invocation = CurrentInvocation()
 
+# The streams ``unbuffered`` made: with write_through on, a write reaches the descriptor
+# before it returns, so ``flush_std`` skips them.
+_WRITE_THROUGH: List[Any] = []
+
 
 def _fold_lines(msg: str) -> str:
     """One log event per line on stdout: inner newlines become ``\\r``; one ``\\n`` at the end."""
@@ -213,16 +217,23 @@ def unbuffered(stream: Any) -> Any:
         return stream
     raw = io.FileIO(fd, "w", closefd=False)
     # A raw (unbuffered) binary layer with write_through is what ``python -u`` builds.
-    return io.TextIOWrapper(
+    wrapper = io.TextIOWrapper(
         raw,
         encoding="utf-8",
         errors=getattr(stream, "errors", None) or "strict",
         write_through=True,
     )
+    del _WRITE_THROUGH[:-1]  # the streams of this process (stdout and stderr) at most
+    _WRITE_THROUGH.append(wrapper)
+    return wrapper
 
 
 def flush_std() -> None:
+    """Flush ``sys.stdout`` and ``sys.stderr``, unless they are streams from ``unbuffered``
+    that still write through (they hold nothing to flush)."""
     for stream in (sys.stdout, sys.stderr):
+        if stream in _WRITE_THROUGH and stream.write_through:
+            continue
         try:  # noqa: SIM105 (contextlib costs an import and a context manager per call)
             stream.flush()
         except Exception:

@@ -15,11 +15,21 @@ import os
 import re
 import sys
 
+try:
+    from _json import make_encoder as _c_make_encoder
+except ImportError:  # an interpreter without the C accelerator
+    _c_make_encoder = None
+
 from lamina_runtime_errors import FaultException
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time (it costs milliseconds at start)
-    from typing import Any, List, Optional, Tuple
+    from typing import Any, Dict, List, Optional, Tuple
+
+# A JSON text starting with one of these is decoded by the scanner directly (see
+# ``unmarshal_request``); its UTF-8 bytes cannot be taken for UTF-16/32 by json.loads.
+_FAST_JSON_STARTS = (b"{", b"[")
+_scan_json = json.JSONDecoder().scan_once
 
 # Python runtimes whose AWS runtime marshals JSON with ensure_ascii=False.
 _NON_ASCII_JSON_RUNTIME = re.compile(r"AWS_Lambda_python3\.(1[2-9]|[2-9]\d)$")
@@ -36,9 +46,29 @@ class Marshaller:
         self._raw: List[str] = []
         self._marker = "@@lamina-raw-json-%s-" % os.urandom(8).hex()
         self._marker_re = re.compile('"' + re.escape(self._marker) + r'(\d+)@@"')
-        self._encode = json.JSONEncoder(
-            ensure_ascii=ensure_ascii, allow_nan=True, default=self._default
-        ).encode
+        encoder = json.JSONEncoder(ensure_ascii=ensure_ascii, allow_nan=True, default=self._default)
+        self._encode = encoder.encode
+        # ``encoder.encode`` builds a C encoder on every call; this one is built once, with
+        # the same arguments (``JSONEncoder.iterencode``), and its circular-reference markers
+        # are cleared before each use.
+        self._markers: Dict[int, Any] = {}
+        self._c_encode = (
+            _c_make_encoder(
+                self._markers,
+                encoder.default,
+                json.encoder.encode_basestring_ascii
+                if ensure_ascii
+                else json.encoder.encode_basestring,
+                None,
+                encoder.key_separator,
+                encoder.item_separator,
+                False,
+                False,
+                True,
+            )
+            if _c_make_encoder is not None
+            else None
+        )
 
     def _default(self, obj: Any) -> Any:
         if isinstance(obj, (bytes, bytearray)):
@@ -55,7 +85,12 @@ class Marshaller:
         raw = self._raw
         del raw[:]
         try:
-            text = self._encode(obj)
+            c_encode = self._c_encode
+            if c_encode is not None:
+                self._markers.clear()
+                text = "".join(c_encode(obj, 0))
+            else:
+                text = self._encode(obj)
             if raw:
                 text = self._marker_re.sub(lambda m: raw[int(m.group(1))], text)
             return text
@@ -75,10 +110,21 @@ class Marshaller:
 
     @staticmethod
     def unmarshal_request(body: bytes, content_type: Optional[str]) -> Any:
+        """The event: ``json.loads(body)`` (bytes for a content type other than JSON)."""
         # AWS's runtime hands non-JSON payloads over as bytes; RAPID always sends a content
         # type (application/json by default), so a missing one is treated as JSON.
         if content_type is not None and content_type != "application/json":
             return body
+        if body[:1] in _FAST_JSON_STARTS:
+            # What json.loads does for an object or array in UTF-8 with nothing around it,
+            # minus its Python-level steps; anything else is left to json.loads.
+            try:
+                text = body.decode("utf-8", "surrogatepass")
+                value, end = _scan_json(text, 0)
+                if end == len(text):
+                    return value
+            except Exception:  # json.loads below gives the error (or the value)
+                pass
         try:
             return json.loads(body)
         except Exception as e:
