@@ -12,7 +12,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DATABASES = ("lamina.sqlite3", "logs.sqlite3", "async.sqlite3", "sqs.sqlite3")
+DATABASES = (
+    "lamina.sqlite3",
+    "logs.sqlite3",
+    "async.sqlite3",
+    "sqs.sqlite3",
+    "events.sqlite3",
+    "sns.sqlite3",
+    "scheduler.sqlite3",
+    "apigateway.sqlite3",
+)
 DIRECTORY_MODE = 0o700
 DATABASE_MODE = 0o600
 
