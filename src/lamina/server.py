@@ -23,6 +23,7 @@ from lamina.api.http_protocol import (
     connection_cap,
     raise_open_files_limit,
 )
+from lamina.api.url_trigger import FunctionUrlTrigger
 from lamina.config import Settings
 from lamina.lifecycle import Lifecycle
 from lamina.runtime.api_proxy import RelayedConnections
@@ -32,6 +33,7 @@ from lamina.services.events.service import EventsService
 from lamina.services.router_destinations import RouterSinks
 from lamina.services.sns.service import SnsService
 from lamina.services.sqs.service import SqsService
+from lamina.wiring.apigateway import add_apigateway_services, build_apigateway
 from lamina.wiring.edge import build_access, build_edge, build_services
 from lamina.wiring.events import add_events_service, build_events
 from lamina.wiring.function_sink import RegionsFunctionSink
@@ -142,9 +144,15 @@ def build(settings: Settings) -> Lamina:
     )
     add_scheduler_service(services, scheduler, access)
     router.topics, router.buses = topic_sink(topics), events
+    apigateway = build_apigateway(host, regions)
+    add_apigateway_services(services, apigateway, access, settings.base_url)
     app = build_edge(host, regions, services, access, schedules.clock)
+    # API Gateway stages (docs/http.md), asked before the AWS APIs.
+    app.triggers.append(apigateway.trigger)
+    # Function URLs (docs/http.md), asked before the AWS APIs.
+    app.triggers.append(FunctionUrlTrigger(regions.all, settings.account_id, host.credentials))
     add_sns_links(app, topics)
-    return Lamina(
+    lamina = Lamina(
         settings,
         host,
         regions,
@@ -155,6 +163,8 @@ def build(settings: Settings) -> Lamina:
         schedules,
         scheduler,
     )
+    lamina.lifecycle.add("api gateway store", stop=apigateway.stop)
+    return lamina
 
 
 def function_peers(lamina: Lamina) -> FunctionPeers | None:

@@ -74,9 +74,7 @@ def test_pipelined_invokes_are_answered_in_order(server: LaminaServer, echo: str
 def test_a_lean_invoke_then_another_operation_on_one_connection(
     server: LaminaServer, echo: str
 ) -> None:
-    get = (
-        f"GET /2015-03-31/functions/{echo} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n"
-    ).encode()
+    get = (f"GET /2015-03-31/functions/{echo} HTTP/1.1\r\nHost: 127.0.0.1\r\n{AUTH}\r\n").encode()
     with _connect(server) as sock:
         sock.sendall(_invoke(echo, b'{"a": 1}') + get + _invoke(echo, b'{"a": 2}'))
         first, second, third = _read_responses(sock, 3)

@@ -194,7 +194,7 @@ def test_conflicts_and_missing_resources(sch: Any) -> None:
 def test_bad_input_gets_a_validation_error_and_changes_nothing(server: LaminaServer) -> None:
     raw = server.client("scheduler", parameter_validation=False)
     name = unique("v")
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"ScheduleExpression": "rate(1 day)", "FlexibleTimeWindow": {"Mode": "SOMETIMES"}},
         {"ScheduleExpression": "rate(1 day)", "FlexibleTimeWindow": {"Mode": "FLEXIBLE"}},
         {"ScheduleExpression": "rate(1 day)", "FlexibleTimeWindow": OFF, "State": "PAUSED"},

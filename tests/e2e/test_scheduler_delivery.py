@@ -314,3 +314,40 @@ def test_topic_and_event_bus_targets_deliver(srv: LaminaServer) -> None:
     event = json.loads(message["Body"])
     assert (event["source"], event["detail-type"], event["detail"]) == (source, "Tick", {"tick": 1})
     assert event["resources"] == [f"arn:aws:scheduler:{REGION}:{ACCOUNT}:schedule/default/{to_bus}"]
+
+
+def test_pending_retries_survive_a_sigkill(own_server: Any, tmp_path: Path) -> None:
+    """A delivery that failed and waits for its retry is stored: after a SIGKILL the next
+    start resumes its retries where they were (attempts counted on), then dead-letters."""
+    data = tmp_path / "retries"
+    first: LaminaServer = own_server(data=data)
+    dlq_url, dlq_arn = new_queue(first)
+    missing = f"arn:aws:sqs:{REGION}:{ACCOUNT}:{unique('missing')}"
+    first.client("scheduler").create_schedule(
+        Name="retried",
+        ScheduleExpression="cron(0 * * * ? *)",
+        FlexibleTimeWindow=OFF,
+        Target={
+            "Arn": missing,
+            "RoleArn": ROLE,
+            "Input": "kept",
+            "RetryPolicy": {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 3600},
+            "DeadLetterConfig": {"Arn": dlq_arn},
+        },
+    )
+    now = server_now(first)
+    clock = advance(first, 3600 - 60 * now.minute - now.second + 0.5)  # the hour: it fails
+    first.stop(9)  # a retry waits (due 1 s later): only the database knows it now
+    os.environ[CLOCK_OFFSET_ENV] = str(clock["offset"])
+    try:
+        second: LaminaServer = own_server(data=data)
+    finally:
+        del os.environ[CLOCK_OFFSET_ENV]
+    advance(second, 10)  # retries 1 (overdue at start), 2 and 3 all fail
+    [message] = drain(second, dlq_url, wait=10)
+    assert message["Body"] == "kept"
+    attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
+    assert attributes["RETRY_ATTEMPTS"] == "3"
+    assert attributes["EXHAUSTED_RETRY_CONDITION"] == "MaximumRetryAttempts"
+    assert attributes["TARGET_ARN"] == missing
+    assert drain(second, dlq_url, wait=2) == []  # once

@@ -428,8 +428,20 @@ def test_sms_numbers_are_checked(sns: Any) -> None:
     assert sns.publish(PhoneNumber="+15551234567", Message="not sent")["MessageId"]
 
 
-def test_http_subscription_attributes_match_aws(sns: Any) -> None:
-    expected = recorded("test_subscribe_external_http_endpoint_content_type[False]", "sub-attrs")
+# What each recorded subscription was given (AWS answers the policy rewritten: every member,
+# null when not given, and the healthyRetryPolicy completed).
+GIVEN_DELIVERY_POLICY = {
+    "False": {
+        "healthyRetryPolicy": {"minDelayTarget": 1, "maxDelayTarget": 1, "numRetries": 0},
+        "throttlePolicy": {"maxReceivesPerSecond": 1000},
+    },
+    "True": {"requestPolicy": {"headerContentType": "text/csv"}},
+}
+
+
+@pytest.mark.parametrize("raw", ["False", "True"])
+def test_http_subscription_attributes_match_aws(sns: Any, raw: str) -> None:
+    expected = recorded(f"test_subscribe_external_http_endpoint_content_type[{raw}]", "sub-attrs")
     topic_policy = {
         "http": {
             "disableSubscriptionOverrides": False,
@@ -443,7 +455,7 @@ def test_http_subscription_attributes_match_aws(sns: Any) -> None:
         TopicArn=arn,
         Protocol="http",
         Endpoint="http://127.0.0.1:1/sns-endpoint",  # nobody listens: it stays pending
-        Attributes={"DeliveryPolicy": json.dumps(expected["Attributes"]["DeliveryPolicy"])},
+        Attributes={"DeliveryPolicy": json.dumps(GIVEN_DELIVERY_POLICY[raw])},
         ReturnSubscriptionArn=True,
     )["SubscriptionArn"]
     got = parsed_attributes(sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"])
@@ -456,6 +468,13 @@ def test_http_subscription_attributes_match_aws(sns: Any) -> None:
     ):
         assert got[key] == want[key], key
     assert got["EffectiveDeliveryPolicy"] == want["EffectiveDeliveryPolicy"]
+    sns.set_subscription_attributes(
+        SubscriptionArn=sub,
+        AttributeName="DeliveryPolicy",
+        AttributeValue=json.dumps(GIVEN_DELIVERY_POLICY[raw]),
+    )
+    got = parsed_attributes(sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"])
+    assert got["DeliveryPolicy"] == want["DeliveryPolicy"]
 
 
 def test_data_protection_policy(sns: Any) -> None:

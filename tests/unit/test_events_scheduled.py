@@ -67,3 +67,105 @@ async def _scheduled(tmp_path: Path) -> None:
     finally:
         await runner.stop()
         await router.service.stop()
+
+
+async def _router_on(path: Path, clock: Clock) -> tuple[Router, ScheduleRunner]:
+    router = Router(path)
+    router.service.registry.clock = clock.timestamp
+    runner = ScheduleRunner(clock)
+    router.service.rules.schedules = RuleSchedules(runner, router.service.fire_scheduled)
+    await router.service.start()
+    await runner.start()
+    return router, runner
+
+
+async def _scheduled_rule(router: Router, name: str, expression: str) -> None:
+    book = router.service.rules
+    await book.put_rule(
+        DEFAULT,
+        name,
+        event_pattern=None,
+        schedule=expression,
+        state=None,
+        description=None,
+        role_arn=None,
+        tags={},
+    )
+    await book.put_targets(DEFAULT, name, [{"Id": "t", "Arn": QUEUE}])
+
+
+def _times(router: Router) -> list[str]:
+    return [json.loads(body)["time"] for _, body, _, _ in router.queues.sent]
+
+
+def test_the_event_time_is_the_due_time_not_the_clock(tmp_path: Path) -> None:
+    """An advance of 17 minutes past three due times of a 5-minute rate puts three events
+    whose ``time`` are those due times (not the advanced clock's now)."""
+
+    async def body() -> None:
+        clock = Clock(wall=lambda: START)
+        router, runner = await _router_on(tmp_path / "events.sqlite3", clock)
+        try:
+            await _scheduled_rule(router, "every-5", "rate(5 minutes)")
+            await clock.advance(17 * 60)
+            await router.settle()
+            assert _times(router) == [
+                "2026-09-21T14:18:20Z",
+                "2026-09-21T14:23:20Z",
+                "2026-09-21T14:28:20Z",
+            ]
+        finally:
+            await runner.stop()
+            await router.service.stop()
+
+    asyncio.run(body())
+
+
+def test_a_restart_fires_once_for_what_the_downtime_missed(tmp_path: Path) -> None:
+    """Stopped after a fire and started an hour later, a rate(5 minutes) rule fires once at
+    start for the twelve due times it missed (at the first of them), then every 5 minutes again; a
+    rule disabled before the downtime and enabled after it does not catch up."""
+    path = tmp_path / "events.sqlite3"
+
+    async def body() -> None:
+        clock = Clock(wall=lambda: START)
+        router, runner = await _router_on(path, clock)
+        try:
+            await _scheduled_rule(router, "every-5", "rate(5 minutes)")
+            await clock.advance(300)
+            await router.settle()
+            assert len(router.queues.sent) == 1
+        finally:
+            await runner.stop()
+            await router.service.stop()
+
+        later = Clock(wall=lambda: START, offset=300 + 3600)
+        router, runner = await _router_on(path, later)
+        try:
+            await runner.run_due()
+            await router.settle()
+            # One fire, for the first due time missed (START + 10 min), none for the others.
+            assert _times(router) == ["2026-09-21T14:23:20Z"]
+            await later.advance(300)
+            await router.settle()
+            assert _times(router)[1:] == ["2026-09-21T15:23:20Z"]
+            await router.service.rules.set_state(DEFAULT, "every-5", "DISABLED")
+        finally:
+            await runner.stop()
+            await router.service.stop()
+
+        again = Clock(wall=lambda: START, offset=300 + 3600 + 300 + 7200)
+        router, runner = await _router_on(path, again)
+        try:
+            await router.service.rules.set_state(DEFAULT, "every-5", "ENABLED")
+            await runner.run_due()
+            await router.settle()
+            assert router.queues.sent == []  # armed from now: nothing to catch up
+            await again.advance(300)
+            await router.settle()
+            assert len(router.queues.sent) == 1
+        finally:
+            await runner.stop()
+            await router.service.stop()
+
+    asyncio.run(body())

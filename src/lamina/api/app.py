@@ -36,6 +36,7 @@ from lamina.api.endpoints import (
     is_query_request,
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
+from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
 from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim
@@ -120,6 +121,9 @@ class EdgeApp:
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
             status, headers, body = unexpected_error(exc)
         headers.append((b"x-amzn-requestid", request_id.encode()))
+        if isinstance(body, StreamingBody):
+            await _send_streamed(send, status, headers, body)
+            return
         headers.append((b"content-length", str(len(body)).encode()))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
@@ -270,6 +274,8 @@ class EdgeApp:
             if ctx.caller is not None and service.check is not None:
                 service.check(ctx, op.name, params)
             output = await handler(ctx, params)
+            if isinstance(output, StreamedOutput):
+                return output.wire()  # InvokeWithResponseStream: sent as it comes
             return model.render_output(op, output)
         except AwsError as error:
             return error_response(error)
@@ -489,6 +495,18 @@ async def _read_body(request: _Request) -> bytes:
             raise _over_limit(request)
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _send_streamed(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: StreamingBody
+) -> None:
+    """A streamed answer: chunked, each piece written as soon as it is produced."""
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    try:
+        async for piece in body.pieces():
+            await send({"type": "http.response.body", "body": piece, "more_body": True})
+    finally:
+        await send({"type": "http.response.body", "body": b""})
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

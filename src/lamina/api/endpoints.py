@@ -99,14 +99,18 @@ class ServiceDirectory:
     # Other rest-json services (Scheduler, API Gateway), by signing name.
     rest: dict[str, RestJsonService] = field(default_factory=dict)
 
-    def add_rest_json(self, service: RestJsonService) -> None:
-        self.rest[service.signing_name] = service
+    def add_rest_json(self, service: RestJsonService, key: str | None = None) -> None:
+        """``key``: the directory's name of a service that shares its signing name with
+        another (API Gateway v2: ``apigatewayv2``), else its signing name."""
+        self.rest[key or service.signing_name] = service
 
     def rest_service(self, path: str, signing_name: str | None) -> RestJsonService:
         """The rest-json service of a request: the one its signature names, else Lambda.
         Lambda's paths all start with a date (``/2015-03-31/...``): those never look
-        further."""
+        further. Both API Gateways sign as ``apigateway``: v2's paths start with ``/v2/``."""
         if self.rest and signing_name is not None and not path.startswith("/20"):
+            if signing_name == "apigateway" and path.startswith("/v2/"):
+                signing_name = "apigatewayv2"
             return self.rest.get(signing_name, self.rest_json)
         return self.rest_json
 

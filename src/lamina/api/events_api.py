@@ -97,6 +97,13 @@ def events_handlers(service: EventsService) -> dict[str, Handler]:
             out["NextToken"] = token
         return out
 
+    async def update_event_bus(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        bus = await registry.update_bus(bus_key(ctx, params.get("Name")), params.get("Description"))
+        out: dict[str, Any] = {"Arn": bus.arn, "Name": bus.key.name}
+        if bus.description is not None:
+            out["Description"] = bus.description
+        return out
+
     async def delete_event_bus(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         await registry.delete_bus(BusKey(ctx.region, ctx.account_id, params["Name"]))
         return {}
@@ -146,6 +153,7 @@ def events_handlers(service: EventsService) -> dict[str, Handler]:
         "CreateEventBus": create_event_bus,
         "DescribeEventBus": describe_event_bus,
         "ListEventBuses": list_event_buses,
+        "UpdateEventBus": update_event_bus,
         "DeleteEventBus": delete_event_bus,
         "PutPermission": put_permission,
         "RemovePermission": remove_permission,

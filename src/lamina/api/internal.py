@@ -113,9 +113,10 @@ class AdvanceableClock(Protocol):
 
 def clock_endpoint(clock: AdvanceableClock) -> RawHandler:
     """``/_lamina/clock``: the schedules' clock as JSON (``now``: epoch seconds, ``offset``:
-    seconds ahead of the wall clock); ``POST /_lamina/clock?advance=<seconds>`` moves it
-    forward and answers once every schedule that became due has fired (docs/schedules.md).
-    A bad ``advance`` answers 400."""
+    seconds ahead of the wall clock); ``/_lamina/clock?advance=<seconds>`` moves it forward
+    and answers once every schedule that became due has fired (docs/schedules.md). Internal
+    handlers do not see the HTTP method: any method (``GET`` or ``POST``) reads the clock,
+    and any method with ``advance`` advances it. A bad ``advance`` answers 400."""
 
     async def serve(
         rest: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes

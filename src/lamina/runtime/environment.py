@@ -27,6 +27,7 @@ from lamina.domain.models import FunctionConfig
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
 from lamina.runtime.log_lines import TailLines
 from lamina.runtime.peer import runtime_peer_check
+from lamina.runtime.response_stream import ResponseStream
 from lamina.runtime.runtime_api import (
     ACCEPTED,
     MAX_RESPONSE_BYTES,
@@ -35,6 +36,7 @@ from lamina.runtime.runtime_api import (
     RuntimeApiServer,
     runtime_error,
 )
+from lamina.runtime.runtime_api_stream import invalid_mode_reply
 from lamina.runtime.runtime_output import LogSink, RuntimeOutput
 from lamina.runtime.sandbox import Sandbox, SandboxError, SandboxHandle, SandboxSpec
 
@@ -83,6 +85,9 @@ class Invocation:
     client_context: str | None = None
     trace_id: str | None = None
     cognito_identity: str | None = None
+    # Where a streamed response's chunks go as they come (InvokeWithResponseStream,
+    # RESPONSE_STREAM URLs); None: a streamed response is collected into the payload.
+    stream: ResponseStream | None = None
 
 
 @dataclass
@@ -106,6 +111,8 @@ class _Running:
     delivered: bool = False
     timer: asyncio.TimerHandle | None = None
     cold: bool = False
+    # The runtime's streamed response, once it started one.
+    stream: ResponseStream | None = None
 
 
 def exit_message(returncode: int) -> str:
@@ -512,6 +519,45 @@ class Environment:
         if running is not None and not running.future.done():
             self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
         return ACCEPTED
+
+    # Streamed responses (runtime_api_stream.StreamingHandler) -----------------------------
+
+    def begin_stream(self, request_id: str, content_type: str | None) -> ResponseStream | ApiReply:
+        running = self._current(request_id)
+        if running is None or running.stream is not None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        stream = running.invocation.stream
+        if stream is None:
+            # The caller wants the response in one piece: collect it (6 MB as buffered).
+            stream = ResponseStream(limit=MAX_RESPONSE_BYTES, collect=True)
+        stream.begin(content_type)
+        running.stream = stream
+        return stream
+
+    def end_stream(self, request_id: str, error_type: str | None, error_body: bytes) -> ApiReply:
+        running = self._current(request_id)
+        if running is None or running.stream is None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        stream = running.stream
+        if error_type is None and stream.error is not None:
+            error_type, error_body = stream.error
+        if error_type is not None:
+            stream.fail(error_type, error_body)
+            self._finish(running, error_body, "Unhandled", error_type, "error")
+        else:
+            payload = stream.collected() if stream.collect else b""
+            stream.end()
+            self._finish(running, payload, None, None, "success")
+        return ACCEPTED
+
+    def reject_response_mode(self, request_id: str, mode: str) -> ApiReply:
+        running = self._current(request_id)
+        if running is None:
+            return runtime_error(400, "InvalidRequestID", "Invalid request ID")
+        error_type = "Runtime.InvalidResponseModeHeader"
+        body = platform_error(request_id, error_type, f"Invalid response mode header: {mode}")
+        self._finish(running, body, "Unhandled", error_type, "error")
+        return invalid_mode_reply(mode)
 
     def runtime_api_abused(self, reason: str) -> None:
         """The runtime broke a Runtime API limit: it loses its environment. The exit is

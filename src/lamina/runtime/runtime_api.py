@@ -244,6 +244,8 @@ class RuntimeApiServer:
                 return ApiReply(405)
             request_id, kind = found.groups()
             if kind == "response":
+                if request.reply is not None:
+                    return request.reply  # a streamed response, already handled
                 if request.oversized:
                     return handler.post_oversized_response(request_id)
                 return handler.post_response(request_id, request.body)

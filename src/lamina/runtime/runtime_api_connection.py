@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, cast
 
 import httptools
 
+from lamina.runtime.runtime_api_stream import StreamedResponse
 from lamina.runtime.runtime_api_wire import (
     ACCEPTED,
     ACCEPTED_BYTES,
@@ -66,6 +67,8 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._body_size = 0
+        # A streamed response being received (``runtime_api_stream``), else None.
+        self._stream: StreamedResponse | None = None
 
     # asyncio.Protocol -------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -106,6 +109,9 @@ class _RuntimeApiConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
+        if self._stream is not None:
+            self._stream.truncated()
+            self._stream = None
         self.server.connection_ended(self)
 
     def pause_writing(self) -> None:
@@ -115,6 +121,16 @@ class _RuntimeApiConnection(asyncio.Protocol):
     def resume_writing(self) -> None:
         self._write_paused = False
         self._read_on()
+
+    def pause_stream(self) -> None:
+        """A streamed response's reader is behind: read no more until ``resume_stream``."""
+        if self.transport is not None:
+            self.transport.pause_reading()
+
+    def resume_stream(self) -> None:
+        """The reader caught up: read again (unless reading is paused for another reason)."""
+        if self.transport is not None and not self._reading_paused and not self._closing:
+            self.transport.resume_reading()
 
     def _pause_reading(self) -> None:
         if not self._reading_paused and self.transport is not None:
@@ -193,8 +209,13 @@ class _RuntimeApiConnection(asyncio.Protocol):
         declared = self._headers.get("content-length", "")
         if declared.isdigit() and int(declared) > self.limits.discarded_body_bytes:
             raise LimitExceeded(f"request body over {self.limits.discarded_body_bytes} bytes")
+        if "lambda-runtime-function-response-mode" in self._headers and self.admitted:
+            self._stream = StreamedResponse.start(self)
 
     def on_body(self, body: bytes) -> None:
+        if self._stream is not None:
+            self._stream.push(body)
+            return
         self._body_size += len(body)
         if self._body_size <= self.limits.body_bytes:
             self._body.append(body)
@@ -205,16 +226,18 @@ class _RuntimeApiConnection(asyncio.Protocol):
         self._in_head = True
         self._head_size = 0
         oversized = self._body_size > self.limits.body_bytes
-        self._pending.append(
-            ApiRequest(
-                method=self.parser.get_method().decode(),
-                path=self._url.decode("latin-1").split("?", 1)[0],
-                headers=self._headers,
-                body=b"" if oversized else b"".join(self._body),
-                keep_alive=self.parser.should_keep_alive(),
-                oversized=oversized,
-            )
+        request = ApiRequest(
+            method=self.parser.get_method().decode(),
+            path=self._url.decode("latin-1").split("?", 1)[0],
+            headers=self._headers,
+            body=b"" if oversized else b"".join(self._body),
+            keep_alive=self.parser.should_keep_alive(),
+            oversized=oversized,
         )
+        if self._stream is not None:
+            request.reply = self._stream.complete(self._headers)
+            self._stream = None
+        self._pending.append(request)
         self._body = []
         if len(self._pending) > self.limits.pipelined:
             raise LimitExceeded(f"more than {self.limits.pipelined} pipelined requests")

@@ -156,3 +156,5 @@ class ApiRequest:
     body: bytes
     keep_alive: bool
     oversized: bool
+    # The reply already decided while the request was received (a streamed response).
+    reply: ApiReply | None = None

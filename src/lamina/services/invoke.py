@@ -24,6 +24,7 @@ import binascii
 import json
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
@@ -42,6 +43,9 @@ from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.function_catalog import FunctionCatalog
 from lamina.services.metrics import MetricsCollector
 from lamina.services.signals import LambdaSignals
+
+if TYPE_CHECKING:
+    from lamina.services.invoke_streaming import StreamingInvocation
 
 log = logging.getLogger("lamina.invoke")
 
@@ -128,6 +132,13 @@ class InvokeService:
             raise
         tail = log_tail(outcome.log_text) if prepared.log_type == "Tail" else None
         return InvokeResult(config.version, outcome.payload, outcome.function_error, tail)
+
+    async def stream(self, prepared: PreparedInvocation) -> StreamingInvocation:
+        """Run a synchronous invocation whose response is streamed as the function writes
+        it (``services.invoke_streaming``); a throttle is counted and raised (429)."""
+        from lamina.services.invoke_streaming import open_stream
+
+        return await open_stream(self, prepared)
 
     async def run(
         self,

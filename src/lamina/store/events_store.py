@@ -57,6 +57,13 @@ STEPS: list[Step] = [
         attempts INTEGER NOT NULL, due REAL NOT NULL);
     """,
     events_archives.SCHEMA,
+    # When each scheduled rule last fired (its due time): a restart resumes from there.
+    """
+    CREATE TABLE IF NOT EXISTS events_rule_fires (
+        region TEXT NOT NULL, account TEXT NOT NULL, bus TEXT NOT NULL, name TEXT NOT NULL,
+        fired REAL NOT NULL,
+        PRIMARY KEY (region, account, bus, name));
+    """,
 ]
 
 
@@ -134,7 +141,23 @@ class SqliteEventsStore:
             for r in rows
         ]
 
+    def load_rule_fires(self) -> dict[tuple[BusKey, str], float]:
+        rows = self._read(
+            lambda c: c.execute(
+                "SELECT region, account, bus, name, fired FROM events_rule_fires"
+            ).fetchall()
+        )
+        return {(BusKey(r[0], r[1], r[2]), r[3]): float(r[4]) for r in rows}
+
     # --- writes (group commit) ----------------------------------------------------------
+
+    async def record_rule_fire(self, bus: BusKey, name: str, fired: float) -> None:
+        row = (bus.region, bus.account, bus.name, name, fired)
+
+        def record(conn: sqlite3.Connection) -> None:
+            conn.execute("INSERT OR REPLACE INTO events_rule_fires VALUES (?, ?, ?, ?, ?)", row)
+
+        await self._writer.run_op(record)
 
     async def put_bus(self, bus: dict[str, Any]) -> None:
         row = (bus["region"], bus["account"], bus["name"], json.dumps(bus))
@@ -149,6 +172,7 @@ class SqliteEventsStore:
 
         def delete(conn: sqlite3.Connection) -> None:
             for table, column in (
+                ("events_rule_fires", "bus"),
                 ("events_targets", "bus"),
                 ("events_rules", "bus"),
                 ("events_buses", "name"),
@@ -173,6 +197,10 @@ class SqliteEventsStore:
         def delete(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "DELETE FROM events_targets WHERE region=? AND account=? AND bus=? AND rule=?",
+                args,
+            )
+            conn.execute(
+                "DELETE FROM events_rule_fires WHERE region=? AND account=? AND bus=? AND name=?",
                 args,
             )
             conn.execute(

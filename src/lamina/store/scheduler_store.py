@@ -14,7 +14,12 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from lamina.services.scheduler.records import GroupRecord, ScheduleRecord
+from lamina.services.scheduler.records import (
+    GroupRecord,
+    PendingRetry,
+    ScheduleRecord,
+    target_from_doc,
+)
 from lamina.store.group_commit import GroupCommitWriter
 from lamina.store.migrations import migrate
 
@@ -34,6 +39,17 @@ STEPS = [
         name TEXT NOT NULL,
         doc TEXT NOT NULL,
         PRIMARY KEY (region, account_id, group_name, name)
+    );
+    """,
+    # Failed deliveries waiting for a retry (services/scheduler/delivery.py).
+    """
+    CREATE TABLE scheduler_retries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        schedule_arn TEXT NOT NULL,
+        target TEXT NOT NULL,
+        scheduled REAL NOT NULL,
+        retries INTEGER NOT NULL,
+        due REAL NOT NULL
     );
     """,
 ]
@@ -135,6 +151,46 @@ class SqliteSchedulerStore:
             )
 
         await self._writer.run_op(record)
+
+    def load_retries(self) -> list[PendingRetry]:
+        """Every pending retry, by id (call before any write, off the event loop)."""
+        return [
+            PendingRetry(int(rid), arn, target_from_doc(json.loads(target)), scheduled, n, due)
+            for rid, arn, target, scheduled, n, due in self._conn.execute(
+                "SELECT id, schedule_arn, target, scheduled, retries, due"
+                " FROM scheduler_retries ORDER BY id"
+            )
+        ]
+
+    async def add_retry(
+        self, schedule_arn: str, target: dict[str, object], scheduled: float, due: float
+    ) -> int:
+        row = (schedule_arn, json.dumps(target), scheduled, due)
+
+        def add(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO scheduler_retries(schedule_arn, target, scheduled, retries, due)"
+                " VALUES (?, ?, ?, 1, ?)",
+                row,
+            )
+            return int(cursor.lastrowid or 0)
+
+        return await self._writer.run_op(add)
+
+    async def update_retry(self, retry_id: int, retries: int, due: float) -> None:
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE scheduler_retries SET retries=?, due=? WHERE id=?",
+                (retries, due, retry_id),
+            )
+
+        await self._writer.run_op(update)
+
+    async def delete_retry(self, retry_id: int) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM scheduler_retries WHERE id=?", (retry_id,))
+
+        await self._writer.run_op(delete)
 
     def close(self) -> None:
         if self._closed:

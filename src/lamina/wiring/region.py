@@ -15,8 +15,11 @@ from functools import partial
 
 from lamina.api.endpoints import Handler
 from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
+from lamina.api.function_url_api import function_url_handlers
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.lambda_config_api import lambda_config_handlers
+from lamina.api.lambda_policy_api import policy_handlers
+from lamina.api.lambda_streaming_api import streaming_handlers
 from lamina.api.logs_api import logs_handlers
 from lamina.domain.destinations import Destination
 from lamina.domain.models import FunctionConfig
@@ -37,6 +40,8 @@ from lamina.services.event_sources.invoker import InvokeServiceInvoker
 from lamina.services.event_sources.mappings import EventSourceMappingService
 from lamina.services.function_catalog import FunctionCatalog
 from lamina.services.function_packages import FunctionPackages
+from lamina.services.function_policies import FunctionPolicies
+from lamina.services.function_urls import FunctionUrlService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.layers import LayerService
@@ -51,12 +56,15 @@ from lamina.services.router_destinations import (
     TopicDestination,
 )
 from lamina.services.signals import LambdaSignals
+from lamina.services.url_address import UrlAddresses
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
 from lamina.store.async_queue import AsyncQueueStore
 from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
 from lamina.store.event_source_mappings import SqliteEventSourceMappingStore
+from lamina.store.function_policy_store import SqliteFunctionPolicyStore
+from lamina.store.function_url_store import SqliteFunctionUrlStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
@@ -117,6 +125,13 @@ class RegionalLambda:
         # First listener: a changed function's warm environments retire before anything else.
         self.signals.function_changed.connect(self._function_changed)
         self.aliases = AliasService(self.alias_book, self.catalog, self.signals)
+        # Resource-based policies (AddPermission...); they go with their function, version
+        # or alias.
+        self.policies = FunctionPolicies(
+            SqliteFunctionPolicyStore(database), self.catalog, self.alias_book, region, account
+        )
+        self.signals.function_changed.connect(self.policies.function_changed)
+        self.signals.alias_changed.connect(self.policies.alias_changed)
         self.versions = VersionService(self.catalog)
         self.limiter = ConcurrencyLimiter(
             settings.concurrency_limit,
@@ -160,6 +175,15 @@ class RegionalLambda:
         self.signals.function_changed.connect(self.concurrency.function_changed)
         self.signals.function_changed.connect(self.event_configs.function_changed)
         self.signals.alias_changed.connect(self.provisioned.alias_changed)
+        # Function URLs (docs/http.md): their rows go with their function.
+        self.function_urls = FunctionUrlService(
+            SqliteFunctionUrlStore(database),
+            self.catalog,
+            self.alias_book,
+            UrlAddresses(settings.base_url),
+            region,
+        )
+        self.signals.function_deleted.connect(self.function_urls.function_deleted)
         self.async_invoke = AsyncInvoker(
             AsyncQueueStore(data / "async.sqlite3"),
             self.invoke,
@@ -186,7 +210,11 @@ class RegionalLambda:
                 self.aliases, self.concurrency, self.provisioned, self.event_configs
             ),
         )
+        # InvokeWithResponseStream (api/lambda_streaming_api.py).
+        self.lambda_handlers.update(streaming_handlers(self.invoke))
+        self.lambda_handlers.update(policy_handlers(self.policies))
         # A runtime's spawner starts when a function needs it next (wiring/warmup.py).
+        self.lambda_handlers.update(function_url_handlers(self.function_urls))
         self.lambda_handlers = warming_handlers(self.lambda_handlers, host.warm_runtime)
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)
 
@@ -215,6 +243,7 @@ class RegionalLambda:
                 mapping_store.close()
 
             lifecycle.add("event source mappings", start=mappings.start, stop=stop_event_sources)
+        lifecycle.add("function policies", stop=self.policies.drain)
         lifecycle.add("stores", stop=self._close_stores)
 
     # --- lifecycle --------------------------------------------------------------------------
@@ -247,6 +276,8 @@ class RegionalLambda:
         self.alias_book.close()
         self.provisioned.close()
         self.event_configs.close()
+        self.function_urls.close()
+        self.policies.close()
 
     # --- wiring -----------------------------------------------------------------------------
 

@@ -78,10 +78,11 @@ def build_scheduler(
     store = SqliteSchedulerStore(host.data / "scheduler.sqlite3")
     stored = store.load()
     targets = TargetSinks(functions, queues, topics, buses)
-    delivery = ScheduleDelivery(targets, schedules.runner)
+    delivery = ScheduleDelivery(targets, schedules.runner, store)
     service = SchedulerService(store, schedules.runner, delivery)
     service.groups.load(stored.groups)
     service.load(stored.schedules)
+    delivery.resume(store.load_retries())  # failed deliveries a previous run left pending
     return Scheduler(service, store)
 
 

@@ -22,7 +22,7 @@
  * one keep-alive socket (the RIC uses a native libcurl addon); console output is written
  * synchronously, and process.stdout/stderr block, so that every line logged before a response
  * is in the log pipe before the response is posted; response-streaming handlers
- * (awslambda.streamifyResponse) are buffered and posted as one response; invocation errors
+ * (awslambda.streamifyResponse) stream their writes as chunks (response_stream.cjs); invocation errors
  * carry Lambda-Runtime-Function-Error-Type; global.gc is created on first use (AWS starts node
  * with --expose-gc, which would cost every cold start Node's code cache: see
  * lamina/runtime/nodejs.py).
@@ -677,15 +677,6 @@ class RapidClient {
     );
   }
 
-  postStreamedResponse(id, body, contentType, callback) {
-    this.post(
-      `/runtime/invocation/${encodeURIComponent(id)}/response`,
-      `Content-Type: ${headerValue(contentType)}\r\n`,
-      body,
-      callback
-    );
-  }
-
   postInvocationError(error, id, callback) {
     const response = toRapidResponse(error);
     const body = Buffer.from(serializeResponse(response), 'utf8');
@@ -906,7 +897,7 @@ function handlerMetadata(handler) {
     }
     streaming = true;
   }
-  return { streaming, argsNum: handler.length };
+  return { streaming, argsNum: handler.length, highWaterMark: handler[HANDLER_HIGHWATERMARK] };
 }
 
 // --- invocation ------------------------------------------------------------------------------
@@ -1055,50 +1046,22 @@ function buildCallbackContext(client, id, scheduleNext) {
   return [onlyFirst(callback), callbackContext, markCompleted];
 }
 
-/** A response stream for awslambda.streamifyResponse handlers, buffered into one response. */
-function bufferedResponseStream() {
-  const { Writable } = require('stream');
-  const chunks = [];
-  let contentType = 'application/octet-stream';
-  let written = false;
-  let settle;
-  const finished = new Promise((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  const stream = new Writable({
-    write(chunk, _encoding, callback) {
-      chunks.push(chunk);
-      callback();
-    },
-  });
-  stream.on('finish', () => settle.resolve());
-  stream.on('error', (err) => settle.reject(err));
-  const write = stream.write.bind(stream);
-  stream.setContentType = (type) => {
-    if (written) {
-      const message = 'Cannot set content-type, too late.';
-      throw MODERN
+/** The response stream of an awslambda.streamifyResponse handler (response_stream.cjs). */
+function openResponseStream(client, id, highWaterMark) {
+  const { streamingResponse } = require(path.join(__dirname, 'response_stream.cjs'));
+  const helpers = {
+    apiPrefix: API_PREFIX,
+    userAgent: USER_AGENT,
+    headerValue,
+    toRapidResponse,
+    serializeResponse,
+    ResponseParser,
+    tooLate: (message) =>
+      MODERN
         ? modernError('Runtime.InvalidStreamingOperation', message)
-        : new InvalidStreamingOperation(message);
-    }
-    contentType = type;
+        : new InvalidStreamingOperation(message),
   };
-  stream.write = function (chunk, encoding, callback) {
-    if (typeof chunk !== 'string' && !Buffer.isBuffer(chunk) && chunk?.constructor !== Uint8Array) {
-      chunk = JSON.stringify(chunk);
-    }
-    if (!written && typeof this._onBeforeFirstWrite === 'function') {
-      this._onBeforeFirstWrite((data) => write(data));
-    }
-    written = true;
-    return write(chunk, encoding, callback);
-  };
-  return {
-    stream,
-    finished,
-    body: () => Buffer.concat(chunks),
-    contentType: () => contentType,
-  };
+  return streamingResponse(client, id, helpers, highWaterMark);
 }
 
 /** The invoke loop of aws-lambda-ric 3.x (nodejs18.x to nodejs22.x). */
@@ -1108,6 +1071,7 @@ class Runtime {
     this.handler = handler;
     this.errorCallbacks = errorCallbacks;
     this.handleOnce = metadata.streaming ? this.handleOnceStreaming : this.handleOnceNonStreaming;
+    this.highWaterMark = metadata.highWaterMark;
   }
 
   scheduleIteration() {
@@ -1172,7 +1136,7 @@ class Runtime {
         waitForEmptyEventLoop = value;
       },
     };
-    const response = bufferedResponseStream();
+    const response = openResponseStream(this.client, id, this.highWaterMark);
     try {
       this.setErrorCallbacks(id);
       BeforeExitListener.set(() => this.scheduleIteration());
@@ -1185,9 +1149,18 @@ class Runtime {
       const value = await result;
       if (typeof value !== 'undefined') console.warn('Streaming handlers ignore return values.');
       await response.finished;
-      this.client.postStreamedResponse(id, response.body(), response.contentType(), scheduleNext);
+      await response.replied();
+      scheduleNext();
     } catch (err) {
-      fail(err);
+      if (!response.opened()) {
+        fail(err);
+        return;
+      }
+      logError('Invoke Error', err);
+      response.fail(err).then(scheduleNext, (postError) => {
+        writeFd(2, `Lamina runtime: request to the Runtime API failed: ${postError}\n`);
+        process.exit(1);
+      });
     }
   }
 
@@ -1334,7 +1307,7 @@ async function startModern(appRoot, handlerString) {
           }
           return;
         }
-        const response = bufferedResponseStream();
+        const response = openResponseStream(client, id, metadata.highWaterMark);
         try {
           const result = handler(event, response.stream, context);
           if (!(typeof result === 'object' && result !== null && typeof result.then === 'function')) {
@@ -1342,11 +1315,14 @@ async function startModern(appRoot, handlerString) {
           }
           if ((await result) !== undefined) console.warn('Streaming handlers ignore return values.');
           await response.finished;
-          await postAndWait((done) =>
-            client.postStreamedResponse(id, response.body(), response.contentType(), done)
-          );
+          await response.replied();
         } catch (err) {
-          await fail(id, err);
+          if (!response.opened()) {
+            await fail(id, err);
+          } else {
+            logError('Invoke Error', err);
+            await response.fail(err);
+          }
         }
       }
     );

@@ -44,6 +44,9 @@ class Rule:
     pattern: EventPattern | None = field(default=None, compare=False, repr=False)
     # When the rule was first put (epoch seconds; 0: unknown): a rate() counts from it.
     created: float = 0.0
+    # When PutRule or EnableRule last (re)started its schedule (schedule-clock epoch seconds;
+    # 0: unknown): a restart catches up on due times after it (and after the last fire) only.
+    armed: float = 0.0
 
     @property
     def arn(self) -> str:

@@ -113,6 +113,14 @@ class EventsStore(Protocol):
 
     async def reschedule(self, delivery_id: int, attempts: int, due: float) -> None: ...
 
+    def load_rule_fires(self) -> dict[tuple[BusKey, str], float]:
+        """When each scheduled rule last fired (its due time, epoch seconds)."""
+        ...
+
+    async def record_rule_fire(self, bus: BusKey, name: str, fired: float) -> None:
+        """Remember that a scheduled rule fired for the due time ``fired``."""
+        ...
+
     # Archives and replays: documents keyed by region, account and name.
 
     def load_archives(self) -> list[dict[str, Any]]: ...

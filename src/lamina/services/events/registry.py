@@ -108,6 +108,7 @@ class EventsRegistry:
                 dict(body.get("Tags") or {}),
                 compile_pattern(pattern_text) if pattern_text else None,
                 float(body.get("Created") or 0.0),
+                float(body.get("Armed") or 0.0),
             )
             self.keep_rule(rule)
         for target in self.store.load_targets():
@@ -170,6 +171,18 @@ class EventsRegistry:
         await self._save_bus(bus)
         self.buses[key] = bus
         return bus
+
+    @serialised
+    async def update_bus(self, key: BusKey, description: str | None) -> EventBus:
+        """UpdateEventBus: a new ``description`` (None: unchanged); the bus must exist
+        (``default`` always does)."""
+        bus = self.bus(key)
+        if description is None:
+            return bus
+        updated = EventBus(key, description, bus.policy, dict(bus.tags), bus.created, self.clock())
+        await self._save_bus(updated)
+        self.buses[key] = updated
+        return updated
 
     @serialised
     async def delete_bus(self, key: BusKey) -> None:
@@ -289,6 +302,8 @@ class EventsRegistry:
 def stored_rule(rule: Rule) -> StoredRule:
     """A rule as the store keeps it (its PutRule members by AWS's names, and its tags)."""
     body: dict[str, Any] = {"State": rule.state, "Tags": rule.tags, "Created": rule.created}
+    if rule.armed:
+        body["Armed"] = rule.armed
     for member, value in (
         ("EventPattern", rule.event_pattern),
         ("ScheduleExpression", rule.schedule),

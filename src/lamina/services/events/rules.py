@@ -49,6 +49,15 @@ class SchedulePort(Protocol):
         """``rule`` is disabled, deleted or no longer scheduled."""
         ...
 
+    def rule_resumed(self, rule: Rule, last_fired: float | None) -> None:
+        """At start: ``rule`` (enabled, with a schedule) resumes after its last fire (or
+        after it was armed, when later), firing once for all it missed while down."""
+        ...
+
+    def now(self) -> float:
+        """The schedules' clock (epoch seconds): when a rule is armed."""
+        ...
+
 
 ScheduleCheck = Callable[[str], None]
 
@@ -135,11 +144,18 @@ class RuleBook:
             previous.tags if previous is not None else dict(tags),
             pattern,
             previous.created if previous is not None else self._registry.clock(),
+            self._armed_now(schedule, state or "ENABLED"),
         )
         await self._registry.store.put_rule(stored_rule(rule))
         self._registry.keep_rule(rule)
         self._schedule(previous, rule)
         return rule
+
+    def _armed_now(self, schedule: str | None, state: str) -> float:
+        """When a rule put or enabled now starts its schedule (0: it does not)."""
+        if self.schedules is None or schedule is None or state != "ENABLED":
+            return 0.0
+        return self.schedules.now()
 
     def _schedule(self, previous: Rule | None, rule: Rule | None) -> None:
         if self.schedules is None:
@@ -154,7 +170,8 @@ class RuleBook:
         rule = self.rule(bus, name)
         if rule.state == state:
             return
-        updated = dataclasses.replace(rule, state=state)
+        armed = self._armed_now(rule.schedule, state) or rule.armed
+        updated = dataclasses.replace(rule, state=state, armed=armed)
         await self._registry.store.put_rule(stored_rule(updated))
         self._registry.keep_rule(updated)
         self._schedule(rule, updated)

@@ -68,22 +68,25 @@ class EventsService:
         self.replays = ReplayBook(registry, self.archives, self._replay_deliveries, engine.enqueue)
 
     async def start(self) -> None:
-        await asyncio.to_thread(self._load)
+        fires = await asyncio.to_thread(self._load)
         await self.replays.start()
         if self.rules.schedules is not None:
             for rules in self.registry.rules.values():
                 for rule in rules.values():
                     if rule.schedule is not None and rule.enabled:
-                        self.rules.schedules.rule_scheduled(rule)
+                        last_fired = fires.get((rule.bus, rule.name))
+                        self.rules.schedules.rule_resumed(rule, last_fired)
         await self.engine.start()
         self.archives.start()
         if self.own_runner is not None:
             await self.own_runner.start()
 
-    def _load(self) -> None:
+    def _load(self) -> dict[tuple[BusKey, str], float]:
+        """Memory from the store; returns when each scheduled rule last fired."""
         self.registry.load()
         self.archives.load()
         self.replays.load()
+        return self.registry.store.load_rule_fires()
 
     async def stop(self) -> None:
         if self.own_runner is not None:
@@ -174,7 +177,8 @@ class EventsService:
 
     async def fire_scheduled(self, rule: Rule, due: datetime | None = None) -> str:
         """Put the ``Scheduled Event`` of ``rule`` (``time``: ``due``, else now) to its
-        targets; returns its event id."""
+        targets, then remember ``due`` as its last fire (a restart resumes after it);
+        returns its event id."""
         now = self.registry.clock()
         event = build_event(
             event_id=new_uuid(),
@@ -189,6 +193,8 @@ class EventsService:
         current = self.registry.rules.get(rule.bus, {}).get(rule.name)
         if current is not None and current.enabled:
             await self.engine.enqueue(self._rule_deliveries(current, _dumps(event), now))
+            if due is not None:
+                await self.registry.store.record_rule_fire(rule.bus, rule.name, due.timestamp())
         return str(event["id"])
 
     # --- TestEventPattern ---------------------------------------------------------------

@@ -128,3 +128,27 @@ class ScheduleRecord:
         fields = dict(doc)
         target = TargetRecord(**fields.pop("target"))
         return cls(region, account_id, group, name, target=target, **fields)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingRetry:
+    """A failed delivery of one fire waiting for its next attempt (stored: a restart
+    resumes it). ``retries``: the attempts after the first already made; ``due``: when the
+    next one runs (epoch seconds on the schedule clock)."""
+
+    retry_id: int
+    schedule_arn: str
+    target: TargetRecord
+    scheduled: float
+    retries: int
+    due: float
+
+
+def target_doc(target: TargetRecord) -> dict[str, Any]:
+    doc = asdict(target)
+    doc["other"] = dict(target.other)
+    return doc
+
+
+def target_from_doc(doc: Mapping[str, Any]) -> TargetRecord:
+    return TargetRecord(**doc)

@@ -74,6 +74,7 @@ class ScheduleRunner:
         self._wake = asyncio.Event()
         self._running = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def __len__(self) -> int:
         return len(self._jobs)
@@ -122,6 +123,7 @@ class ScheduleRunner:
 
     async def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self.clock.subscribe(self.run_due)
             self._task = asyncio.create_task(self._timer(), name="lamina-schedule-runner")
 
@@ -129,6 +131,10 @@ class ScheduleRunner:
         self.clock.unsubscribe(self.run_due)
         task, self._task = self._task, None
         if task is not None:
+            # The flag ends the timer even if its wait_for swallows the cancellation (a
+            # wake-up racing the cancel, Python 3.11).
+            self._stopping = True
+            self._wake.set()
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -186,7 +192,7 @@ class ScheduleRunner:
             heapq.heapify(self._heap)
 
     async def _timer(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             await self.run_due()
             self._wake.clear()

@@ -77,19 +77,35 @@ def _nested(policy: Any) -> bool:
     return False
 
 
-def attribute_view(attributes: dict[str, TopicAttribute]) -> dict[str, Any]:
+def string_array(value: str) -> list[Any] | None:
+    """A ``String.Array`` attribute's values, or None when AWS deems it invalid: it must be
+    a JSON array of strings, numbers, ``true``, ``false`` and ``null`` (no nested arrays or
+    objects)."""
+    try:
+        parsed = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(parsed, list):
+        return None
+    if any(isinstance(item, (list, dict)) for item in parsed):
+        return None
+    return parsed
+
+
+def attribute_view(attributes: dict[str, TopicAttribute]) -> dict[str, Any] | None:
     """A message's attributes as the object an attribute-scope policy reads: ``String``
     values as strings, ``Number`` as numbers, ``String.Array`` as arrays; ``Binary``
-    attributes are not compared."""
+    attributes are not compared. None when a ``String.Array`` is not a valid array: AWS
+    publishes such a message but every attribute-scope filter policy filters it out
+    (counted as ``NumberOfNotificationsFilteredOut-InvalidAttributes``)."""
     view: dict[str, Any] = {}
     for name, attribute in attributes.items():
         kind = attribute.data_type.split(".", 1)[0]
         if attribute.data_type.startswith("String.Array"):
-            try:
-                value = json.loads(attribute.value)
-            except ValueError:
-                value = attribute.value
-            view[name] = value
+            values = string_array(attribute.value)
+            if values is None:
+                return None
+            view[name] = values
         elif kind == "Number":
             try:
                 view[name] = json.loads(attribute.value)
@@ -116,4 +132,5 @@ def matches(
         except ValueError:
             return False
         return isinstance(body, dict) and pattern.matches(body)
-    return pattern.matches(attribute_view(attributes))
+    view = attribute_view(attributes)
+    return view is not None and pattern.matches(view)

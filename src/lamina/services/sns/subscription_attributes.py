@@ -62,7 +62,7 @@ def checked(
             parse_error = filtering.json_parse_error(value)
             if parse_error is not None:
                 raise invalid_parameter(f"{prefix}DeliveryPolicy: {parse_error}")
-            result[name] = value
+            result[name] = normalised_delivery_policy(value)
         else:
             result[name] = value
     policy = result.get("FilterPolicy")
@@ -71,6 +71,44 @@ def checked(
         filtering.check_policy(policy, scope, prefix)
         result.setdefault("FilterPolicyScope", filtering.ATTRIBUTES_SCOPE)
     return {name: value for name, value in result.items() if value != ""}
+
+
+# A subscription's healthyRetryPolicy as AWS stores it: every member, in this order, the ones
+# not given at their defaults (the recorded GetSubscriptionAttributes).
+_HEALTHY_DEFAULTS: dict[str, Any] = {
+    "minDelayTarget": 20,
+    "maxDelayTarget": 20,
+    "numRetries": 3,
+    "numMaxDelayRetries": 0,
+    "numNoDelayRetries": 0,
+    "numMinDelayRetries": 0,
+    "backoffFunction": "linear",
+}
+
+
+def normalised_delivery_policy(value: str) -> str:
+    """A subscription's DeliveryPolicy as AWS rewrites it when set: the members
+    ``healthyRetryPolicy`` (completed with the defaults of the members not given),
+    ``sicklyRetryPolicy``, ``throttlePolicy``, ``requestPolicy`` (null when not given) and
+    ``guaranteed`` (false), in that order. A policy that is not a JSON object is kept as
+    given."""
+    try:
+        policy = json.loads(value)
+    except ValueError:
+        return value
+    if not isinstance(policy, dict):
+        return value
+    healthy = policy.get("healthyRetryPolicy")
+    if isinstance(healthy, dict):
+        healthy = {**_HEALTHY_DEFAULTS, **healthy}
+    normalised = {
+        "healthyRetryPolicy": healthy,
+        "sicklyRetryPolicy": policy.get("sicklyRetryPolicy"),
+        "throttlePolicy": policy.get("throttlePolicy"),
+        "requestPolicy": policy.get("requestPolicy"),
+        "guaranteed": policy.get("guaranteed", False),
+    }
+    return json.dumps(normalised, separators=(",", ":"))
 
 
 def _check_redrive(value: str, prefix: str, fifo_topic_and_queue: bool) -> None:
