@@ -247,7 +247,7 @@ async def serve(settings: Settings) -> None:
             max_connections,
             DEFAULT_MAX_HEADER_BYTES,
             function_peers(lamina),
-            lean=lamina.app.respond,
+            lean=lamina.app,
         ),
         lifespan="off",
         log_level="warning",

@@ -143,3 +143,38 @@ def test_an_unsigned_invoke_is_refused_on_the_lean_path(server: LaminaServer, ec
         [(status, headers, _)] = _read_responses(sock, 1)
     assert status == b"HTTP/1.1 403 Forbidden"
     assert headers["x-amzn-errortype"] == "MissingAuthenticationTokenException"
+
+
+URL_ECHO = (
+    "def handler(event, context):\n"
+    "    return {'path': event['rawPath'], 'body': event.get('body')}\n"
+)
+
+
+def test_pipelined_function_url_requests_by_host_are_answered_in_order(
+    server: LaminaServer, lam: Any
+) -> None:
+    name = create_python_function(lam, URL_ECHO)
+    url = lam.create_function_url_config(FunctionName=name, AuthType="NONE")["FunctionUrl"]
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="public",
+        Action="lambda:InvokeFunctionUrl",
+        Principal="*",
+        FunctionUrlAuthType="NONE",
+    )
+    host = url.split("//", 1)[1].rstrip("/")
+    requests = [f"GET /get/{n} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for n in range(3)] + [
+        f"POST /post HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi".encode()
+    ]
+    with _connect(server) as sock:
+        sock.sendall(b"".join(requests))
+        answers = _read_responses(sock, 4)
+    assert [json.loads(body)["path"] for _, _, body in answers] == [
+        "/get/0",
+        "/get/1",
+        "/get/2",
+        "/post",
+    ]
+    assert json.loads(answers[3][2])["body"] == "hi"
+    assert all(status == b"HTTP/1.1 200 OK" for status, _, _ in answers)

@@ -145,15 +145,33 @@ class EdgeApp:
                 return trigger
         return None
 
+    def lean_trigger(self, host: str, path: str) -> HttpTrigger | None:
+        """The trigger of a request on the lean path (``api.http_protocol``): ``host`` is
+        its lower-case Host without the port; None when no trigger claims it or the Host is
+        not one this server answers."""
+        for trigger in self.triggers:
+            if trigger.claims(host, path):
+                if self.access is not None and not self.access.hosts.allows(host):
+                    return None
+                return trigger
+        return None
+
+    async def respond_trigger(
+        self, trigger: HttpTrigger, request: TriggerRequest
+    ) -> TriggerResponse:
+        """A trigger's answer to a request read ahead (the lean path); a bug is a bare 500."""
+        try:
+            return await trigger.handle(request)
+        except Exception as exc:  # noqa: BLE001 - a bug: a bare 500, never a traceback
+            return _trigger_failed(exc)
+
     async def _serve_trigger(
         self, trigger: HttpTrigger, scope: Scope, receive: Receive, send: Send
     ) -> None:
         try:
             response = await self._trigger_response(trigger, scope, receive)
         except Exception as exc:  # noqa: BLE001 - a bug: a bare 500, never a traceback
-            log.error("a function URL or API stage request failed", exc_info=exc)
-            response = TriggerResponse(500, [("content-type", "application/json")])
-            response.body = b'{"message":"Internal Server Error"}'
+            response = _trigger_failed(exc)
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
         stream = response.stream
         if stream is None:
@@ -438,6 +456,13 @@ class _Request:
     body: bytes | None = None
     query: dict[str, list[str]] = field(default_factory=dict)
     limit: int = MAX_REQUEST_BYTES
+
+
+def _trigger_failed(exc: Exception) -> TriggerResponse:
+    log.error("a function URL or API stage request failed", exc_info=exc)
+    return TriggerResponse(
+        500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'
+    )
 
 
 async def _no_receive() -> dict[str, Any]:

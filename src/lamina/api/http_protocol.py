@@ -16,19 +16,24 @@ together): uvicorn writes its head as soon as the application starts the respons
 body right after, so ``_OneWrite`` holds the head back until that body (or a close) comes.
 
 **The lean path.** A small Invoke (``POST /2015-03-31/functions/<name>/invocations`` with a
-``Content-Length`` of at most ``LEAN_MAX_BODY``, HTTP/1.1, no ``Expect``, no upgrade, not
-pipelined behind another request) skips ASGI: the protocol keeps its body and hands the
-request to ``EdgeApp.respond`` (the same checks and answer as through ASGI), then writes the
-response in one ``write`` with uvicorn's default headers. Requests pipelined behind it wait
-their turn as behind any response (``_LeanCycle`` stands in for uvicorn's cycle).
+``Content-Length`` of at most ``LEAN_MAX_BODY``) and a small request to a function URL or
+API stage (one an HTTP trigger claims by its host: ``api.http_triggers``), over HTTP/1.1, with
+no ``Expect``, no upgrade, not pipelined behind another request, skip ASGI: the protocol keeps
+the body and hands the request to the edge (``EdgeApp.respond`` / ``respond_trigger``: the
+same checks and answers as through ASGI), then writes the response in one ``write`` with
+uvicorn's default headers (a trigger's streamed answer: chunked, as it comes). Requests
+pipelined behind it wait their turn as behind any response (``_LeanCycle`` stands in for
+uvicorn's cycle).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
+from typing import Protocol
 
 from uvicorn.protocols.http.httptools_impl import (
     STATUS_LINE,
@@ -37,12 +42,33 @@ from uvicorn.protocols.http.httptools_impl import (
 )
 
 from lamina.api.function_peers import FunctionPeers
+from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 
-# ``EdgeApp.respond``: (method, raw path, query string, headers, body, client) -> the answer.
-LeanResponder = Callable[
-    [str, str, str, dict[str, str], bytes, tuple[str, int] | None],
-    Awaitable[tuple[int, list[tuple[bytes, bytes]], bytes]],
-]
+log = logging.getLogger("lamina.edge")
+
+WireAnswer = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class LeanEdge(Protocol):
+    """What the lean path asks of the edge (``EdgeApp``)."""
+
+    def respond(
+        self,
+        method: str,
+        raw_path: str,
+        query_string: str,
+        headers: dict[str, str],
+        body: bytes,
+        client: tuple[str, int] | None,
+    ) -> Awaitable[WireAnswer]: ...
+
+    def lean_trigger(self, host: str, path: str) -> HttpTrigger | None: ...
+
+    def respond_trigger(
+        self, trigger: HttpTrigger, request: TriggerRequest
+    ) -> Awaitable[TriggerResponse]: ...
+
+
 # Invoke requests with bodies up to this size take the lean path.
 LEAN_MAX_BODY = 256 * 1024
 _INVOKE_URL = re.compile(rb"/2015-03-31/functions/[^/?]+/invocations(?:\?[^#]*)?")
@@ -62,52 +88,76 @@ class _LeanCycle:
     """What uvicorn's protocol sees of a request on the lean path: its ``cycle`` while it is
     answered (so requests pipelined behind it wait), never an ASGI cycle."""
 
-    __slots__ = ("response_complete", "disconnected", "keep_alive", "body", "message_event")
+    __slots__ = (
+        "response_complete",
+        "disconnected",
+        "keep_alive",
+        "body",
+        "message_event",
+        "trigger",
+    )
 
-    def __init__(self, keep_alive: bool) -> None:
+    def __init__(self, keep_alive: bool, trigger: HttpTrigger | None = None) -> None:
         self.response_complete = False
         self.disconnected = False
         self.keep_alive = keep_alive
         self.body: list[bytes] = []
         self.message_event = self  # uvicorn sets it on disconnect: nothing waits on it
+        self.trigger = trigger  # None: an Invoke
 
     def set(self) -> None:
         pass
 
 
-def _lean_candidate(protocol: HttpToolsProtocol) -> bool:
-    """The request whose head was just parsed can take the lean path."""
+def _lean_candidate(protocol: HttpToolsProtocol, edge: LeanEdge) -> _LeanCycle | None:
+    """The lean cycle of the request whose head was just parsed, or None: it goes to ASGI."""
     cycle = protocol.cycle
     if cycle is not None and not cycle.response_complete:
-        return False
+        return None
     parser = protocol.parser
-    if protocol.pipeline or parser.get_method() != b"POST" or protocol.expect_100_continue:
-        return False
+    if protocol.pipeline or protocol.expect_100_continue:
+        return None
     if parser.get_http_version() != "1.1" or parser.should_upgrade():
-        return False
-    if _INVOKE_URL.fullmatch(protocol.url) is None:
-        return False
+        return None
     length = None
+    host = b""
     for name, value in protocol.headers:
         if name == b"content-length":
             if length is not None or not value.isdigit():
-                return False
+                return None
             length = int(value)
         elif name == b"transfer-encoding":
-            return False
-    return length is not None and length <= LEAN_MAX_BODY
+            return None
+        elif name == b"host":
+            host = value
+    if (length or 0) > LEAN_MAX_BODY:
+        return None
+    method = parser.get_method()
+    if method == b"POST" and length is not None and _INVOKE_URL.fullmatch(protocol.url):
+        return _LeanCycle(parser.should_keep_alive())
+    name, colon, port = host.lower().rpartition(b":")
+    if not colon or not port.isdigit():
+        name = host.lower()
+    # Function URLs and API stages by host: ``<id>.lambda-url.<region>.localhost[:port]``.
+    if not name.endswith(b".localhost") or method == b"HEAD":
+        return None
+    path = protocol.url.partition(b"?")[0].decode("latin-1")
+    trigger = edge.lean_trigger(name.decode("latin-1"), path)
+    if trigger is None or (length or 0) > trigger.max_body:
+        return None
+    return _LeanCycle(parser.should_keep_alive(), trigger)
 
 
 def bounded_protocol(
     max_connections: int,
     max_header_bytes: int,
     function_peers: FunctionPeers | None = None,
-    lean: LeanResponder | None = None,
+    lean: LeanEdge | None = None,
 ) -> type[asyncio.Protocol]:
     """A protocol class for ``uvicorn.Config(http=...)`` with these bounds (one class per
     server: the idle queue is shared by its connections). With ``function_peers``, each
     connection from a function sharing the host's network is marked as such. With ``lean``,
-    small Invoke requests are answered by it without ASGI."""
+    small Invoke and trigger requests are answered by it without ASGI."""
     idle: OrderedDict[BoundedHttpToolsProtocol, None] = OrderedDict()
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
@@ -163,9 +213,11 @@ def bounded_protocol(
         def on_headers_complete(self) -> None:
             self._in_headers = False
             idle.pop(self, None)
-            if lean is not None and _lean_candidate(self):
-                self.cycle = _LeanCycle(self.parser.should_keep_alive())  # type: ignore[assignment]
-                return
+            if lean is not None:
+                lean_cycle = _lean_candidate(self, lean)
+                if lean_cycle is not None:
+                    self.cycle = lean_cycle  # type: ignore[assignment]
+                    return
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, _OneWrite):
@@ -185,13 +237,28 @@ def bounded_protocol(
                 super().on_message_complete()
                 return
             assert lean is not None
-            headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers}
             url = self.url.decode("latin-1")
             raw_path, _, query = url.partition("?")
             body = b"".join(cycle.body)
             cycle.body = []
-            answer = lean("POST", raw_path, query, headers, body, self.client)
-            task = self.loop.create_task(self._answer_lean(cycle, answer))
+            trigger = cycle.trigger
+            if trigger is None:
+                headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in self.headers}
+                answer = lean.respond("POST", raw_path, query, headers, body, self.client)
+                task = self.loop.create_task(self._answer_lean(cycle, answer))
+            else:
+                fields = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in self.headers]
+                request = TriggerRequest(
+                    method=self.parser.get_method().decode("ascii"),
+                    host=next((v.lower() for k, v in fields if k == "host"), ""),
+                    raw_path=raw_path,
+                    query_string=query,
+                    headers=fields,
+                    body=body,
+                    client=self.client,
+                )
+                replied = lean.respond_trigger(trigger, request)
+                task = self.loop.create_task(self._answer_trigger(cycle, replied))
             task.add_done_callback(self.tasks.discard)
             self.tasks.add(task)
 
@@ -219,6 +286,57 @@ def bounded_protocol(
             if not cycle.keep_alive:
                 transport.close()
             self.on_response_complete()
+
+        async def _answer_trigger(
+            self, cycle: _LeanCycle, replied: Awaitable[TriggerResponse]
+        ) -> None:
+            try:
+                response = await replied
+                head = [STATUS_LINE[response.status]]
+                for name, value in self.server_state.default_headers:
+                    head += (name, b": ", value, b"\r\n")
+                for text_name, text_value in response.headers:
+                    head += (text_name.encode("latin-1"), b": ", text_value.encode("latin-1"))
+                    head.append(b"\r\n")
+                if not cycle.keep_alive:
+                    head.append(b"connection: close\r\n")
+                transport = self.transport
+                stream = response.stream
+                if stream is None:
+                    if cycle.disconnected or transport.is_closing():
+                        return
+                    head += (b"content-length: %d\r\n\r\n" % len(response.body), response.body)
+                    transport.write(b"".join(head))
+                else:
+                    head.append(b"transfer-encoding: chunked\r\n\r\n")
+                    await self._stream_chunks(cycle, b"".join(head), stream)
+            except Exception:  # a stream that broke midway: the client sees the cut
+                log.exception("a streamed function URL or API stage answer failed")
+                self.transport.close()
+                return
+            finally:
+                cycle.response_complete = True
+            if cycle.disconnected or self.transport.is_closing():
+                return
+            if not cycle.keep_alive:
+                self.transport.close()
+            self.on_response_complete()
+
+        async def _stream_chunks(
+            self, cycle: _LeanCycle, head: bytes, stream: AsyncIterator[bytes]
+        ) -> None:
+            """A streamed answer, chunked: each chunk written as it comes, waiting for the
+            client to read when its socket is full."""
+            pending = head
+            async for chunk in stream:
+                if cycle.disconnected or self.transport.is_closing():
+                    continue  # the function runs to its end; its output is dropped
+                if chunk:
+                    self.transport.write(pending + b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+                    pending = b""
+                    await self.flow.drain()
+            if not cycle.disconnected and not self.transport.is_closing():
+                self.transport.write(pending + b"0\r\n\r\n")
 
         def shutdown(self) -> None:
             cycle = self.cycle
