@@ -45,7 +45,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -204,6 +204,29 @@ class Context:
     floor_python: str
 
 
+def check_invoke_answer(name: str, data: bytes) -> None:
+    """The answer to an Invoke must be the handler's result for the request's body."""
+    if json.loads(data) != EXPECTED:
+        raise RuntimeError(f"{name}: unexpected invoke result {data[:300]!r}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one server is asked: every request's path and headers (the sequential client
+    sends them, ``script`` makes wrk send the same), and the check of the first answer
+    (``check(server name, body)`` raises RuntimeError when it is not the handler's)."""
+
+    path: str
+    headers: dict[str, str]
+    script: Path
+    check: Callable[[str, bytes], None]
+
+
+def invoke_target(name: str) -> Target:
+    """An Invoke of function ``name`` through the Lambda API path."""
+    return Target(ib.invoke_path(name), HEADERS, HERE / "post.lua", check_invoke_answer)
+
+
 def handler_zip() -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
@@ -211,17 +234,24 @@ def handler_zip() -> bytes:
     return buf.getvalue()
 
 
-def start_floor(ctx: Context, rep: int) -> tuple[Proc, str]:
+def floor_proc(ctx: Context, rep: int) -> Proc:
+    """The floor's uvicorn, started (it answers a POST to any path)."""
     port = ib.free_port()
     argv = [ctx.floor_python, "-m", "uvicorn", "floor_app:app", "--app-dir", str(HERE)]
     argv += ["--host", HOST, "--port", str(port), "--http", "httptools", "--loop", "uvloop"]
     argv += ["--lifespan", "off", "--log-level", "warning", "--no-access-log"]
     proc = Proc("floor", argv, port, ctx.tmp / f"floor.{rep}.log")
     proc.start()
-    return proc, ib.invoke_path(FUNCTION)
+    return proc
 
 
-def start_sls(ctx: Context, rep: int) -> tuple[Proc, str]:
+def start_floor(ctx: Context, rep: int) -> tuple[Proc, Target]:
+    return floor_proc(ctx, rep), invoke_target(FUNCTION)
+
+
+def sls_proc(ctx: Context, rep: int, endpoint: Literal["lambda", "http"]) -> Proc:
+    """serverless-offline, started; ``Proc.port`` is its ``endpoint``'s port: ``lambda``
+    (the invoke endpoint) or ``http`` (its API Gateway emulation, httpApi events)."""
     assert ctx.peers_dir is not None
     sls = ctx.peers_dir / "sls"
     for name in ("serverless.yml", "handler.py"):  # the repository's copies, not stale ones
@@ -236,12 +266,19 @@ def start_sls(ctx: Context, rep: int) -> tuple[Proc, str]:
         "AWS_ACCESS_KEY_ID": "test",
         "AWS_SECRET_ACCESS_KEY": "test",
     }
-    proc = Proc("sls", argv, ports[0], ctx.tmp / f"sls.{rep}.log", cwd=sls, env=env)
+    port = ports[1] if endpoint == "http" else ports[0]
+    proc = Proc("sls", argv, port, ctx.tmp / f"sls.{rep}.log", cwd=sls, env=env)
     proc.start()
-    return proc, ib.invoke_path(SLS_FUNCTION)
+    return proc
 
 
-def start_lamina(ctx: Context, rep: int, memory: int) -> tuple[Proc, str]:
+def start_sls(ctx: Context, rep: int) -> tuple[Proc, Target]:
+    return sls_proc(ctx, rep, "lambda"), invoke_target(SLS_FUNCTION)
+
+
+def lamina_with_function(ctx: Context, rep: int, memory: int) -> tuple[Proc, Any]:
+    """``lamina server`` on a fresh data directory with the echo function ``FUNCTION`` of
+    ``memory`` MB, Active; returns the server and a boto3 Lambda client for it."""
     port = ib.free_port()
     data = ctx.tmp / f"lamina{memory}.{rep}"
     argv = [*ib.lamina_command(), "server", "--host", HOST, "--port", str(port)]
@@ -261,7 +298,12 @@ def start_lamina(ctx: Context, rep: int, memory: int) -> tuple[Proc, str]:
     lam.get_waiter("function_active_v2").wait(
         FunctionName=FUNCTION, WaiterConfig={"Delay": 0.05, "MaxAttempts": 200}
     )
-    return proc, ib.invoke_path(FUNCTION)
+    return proc, lam
+
+
+def start_lamina(ctx: Context, rep: int, memory: int) -> tuple[Proc, Target]:
+    proc, _ = lamina_with_function(ctx, rep, memory)
+    return proc, invoke_target(FUNCTION)
 
 
 def lamina_package() -> str:
@@ -272,7 +314,10 @@ def lamina_package() -> str:
     return done.stdout.strip() or "?"
 
 
-def starter(key: str) -> Callable[[Context, int], tuple[Proc, str]]:
+Starter = Callable[[Context, int], tuple[Proc, Target]]
+
+
+def starter(key: str) -> Starter:
     if key == "floor":
         return start_floor
     if key == "sls":
@@ -285,15 +330,16 @@ def starter(key: str) -> Callable[[Context, int], tuple[Proc, str]]:
 
 
 class Invoker:
-    """One keep-alive ``http.client`` connection doing sequential Invokes; each answer
-    must be 200 with the handler's result."""
+    """One keep-alive ``http.client`` connection doing sequential POSTs of ``BODY`` to a
+    target; each answer must be 200."""
 
-    def __init__(self, port: int, path: str) -> None:
+    def __init__(self, port: int, target: Target) -> None:
         self.conn = http.client.HTTPConnection(HOST, port, timeout=60)
-        self.path = path
+        self.path = target.path
+        self.headers = target.headers
 
     def invoke(self) -> bytes:
-        self.conn.request("POST", self.path, BODY, HEADERS)
+        self.conn.request("POST", self.path, BODY, self.headers)
         response = self.conn.getresponse()
         data = response.read()
         if response.status != 200:
@@ -355,16 +401,15 @@ class Sample:
     processes: int
 
 
-def measure(proc: Proc, path: str, warm_n: int, clients: int, seconds: float) -> Sample:
-    script = HERE / "post.lua"
-    first = Invoker(proc.port, path)
+def measure(proc: Proc, target: Target, warm_n: int, clients: int, seconds: float) -> Sample:
+    path, script = target.path, target.script
+    first = Invoker(proc.port, target)
     t0 = time.perf_counter()
     data = first.invoke()
     first_ms = (time.perf_counter() - t0) * 1000
     first.close()
-    if json.loads(data) != EXPECTED:
-        raise RuntimeError(f"{proc.name}: unexpected invoke result {data[:300]!r}")
-    client = Invoker(proc.port, path)
+    target.check(proc.name, data)
+    client = Invoker(proc.port, target)
     client.timed(50)
     gc.disable()
     try:
@@ -475,8 +520,10 @@ def build_rows(
     return rows
 
 
-def print_table(rows: list[tuple[str, ...]]) -> None:
-    header = ("measure", *(TITLES[k] for k in KEYS), "target", "pass/fail (128 / 1,769 MB)")
+TABLE_HEADER = ("measure", *(TITLES[k] for k in KEYS), "target", "pass/fail (128 / 1,769 MB)")
+
+
+def print_table(rows: list[tuple[str, ...]], header: tuple[str, ...] = TABLE_HEADER) -> None:
     lines = [header, *rows]
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     for n, line in enumerate(lines):
@@ -500,33 +547,48 @@ def signals_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def run(args: argparse.Namespace) -> int:
-    peers_dir: Path | None = args.peers_dir
+def available_keys(keys: tuple[str, ...], peers_dir: Path | None) -> list[str] | None:
+    """``keys`` without ``sls`` when serverless-offline is not installed (said); None when
+    wrk is missing (said): nothing can run."""
     if shutil.which("wrk") is None:
         say("wrk is not installed: run with --setup DIR first (or apt-get install -y wrk)")
-        return 0
-    keys = [k for k in KEYS if k != "sls"]
-    sls_ready = peers_dir is not None and (peers_dir / "sls/node_modules/serverless").is_dir()
-    if sls_ready:
-        keys.insert(2, "sls")
-    else:
-        say("serverless-offline is not installed: its column stays empty (--setup DIR)")
+        return None
+    if peers_dir is not None and (peers_dir / "sls/node_modules/serverless").is_dir():
+        return list(keys)
+    say("serverless-offline is not installed: its column stays empty (--setup DIR)")
+    return [k for k in keys if k != "sls"]
+
+
+def floor_python_of(peers_dir: Path | None) -> str:
+    """The floor's interpreter: the scratch venv's of --setup, else this one."""
     venv_python = peers_dir / "venv/bin/python" if peers_dir else None
-    floor_python = str(venv_python) if venv_python and venv_python.exists() else sys.executable
+    return str(venv_python) if venv_python and venv_python.exists() else sys.executable
+
+
+def run_repeats(
+    keys: list[str],
+    start: Callable[[str], Starter],
+    args: argparse.Namespace,
+    titles: dict[str, str] = TITLES,
+) -> dict[str, list[Sample]] | None:
+    """Each repeat starts every server of ``keys`` fresh (``start(key)(ctx, repeat)``), in
+    alternating order, measures it and stops its tree. Returns every repeat's samples, or
+    None when interrupted (Ctrl-C, SIGTERM) or failed (said; the logs are kept). Writes
+    ``args.json`` either way; removes the scratch directory unless ``args.keep``."""
+    peers_dir: Path | None = args.peers_dir
     tmp = Path(tempfile.mkdtemp(prefix="lamina-peers-"))
-    ctx = Context(tmp, peers_dir, floor_python)
+    ctx = Context(tmp, peers_dir, floor_python_of(peers_dir))
     results: dict[str, list[Sample]] = {k: [] for k in keys}
-    began = time.monotonic()
     completed = False
     with signals_as_interrupt():
         try:
             for rep in range(args.repeats):
                 order = keys if rep % 2 == 0 else list(reversed(keys))
                 for key in order:
-                    say(f"repeat {rep + 1}/{args.repeats}: {TITLES[key]} ...")
-                    proc, path = starter(key)(ctx, rep)
+                    say(f"repeat {rep + 1}/{args.repeats}: {titles[key]} ...")
+                    proc, target = start(key)(ctx, rep)
                     try:
-                        sample = measure(proc, path, args.n, args.clients, args.duration)
+                        sample = measure(proc, target, args.n, args.clients, args.duration)
                     finally:
                         proc.stop()
                     results[key].append(sample)
@@ -544,7 +606,17 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         raw = {k: [s.__dict__ for s in v] for k, v in results.items()}
         args.json.write_text(json.dumps(raw, indent=1))
-    if not completed:
+    return results if completed else None
+
+
+def run(args: argparse.Namespace) -> int:
+    keys = available_keys(KEYS, args.peers_dir)
+    if keys is None:
+        return 0
+    floor_python = floor_python_of(args.peers_dir)
+    began = time.monotonic()
+    results = run_repeats(keys, starter, args)
+    if results is None:
         return 0
     print()
     print(
@@ -567,14 +639,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--setup",
-        type=Path,
-        metavar="DIR",
-        help="install wrk, the floor's venv and serverless-offline into DIR, then exit",
-    )
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a run (this benchmark's and peers_http_bench.py's)."""
     parser.add_argument(
         "--peers-dir",
         type=Path,
@@ -587,6 +653,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds of wrk load")
     parser.add_argument("--json", type=Path, help="write every repeat's figures to this file")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (server logs)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--setup",
+        type=Path,
+        metavar="DIR",
+        help="install wrk, the floor's venv and serverless-offline into DIR, then exit",
+    )
+    add_run_arguments(parser)
     args = parser.parse_args(argv)
     if args.setup is not None:
         setup(args.setup.resolve())
