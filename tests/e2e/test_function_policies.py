@@ -485,3 +485,21 @@ def test_function_revision_follows_permissions_as_aws(lam: Any) -> None:
     lam.remove_permission(FunctionName=name, StatementId="s3", RevisionId=added)
     assert lam.get_function(FunctionName=name)["Configuration"]["RevisionId"] not in (active, added)
     lam.delete_function(FunctionName=name)
+
+
+def test_a_permission_added_keeps_the_warm_environment(lam: Any) -> None:
+    """AddPermission gives the function a new RevisionId but changes neither its code nor
+    its configuration: the next invocation is warm (same environment), as on AWS."""
+    code = "import uuid\nBOOT = str(uuid.uuid4())\ndef handler(event, context):\n    return BOOT\n"
+    name = create_python_function(lam, code)
+    first = lam.invoke(FunctionName=name)["Payload"].read()
+    lam.add_permission(
+        FunctionName=name,
+        StatementId="events",
+        Action="lambda:InvokeFunction",
+        Principal="events.amazonaws.com",
+    )
+    assert lam.invoke(FunctionName=name)["Payload"].read() == first
+    lam.update_function_configuration(FunctionName=name, Description="changed")
+    lam.get_waiter("function_updated_v2").wait(FunctionName=name)
+    assert lam.invoke(FunctionName=name)["Payload"].read() != first

@@ -1,9 +1,10 @@
 """Execution environments per function version: reuse warm ones, start new ones.
 
-An invocation takes an IDLE environment of the same function configuration (its
-``revision_id``) or starts a new one; it never shares an environment with another
-invocation. Environments of an outdated configuration are retired: idle ones stop at
-once, busy ones after their invocation. Idle environments stop after the keep-alive.
+An invocation takes an IDLE environment of the same function code and configuration (its
+``LastModified``; a new RevisionId alone keeps it) or starts a new one; it never shares an
+environment with another invocation. Environments of an outdated configuration are
+retired: idle ones stop at once, busy ones after their invocation. Idle environments stop
+after the keep-alive.
 
 A new environment needs room on the host (``runtime.admission``). When there is none, the
 invocation waits (``acquire``'s ``wait``; then 429 ``ConcurrentInvocationLimitExceeded``).
@@ -91,7 +92,7 @@ class EnvironmentPool:
         idle = self._idle.get((config.name, config.version))
         while idle:
             env = idle.pop()
-            if env.state is State.IDLE and env.config.revision_id == config.revision_id:
+            if env.state is State.IDLE and _same_setup(env.config, config):
                 return env
             self._retire(env)
         room = self.admission.try_admit(config.memory_size, priority)
@@ -281,3 +282,12 @@ class EnvironmentPool:
         await asyncio.gather(*(env.stop() for env in envs), return_exceptions=True)
         if self._stopping:
             await asyncio.gather(*self._stopping, return_exceptions=True)
+
+
+def _same_setup(running: FunctionConfig, wanted: FunctionConfig) -> bool:
+    """An environment still runs what the function is: same code, same configuration (every
+    change of either sets ``LastModified``). A new RevisionId alone (a permission added, a
+    version published) keeps warm environments, as on AWS."""
+    return (
+        running.last_modified == wanted.last_modified and running.code_sha256 == wanted.code_sha256
+    )
