@@ -90,6 +90,8 @@ class Settings:
     host_cpu_overcommit: float = DEFAULT_HOST_CPU_OVERCOMMIT
     max_cold_starts: int = DEFAULT_MAX_COLD_STARTS
     admission_wait: float = DEFAULT_ADMISSION_WAIT
+    # Seconds an update of a function stays LastUpdateStatus InProgress before it applies.
+    function_update_seconds: float = 0.0
     log_retention_days: int | None = None
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
     queue_durability: str = "kill"
@@ -300,6 +302,13 @@ OPTIONS: tuple[Option, ...] = (
         "host's cores times this",
     ),
     Option("max_cold_starts", positive_int, "environments initialising at once", "eight per core"),
+    Option(
+        "function_update_seconds",
+        non_negative_float,
+        "seconds an update of a function stays LastUpdateStatus InProgress (a version "
+        "published with it Pending) before it applies, as AWS's take seconds",
+        "0: milliseconds",
+    ),
     Option(
         "admission_wait",
         non_negative_float,

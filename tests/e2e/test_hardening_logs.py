@@ -94,7 +94,8 @@ def stream_events(db: Path, group: str) -> dict[str, list[str]]:
         conn.close()
     streams: dict[str, list[str]] = {}
     for name, message in rows:
-        streams.setdefault(name, []).append(message)
+        # A function's lines are stored with AWS's "\n" (runtime/log_lines.py NewlineTerminated).
+        streams.setdefault(name, []).append(message.removesuffix("\n"))
     return streams
 
 

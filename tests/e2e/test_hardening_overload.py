@@ -215,7 +215,7 @@ def test_sync_invocations_beyond_the_host_wait_then_get_the_429(
         refused = invoke(lam, busy, {"s": 0})
         waited = time.monotonic() - started
         assert is_host_throttle(refused), refused
-        assert refused["ResponseMetadata"]["HTTPHeaders"].get("retry-after") == "1"
+        assert "retry-after" not in refused["ResponseMetadata"]["HTTPHeaders"]  # as AWS
         assert 0.9 <= waited < 5, waited
         assert is_host_throttle(invoke(lam, other, {"s": 0}))
         assert all(h.result()["StatusCode"] == 200 for h in holders)

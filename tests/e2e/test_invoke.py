@@ -398,7 +398,7 @@ def test_logs_are_stored_per_environment_stream(lam: Any, server: Any) -> None:
     )["events"]
     messages = [e["message"] for e in events]
     assert messages[0].startswith("START RequestId:")
-    assert "stored line" in messages
+    assert "stored line\n" in messages  # stored as AWS stores it
     assert messages[-1].startswith("REPORT RequestId:")
 
 

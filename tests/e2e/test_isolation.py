@@ -155,7 +155,7 @@ def test_identity_and_view_of_processes(lam: Any, probe: str, isolated: LaminaSe
     # Its own pid namespace: a tiny init (pid 1) and the runtime.
     assert seen["procs"] == [1, seen["pid"]]
     assert seen["task_root"] == "/var/task" and seen["cwd"] == "/var/task"
-    assert seen["runtime_api"] == "127.0.0.1:9001"
+    assert seen["runtime_api"] == "169.254.100.1:9001"  # AWS's address
     assert seen["setuid0"]["ok"] is False
     assert isolated.process is not None
     host = call(lam, probe, action="signal", pid=isolated.process.pid)

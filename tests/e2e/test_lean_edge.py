@@ -164,9 +164,12 @@ def test_pipelined_function_url_requests_by_host_are_answered_in_order(
         FunctionUrlAuthType="NONE",
     )
     host = url.split("//", 1)[1].rstrip("/")
-    requests = [f"GET /get/{n} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for n in range(3)] + [
-        f"POST /post HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi".encode()
-    ]
+    post = (
+        f"POST /post HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/plain\r\n"
+        "Content-Length: 2\r\n\r\nhi"
+    )
+    requests = [f"GET /get/{n} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode() for n in range(3)]
+    requests.append(post.encode())
     with _connect(server) as sock:
         sock.sendall(b"".join(requests))
         answers = _read_responses(sock, 4)

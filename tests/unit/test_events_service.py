@@ -54,7 +54,9 @@ class FakeFunctions:
         self.calls: list[tuple[str, bytes]] = []
         self.missing: set[str] = set()
 
-    async def invoke_async(self, function_arn: str, payload: bytes) -> str:
+    async def invoke_async(
+        self, function_arn: str, payload: bytes, *, trace_header: str | None = None
+    ) -> str:
         if function_arn in self.missing:
             raise FunctionNotFound(f"Function not found: {function_arn}")
         self.calls.append((function_arn, payload))
@@ -75,6 +77,7 @@ class FakeQueues:
         *,
         message_group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> str:
         if arn in self.missing:
             raise QueueNotFound(arn)

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lamina.domain.log_events import MAX_EVENT_BYTES
-from lamina.runtime.log_lines import LineSplitter, TailLines, split_text
+from lamina.runtime.log_lines import (
+    MAX_LINE_BYTES,
+    LineSplitter,
+    NewlineTerminated,
+    TailLines,
+    split_text,
+)
 
 
 def test_lines_and_partial_lines() -> None:
@@ -26,9 +34,45 @@ def test_a_line_without_newline_is_cut_as_it_streams() -> None:
 
 
 def test_a_long_line_in_one_chunk_is_split_at_the_cap() -> None:
-    data = b"x" * (2 * MAX_EVENT_BYTES + 5)
+    # The cap leaves room for the "\n" each line is stored with (NewlineTerminated).
+    assert MAX_LINE_BYTES == MAX_EVENT_BYTES - 1
+    data = b"x" * (2 * MAX_LINE_BYTES + 5)
     messages = LineSplitter().feed(data + b"\nnext\n")
-    assert [len(m) for m in messages] == [MAX_EVENT_BYTES, MAX_EVENT_BYTES, 5, 4]
+    assert [len(m) for m in messages] == [MAX_LINE_BYTES, MAX_LINE_BYTES, 5, 4]
+
+
+class RecordingSink:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str, int, str, bool]] = []
+        self.waiting: list[Callable[[], None]] = []
+
+    def append(
+        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
+    ) -> None:
+        self.events.append((group, stream, timestamp_ms, message, droppable))
+
+    def has_room(self, group: str, stream: str, size: int) -> bool:
+        return size < 100
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        self.waiting.append(callback)
+
+
+def test_lines_are_stored_ending_with_a_newline_as_on_aws() -> None:
+    sink = RecordingSink()
+    lines = NewlineTerminated(sink)
+    lines.append("g", "s", 1, "START RequestId: r Version: $LATEST")
+    lines.append("g", "s", 2, "multi", droppable=True)
+    lines.append("g", "s", 2, "", droppable=True)  # an empty line of output: no event
+    lines.append("g", "s", 3, "REPORT RequestId: r\tDuration: 1.00 ms\t")
+    assert [(e[3], e[4]) for e in sink.events] == [
+        ("START RequestId: r Version: $LATEST\n", False),
+        ("multi\n", True),
+        ("REPORT RequestId: r\tDuration: 1.00 ms\t\n", False),
+    ]
+    assert lines.has_room("g", "s", 99) and not lines.has_room("g", "s", 100)
+    lines.when_room(print)
+    assert sink.waiting == [print]
 
 
 def test_cuts_never_split_a_character() -> None:

@@ -72,7 +72,9 @@ class Sinks:
         self.published: list[tuple[str, str, str | None]] = []
         self.events: list[tuple[str, str, str, str, list[str]]] = []
 
-    async def invoke_async(self, function_arn: str, payload: bytes) -> str:
+    async def invoke_async(
+        self, function_arn: str, payload: bytes, *, trace_header: str | None = None
+    ) -> str:
         if function_arn in self.missing:
             raise FunctionNotFound("Function not found")
         if function_arn in self.rejecting:
@@ -88,6 +90,7 @@ class Sinks:
         *,
         message_group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> str:
         if arn in self.missing:
             raise QueueNotFound(arn)

@@ -50,6 +50,7 @@ class FakeQueues:
         *,
         message_group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> str:
         if self.gate is not None:
             await self.gate.wait()
@@ -64,7 +65,9 @@ class FakeFunctions:
     def __init__(self) -> None:
         self.invoked: list[tuple[str, dict[str, Any]]] = []
 
-    async def invoke_async(self, function_arn: str, payload: bytes) -> str:
+    async def invoke_async(
+        self, function_arn: str, payload: bytes, *, trace_header: str | None = None
+    ) -> str:
         self.invoked.append((function_arn, json.loads(payload)))
         return "rid"
 

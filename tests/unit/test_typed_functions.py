@@ -168,11 +168,19 @@ async def test_updates_take_typed_settings_and_emit_function_changed(region: Reg
         UpdateFunctionConfigurationRequest("fn", None, settings, latest.revision_id)
     )
     assert answer.last_update_status == "InProgress"
+    # A second update while this one is in progress is refused (AWS's 409) ...
+    code = UpdateFunctionCodeRequest("fn", None, CodeSource(zip_file=package("x = 2\n")))
+    with pytest.raises(ResourceConflictException, match="An update is in progress"):
+        await region.functions.update_code(code)
+    # ... until the loop's next turn applies it (function_changed then).
+    await asyncio.sleep(0)
+    assert region.changed == ["fn"]
     stored = region.functions.get_configuration("fn", None)
+    assert stored.last_update_status == "Successful"
     assert stored.memory_size == 256 and stored.environment == {}
     assert (stored.application_log_level, stored.system_log_level) == ("INFO", "INFO")
-    code = UpdateFunctionCodeRequest("fn", None, CodeSource(zip_file=package("x = 2\n")))
     await region.functions.update_code(code)
+    await asyncio.sleep(0)
     assert region.changed == ["fn", "fn"]
     assert region.functions.get_configuration("fn", None).code_sha256 != stored.code_sha256
 

@@ -409,7 +409,8 @@ class EdgeApp:
                     caller = access.identify(claim, credentials, signed, signing_name)
         else:
             body = await self._body(request)
-        return RequestContext(request_id, self.account_id, region, caller), body
+        trace_header = request.headers.get("x-amzn-trace-id")
+        return RequestContext(request_id, self.account_id, region, caller, trace_header), body
 
     async def _internal(
         self,

@@ -117,7 +117,11 @@ def _subscription_entry(subscription: Subscription) -> dict[str, str]:
     }
 
 
-def _message_request(params: dict[str, Any]) -> MessageRequest:
+# The longest X-Amzn-Trace-Id a published message keeps (services/recursion.py).
+MAX_TRACE_HEADER = 2048
+
+
+def _message_request(params: dict[str, Any], trace_header: str | None) -> MessageRequest:
     return MessageRequest(
         params.get("Message", ""),
         params.get("Subject"),
@@ -125,6 +129,7 @@ def _message_request(params: dict[str, Any]) -> MessageRequest:
         wire_attributes(params.get("MessageAttributes")),
         params.get("MessageGroupId"),
         params.get("MessageDeduplicationId"),
+        trace_header if trace_header and len(trace_header) <= MAX_TRACE_HEADER else None,
     )
 
 
@@ -227,7 +232,7 @@ def sns_handlers(service: SnsService) -> dict[str, Handler]:
         return {}
 
     async def publish(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        request = _message_request(params)
+        request = _message_request(params, ctx.trace_header)
         phone = params.get("PhoneNumber")
         if phone is not None and not (params.get("TopicArn") or params.get("TargetArn")):
             # SMS is accepted and not sent (Lamina has no SMS gateway).
@@ -274,7 +279,7 @@ def sns_handlers(service: SnsService) -> dict[str, Handler]:
                     "Two or more batch entries in the request have the same Id."
                 )
             ids.add(entry_id)
-        requests = [_message_request(entry) for entry in entries]
+        requests = [_message_request(entry, ctx.trace_header) for entry in entries]
         if sum(message_bytes(request) for request in requests) > MAX_MESSAGE_BYTES:
             raise BatchRequestTooLong(
                 "The length of all the messages put together is more than the limit."

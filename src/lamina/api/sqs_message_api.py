@@ -34,6 +34,10 @@ def _required(params: dict[str, Any], member: str) -> Any:
     return value
 
 
+# The longest X-Amzn-Trace-Id a message takes as its AWSTraceHeader.
+MAX_TRACE_HEADER = 2048
+
+
 def sender_id(ctx: RequestContext) -> str:
     """SenderId as SQS reports it: the account id for the account's own credentials; for a
     function's execution role, ``<role id>:<session>`` (``AROA`` + 17 characters derived from
@@ -46,11 +50,17 @@ def sender_id(ctx: RequestContext) -> str:
     return f"{role_id}:{caller.function_name}"
 
 
-def outgoing(queue: Queue, entry: dict[str, Any], *, in_batch: bool) -> OutgoingMessage:
-    """A SendMessage request (or batch entry) checked against the queue's rules."""
+def outgoing(
+    queue: Queue, entry: dict[str, Any], *, in_batch: bool, trace: str | None = None
+) -> OutgoingMessage:
+    """A SendMessage request (or batch entry) checked against the queue's rules. ``trace``:
+    the request's ``X-Amzn-Trace-Id``, the message's ``AWSTraceHeader`` when the entry sets
+    none (as SQS does: the recursion counter travels in it, ``services.recursion``)."""
     body = rules.check_body(entry.get("MessageBody"))
     attributes = rules.check_message_attributes(entry.get("MessageAttributes"))
     trace_header = rules.check_system_attributes(entry.get("MessageSystemAttributes"))
+    if trace_header is None and trace and len(trace) <= MAX_TRACE_HEADER:
+        trace_header = trace
     rules.check_size(rules.message_size(body, attributes), queue, batch_entry=in_batch)
     delay = rules.check_delay(entry.get("DelaySeconds"), queue)
     group_id = entry.get("MessageGroupId")
@@ -118,7 +128,7 @@ def sqs_message_handlers(service: SqsService) -> dict[str, Handler]:
 
     async def send_message(ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         queue = queue_of(ctx, params)
-        message = outgoing(queue, params, in_batch=False)
+        message = outgoing(queue, params, in_batch=False, trace=ctx.trace_header)
         [result] = await engine.send(queue, sender_id(ctx), [message])
         return _send_output(result)
 
@@ -146,7 +156,9 @@ def sqs_message_handlers(service: SqsService) -> dict[str, Handler]:
         failed: list[dict[str, Any]] = []
         for entry in entries:
             try:
-                accepted.append((entry["Id"], outgoing(queue, entry, in_batch=True)))
+                accepted.append(
+                    (entry["Id"], outgoing(queue, entry, in_batch=True, trace=ctx.trace_header))
+                )
             except AwsError as error:
                 failed.append(_failure(entry["Id"], error))
         results = await engine.send(queue, sender_id(ctx), [m for _, m in accepted])

@@ -15,13 +15,16 @@ class RequestContext:
     ``region`` is the region of the request's signature (its credential scope), which is the
     region served: a client signed for ``eu-west-1`` gets ``eu-west-1`` ARNs and state.
     ``caller`` is the function whose execution-role credentials signed the request, or None
-    for the account's own credentials.
+    for the account's own credentials. ``trace_header`` is the request's ``X-Amzn-Trace-Id``
+    (an SDK inside a function sends its invocation's, with the recursion counter:
+    ``services.recursion``), or None.
     """
 
     request_id: str
     account_id: str
     region: str
     caller: FunctionCaller | None = None
+    trace_header: str | None = None
 
     @classmethod
     def internal(cls, account_id: str, region: str) -> RequestContext:

@@ -222,10 +222,11 @@ class TooManyRequestsException(LambdaError):
     ) -> None:
         super().__init__(message, Reason=reason)
         self.reason = reason
-        # ``Retry-After`` is whole seconds; ``retry_after`` keeps the precise wait (for
-        # Lamina's own retries of asynchronous invocations).
+        # When capacity is expected back: Lamina's own retries (asynchronous invocations,
+        # event source mappings) wait this long. It is not sent: AWS's throttles carry no
+        # ``Retry-After`` header (botocore's ``retryAfterSeconds`` is absent in every
+        # recorded throttle), so neither do Lamina's.
         self.retry_after = float(retry_after_seconds) if retry_after is None else retry_after
-        self.headers["Retry-After"] = str(retry_after_seconds)
 
 
 # --- 5xx ---------------------------------------------------------------------------------

@@ -72,6 +72,9 @@ class FunctionConfig:
     # A published version: the fingerprint (``domain.versions.fingerprint``) of the $LATEST it
     # was published from, so PublishVersion with nothing changed answers this version again.
     published_from: str | None = None
+    # SnapStart.ApplyOn: "None" or "PublishedVersions" (stored and echoed; versions published
+    # with PublishedVersions report OptimizationStatus On, as on AWS; Lamina restores nothing).
+    snap_start_apply_on: str = "None"
     # Wire members Lamina stores and echoes but does not act on yet
     # (VpcConfig, DeadLetterConfig, KMSKeyArn, FileSystemConfigs, ImageConfigResponse...).
     passthrough: dict[str, Any] = field(default_factory=dict)
@@ -93,6 +96,13 @@ class FunctionConfig:
         import base64
 
         return base64.b64encode(bytes.fromhex(self.code_sha256)).decode()
+
+    def snap_start_to_wire(self) -> dict[str, str]:
+        """``SnapStart``: ``OptimizationStatus`` is On only for a published version of a
+        function whose ``ApplyOn`` is ``PublishedVersions`` ($LATEST is never optimized)."""
+        optimized = self.snap_start_apply_on == "PublishedVersions" and self.version != LATEST
+        status = "On" if optimized else "Off"
+        return {"ApplyOn": self.snap_start_apply_on, "OptimizationStatus": status}
 
     def replace(self, **changes: Any) -> FunctionConfig:
         return dataclasses.replace(self, **changes)
@@ -127,7 +137,7 @@ class FunctionConfig:
                 "PackageType": self.package_type,
                 "Architectures": list(self.architectures),
                 "EphemeralStorage": {"Size": self.ephemeral_storage},
-                "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
+                "SnapStart": self.snap_start_to_wire(),
             }
         )
         if self.environment is not None:
@@ -165,6 +175,10 @@ class FunctionConfig:
         record = dataclasses.asdict(self)
         record["architectures"] = list(self.architectures)
         record["layers"] = [dataclasses.asdict(layer) for layer in self.layers]
+        if record["snap_start_apply_on"] == "None":
+            # Left out at its default: records (and version fingerprints) stay as they were
+            # before SnapStart was stored.
+            del record["snap_start_apply_on"]
         return record
 
     @classmethod

@@ -6,6 +6,8 @@
   own interpreter runs it and a warning is logged once.
 - ``provided``, ``provided.al2``, ``provided.al2023``: the package's executable
   ``bootstrap`` (in the code root, else in ``/opt``).
+- ``nodejs*.x`` and ``ruby3.X``: Lamina's built-in bootstraps on the host's ``node`` /
+  ``ruby`` (``runtime/nodejs.py``, ``runtime/ruby.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from pathlib import Path
 
 from lamina.domain.errors import InvalidRuntimeException
 from lamina.domain.models import FunctionConfig
+from lamina.runtime import aws_env
 from lamina.runtime.credentials import new_key_material
 from lamina.runtime.nodejs import is_nodejs_runtime, node_command
+from lamina.runtime.ruby import is_ruby_runtime, ruby_command
 
 log = logging.getLogger("lamina.runtime")
 
@@ -33,7 +37,9 @@ RUNTIMES_DIR = Path(__file__).resolve().parent.parent / "runtimes"
 # Where the isolated sandbox mounts Lamina's runtimes and the Python SDK (AWS keeps its
 # runtime, boto3 included, under /var/runtime).
 SANDBOX_RUNTIMES_DIR = "/var/runtime/lamina"
-SANDBOX_SDK_DIR = "/var/runtime/python"
+# boto3 and its dependencies sit directly in /var/runtime, as on AWS's Python runtimes
+# (``PYTHONPATH=/var/runtime``).
+SANDBOX_SDK_DIR = aws_env.AWS_RUNTIME_DIR
 CUSTOM_RUNTIMES = ("provided", "provided.al2", "provided.al2023")
 # Python packages every Python runtime can import without packaging them, as on AWS.
 SDK_PACKAGES = ("boto3", "botocore", "s3transfer", "jmespath", "dateutil", "urllib3", "six")
@@ -54,6 +60,13 @@ class LaunchPlan:
     env: dict[str, str]
     cwd: str
     paths: EnvironmentPaths
+    # The runtime's own command: ``argv`` without ``AWS_LAMBDA_EXEC_WRAPPER`` in front.
+    runtime_argv: list[str] | None = None
+
+    @property
+    def interpreter(self) -> str:
+        """The runtime's executable as the host sees it (the wrapper is not one)."""
+        return (self.runtime_argv or self.argv)[0]
 
 
 @cache
@@ -145,11 +158,21 @@ class EnvironmentPaths:
     host_task_root: Path
     host_opt_root: Path | None
     host_sdk_root: Path
+    # Whether the runtime sees AWS's file system (/var/task, /var/lang, /var/runtime).
+    aws_layout: bool = False
 
     @classmethod
     def plain(cls, code_dir: Path, sdk_dir: Path, opt_dir: Path | None = None) -> EnvironmentPaths:
         opt = str(opt_dir) if opt_dir else "/opt"
         return cls(str(code_dir), opt, str(RUNTIMES_DIR), str(sdk_dir), code_dir, opt_dir, sdk_dir)
+
+    def host_path(self, seen: str) -> Path:
+        """Where a path a function names as on AWS (under /var/task or /opt) is on the
+        host."""
+        for root, host in (("/var/task", self.host_task_root), ("/opt", self.host_opt_root)):
+            if host is not None and (seen == root or seen.startswith(root + "/")):
+                return host / seen[len(root) :].lstrip("/")
+        return Path(seen)
 
     @classmethod
     def isolated(
@@ -163,6 +186,7 @@ class EnvironmentPaths:
             code_dir,
             opt_dir,
             sdk_dir,
+            aws_layout=True,
         )
 
 
@@ -175,7 +199,8 @@ def python_command(
     runtime = config.runtime or ""
     python = python_for_runtime(runtime)
     env["AWS_EXECUTION_ENV"] = f"AWS_Lambda_{runtime}"
-    env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
+    if not paths.aws_layout:  # isolated: the interpreter is /var/lang/bin/python3.X
+        env["PATH"] = f"{os.path.dirname(python)}:{env['PATH']}"
     return [python, "-I", "-S", f"{paths.runtimes_root}/python/bootstrap.py"]
 
 
@@ -203,6 +228,7 @@ RUNTIME_FAMILIES: list[tuple[Callable[[str], bool], CommandBuilder]] = [
     (is_python_runtime, python_command),
     (lambda runtime: runtime in CUSTOM_RUNTIMES, custom_command),
     (is_nodejs_runtime, node_command),
+    (is_ruby_runtime, ruby_command),
 ]
 
 
@@ -217,14 +243,13 @@ def plan_launch(
 ) -> LaunchPlan:
     """The command line and environment of one runtime. ``initialization_type``:
     ``on-demand``, or ``provisioned-concurrency`` for environments initialised ahead;
-    ``credentials``: the execution role's variables (new unregistered ones if not given)."""
+    ``credentials``: the execution role's variables (new unregistered ones if not given).
+
+    The function's own variables may replace the defaults (``PATH``, ``LANG``,
+    ``PYTHONPATH``, ...), never what Lambda reserves (``AWS_LAMBDA_*``, ``_HANDLER``, the
+    credentials, ...)."""
     runtime = config.runtime or ""
-    task = paths.task_root
-    env: dict[str, str] = {
-        "PATH": "/usr/local/bin:/usr/bin/:/bin:/opt/bin",
-        "LANG": "en_US.UTF-8",
-        "LD_LIBRARY_PATH": f"/lib64:/usr/lib64:{task}:{task}/lib:{paths.opt_root}/lib",
-    }
+    env = default_environment(runtime, paths)
     env.update(config.environment or {})
     credentials = credentials or new_credentials()
     env.update(
@@ -239,15 +264,16 @@ def plan_launch(
             "AWS_LAMBDA_LOG_GROUP_NAME": config.effective_log_group,
             "AWS_LAMBDA_LOG_STREAM_NAME": log_stream,
             "AWS_LAMBDA_RUNTIME_API": runtime_api,
-            "LAMBDA_TASK_ROOT": task,
-            "LAMBDA_RUNTIME_DIR": f"{paths.runtimes_root}/python",
+            "LAMBDA_TASK_ROOT": paths.task_root,
+            "LAMBDA_RUNTIME_DIR": runtime_dir(runtime, paths),
             "TZ": ":UTC",
             "AWS_ACCESS_KEY": credentials["AWS_ACCESS_KEY_ID"],
             **credentials,
+            # Lamina's additions: boto3 inside the function reaches Lamina.
             "AWS_ENDPOINT_URL": endpoint_url,
             "AWS_ENDPOINT_URL_LAMBDA": endpoint_url,
             "AWS_ENDPOINT_URL_CLOUDWATCH_LOGS": endpoint_url,
-            "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
+            **aws_env.xray_environment(),
             "LAMINA_SDK_PATH": paths.sdk_root,
             "LAMINA_OPT_ROOT": paths.opt_root,
         }
@@ -257,7 +283,85 @@ def plan_launch(
         env["AWS_LAMBDA_LOG_LEVEL"] = config.application_log_level or "INFO"
     for handles, build in RUNTIME_FAMILIES:
         if handles(runtime):
-            return LaunchPlan(build(config, env, paths), env, task, paths)
+            argv = build(config, env, paths)
+            _as_aws_sets_it(runtime, env, paths, config.environment or {}, argv[0])
+            return LaunchPlan(
+                with_wrapper(runtime, argv, env, paths), env, paths.task_root, paths, argv
+            )
     raise InvalidRuntimeException(
         f"The runtime parameter of {runtime} is not supported by Lamina yet."
     )
+
+
+def runtime_dir(runtime: str, paths: EnvironmentPaths) -> str:
+    """``LAMBDA_RUNTIME_DIR``: AWS's /var/runtime inside an isolated environment; on the
+    host, Lamina's runtime directory for the runtime's language."""
+    if paths.aws_layout:
+        return aws_env.AWS_RUNTIME_DIR
+    family = aws_env.runtime_family(runtime)
+    return f"{paths.runtimes_root}/{family if family == 'nodejs' else 'python'}"
+
+
+def default_environment(runtime: str, paths: EnvironmentPaths) -> dict[str, str]:
+    """What a function's own variables may replace: AWS's values for the runtime."""
+    isolated = paths.aws_layout
+    env = {
+        "PATH": aws_env.search_path(runtime, isolated),
+        "LANG": "en_US.UTF-8",
+        "LD_LIBRARY_PATH": aws_env.library_path(
+            runtime, paths.task_root, paths.opt_root, runtime_dir(runtime, paths), isolated
+        ),
+        **aws_env.shell_environment(runtime, paths.task_root),
+    }
+    if is_python_runtime(runtime):
+        env["PYTHONPATH"] = paths.sdk_root
+    return env
+
+
+def _as_aws_sets_it(
+    runtime: str,
+    env: dict[str, str],
+    paths: EnvironmentPaths,
+    own: dict[str, str],
+    executable: str,
+) -> None:
+    """Inside an isolated environment, undo what a command builder adapted to the host:
+    ``PATH`` is AWS's (the runtime's directory last, when it is not a system one),
+    ``LAMBDA_RUNTIME_DIR`` and ``NODE_PATH`` name /var/runtime (``PATH`` and ``NODE_PATH``
+    unless the function set them itself)."""
+    if not paths.aws_layout or aws_env.runtime_family(runtime) != "nodejs":
+        return
+    env["LAMBDA_RUNTIME_DIR"] = aws_env.AWS_RUNTIME_DIR
+    if "PATH" not in own:
+        path = aws_env.search_path(runtime, True)
+        directory = os.path.dirname(executable)
+        if directory not in [p.rstrip("/") for p in path.split(":")]:
+            path = f"{path}:{directory}"
+        env["PATH"] = path
+    if "NODE_PATH" not in own:
+        major = int(runtime.removeprefix("nodejs").removesuffix(".x"))
+        env["NODE_PATH"] = aws_env.node_path(
+            major, paths.opt_root, aws_env.AWS_RUNTIME_DIR, paths.task_root
+        )
+
+
+# Missing wrapper in plain-process mode: a shell reports it and exits 127, as the exec of a
+# missing file does inside an isolated environment.
+_EXEC_OR_127 = 'exec "$0" "$@"'
+
+
+def with_wrapper(
+    runtime: str, argv: list[str], env: dict[str, str], paths: EnvironmentPaths
+) -> list[str]:
+    """``AWS_LAMBDA_EXEC_WRAPPER`` (managed Python, Node.js and Ruby runtimes only, as on AWS):
+    the wrapper runs with the runtime's command as its arguments. A wrapper that does not
+    exist ends the runtime with exit status 127 (``Runtime.ExitError``, as AWS answers)."""
+    wrapper = env.get("AWS_LAMBDA_EXEC_WRAPPER")
+    if not wrapper or aws_env.runtime_family(runtime) not in ("python", "nodejs", "ruby"):
+        return argv
+    if paths.aws_layout:
+        return [wrapper, *argv]
+    host_wrapper = str(paths.host_path(wrapper))
+    if os.path.isfile(host_wrapper) and os.access(host_wrapper, os.X_OK):
+        return [host_wrapper, *argv]
+    return ["/bin/sh", "-c", _EXEC_OR_127, host_wrapper, *argv]

@@ -5,8 +5,9 @@ per Python interpreter in use, with the built-in Python runtime preloaded), ente
 mount, pid, ipc, uts and network namespaces, gets a fresh read-only root with its code
 at ``/var/task``, layers at ``/opt`` and a size-limited ``/tmp``, is put in its own
 cgroup (memory, CPU in proportion to memory, pids), then drops to an unprivileged uid.
-Its Runtime API listens on ``127.0.0.1:9001`` inside its own network namespace, where
-nothing else can reach it; the server receives that listening socket by fd passing.
+Its Runtime API listens on ``169.254.100.1:9001`` (and ``127.0.0.1:9001``) inside its own
+network namespace, where nothing else can reach it; the server receives that listening
+socket by fd passing.
 The conversation with the spawner processes is in ``spawner_client.py``. See
 docs/isolation.md.
 """
@@ -18,6 +19,7 @@ import contextlib
 import functools
 import logging
 import os
+import re
 import signal
 import socket
 import sys
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lamina.runtime.aws_env import AWS_LINK_LOCAL_HOST, LANG_ROOT
 from lamina.runtime.cgroups import Cgroups, EnvironmentCgroup, Limits, cpu_fraction_for_memory
 from lamina.runtime.cpu_policy import BOOST_WINDOW_SECONDS
 from lamina.runtime.ephemeral import EphemeralImages, TmpDisk
@@ -265,7 +268,8 @@ class LinuxSandbox:
         self.name = f"linux namespaces + {limits}"
 
     def runtime_api_address(self, network: str) -> str | None:
-        return f"127.0.0.1:{RUNTIME_API_PORT}" if network == "none" else None
+        # AWS's address: the spawner adds it to the environment's own loopback interface.
+        return f"{AWS_LINK_LOCAL_HOST}:{RUNTIME_API_PORT}" if network == "none" else None
 
     def default_spawner(self) -> Spawner:
         """The spawner of the server's own interpreter (Python functions of this version,
@@ -281,13 +285,13 @@ class LinuxSandbox:
         return spawner
 
     def _spawner_for(self, spec: SandboxSpec) -> tuple[Spawner, str]:
-        """Python runtimes fork from a spawner that preloaded the runtime; others exec."""
-        interpreter = sys.executable
-        mode = "exec"
-        if len(spec.argv) >= 2 and spec.argv[-1].endswith("/python/bootstrap.py"):
-            interpreter = spec.argv[0]
-            mode = "python"
-        return self._spawner(interpreter), mode
+        """Python runtimes fork from a spawner that preloaded the runtime (the spawner of
+        their interpreter, whose template has it at /var/lang); others exec, and so does a
+        Python runtime behind ``AWS_LAMBDA_EXEC_WRAPPER``."""
+        argv = _runtime_argv(spec)
+        if len(argv) >= 2 and argv[-1].endswith("/python/bootstrap.py"):
+            return self._spawner(argv[0]), "python" if argv is spec.argv else "exec"
+        return self._spawner(sys.executable), "exec"
 
     def warm(self, interpreter: str) -> None:
         """Start the spawner of a Python ``interpreter`` and prepare its inits ahead, in the
@@ -315,7 +319,8 @@ class LinuxSandbox:
     def _extra_binds(self, spawner: Spawner, spec: SandboxSpec) -> list[list[str]]:
         """The read-only binds an environment needs beyond its spawner's template (a
         non-Python runtime's installation, for one): computed once per runtime."""
-        runtime = spec.argv[0] if spec.argv else None
+        argv = _runtime_argv(spec)
+        runtime = argv[0] if argv else None
         key = (spawner.interpreter, runtime, spec.sdk_dir)
         extra = self._extra.get(key)
         if extra is None:
@@ -361,8 +366,10 @@ class LinuxSandbox:
     async def _start(self, spec: SandboxSpec, uid: int) -> LinuxHandle:
         spawner, mode = self._spawner_for(spec)
         argv = list(spec.argv)
-        if mode == "exec" and argv and argv[0].endswith(("/python", "/python3")):
-            argv[0] = os.path.realpath(argv[0])
+        if mode == "exec" and argv and argv[-1].endswith("/python/bootstrap.py"):
+            # The interpreter as on AWS (its spawner's template binds its prefix there).
+            at = len(argv) - len(_runtime_argv(spec))
+            argv[at] = _lang_python(argv[at]) or os.path.realpath(argv[at])
         payload: dict[str, Any] = {
             "argv": argv,
             "env": spec.env,
@@ -458,6 +465,8 @@ class LinuxSandbox:
         if binds is None:
             prefixes = _interpreter_prefixes(spawner.interpreter)
             binds = self.shared_binds(self.sdk_dir, prefixes)
+            # The spawner's interpreter at /var/lang, as AWS installs Python.
+            binds.append([_installation_prefix(spawner.interpreter), LANG_ROOT])
             self._premounted[spawner.interpreter] = binds
         return binds
 
@@ -547,7 +556,7 @@ class LinuxSandbox:
 
 @functools.cache
 def _sdk_binds(sdk_dir: str) -> tuple[list[str], ...]:
-    """Each SDK package's real directory, mounted under /var/runtime/python (fixed for the
+    """Each SDK package's real directory, mounted in /var/runtime, as on AWS (fixed for the
     server's lifetime, so resolved once)."""
     binds: list[list[str]] = []
     with contextlib.suppress(OSError):
@@ -565,6 +574,28 @@ def _init_limits(memory_mb: int) -> Limits:
         cpu_fraction=float(os.cpu_count() or 1),
         pids_max=PIDS_MAX,
     )
+
+
+def _runtime_argv(spec: SandboxSpec) -> list[str]:
+    """The runtime's command: ``spec.argv`` without ``AWS_LAMBDA_EXEC_WRAPPER`` in front
+    (``spec.argv`` itself when there is none)."""
+    wrapper = spec.env.get("AWS_LAMBDA_EXEC_WRAPPER")
+    if wrapper and len(spec.argv) > 1 and spec.argv[0] == wrapper:
+        return spec.argv[1:]
+    return spec.argv
+
+
+@functools.cache
+def _installation_prefix(executable: str) -> str:
+    """The installation an interpreter belongs to (``<prefix>/bin/python3.X``)."""
+    return os.path.dirname(os.path.dirname(os.path.realpath(executable)))
+
+
+@functools.cache
+def _lang_python(executable: str) -> str | None:
+    """``/var/lang/bin/python3.X`` for a host ``python3.X``, or None if it has no such name."""
+    name = os.path.basename(os.path.realpath(executable))
+    return f"{LANG_ROOT}/bin/{name}" if re.fullmatch(r"python3\.\d+", name) else None
 
 
 def _cgroup_id() -> str:

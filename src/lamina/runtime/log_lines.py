@@ -5,13 +5,16 @@ so a message holds at most 262,118 bytes of UTF-8; Lambda splits a longer line i
 events of that size. ``LineSplitter`` does the same as the bytes stream in: a line without a
 newline is cut as soon as it reaches the cap, so what it keeps between reads never exceeds
 one event. ``TailLines`` keeps only the end of an invocation's lines, what ``LogType=Tail``
-returns (its last 4 KB).
+returns (its last 4 KB). ``NewlineTerminated`` stores each line as AWS stores a function's
+log events: ending with ``\n`` (``GetLogEvents``, ``FilterLogEvents``; the tail already
+joins its lines with one).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Protocol
 
 from lamina.domain.log_events import MAX_EVENT_BYTES
 
@@ -49,10 +52,14 @@ def split_text(text: str, limit: int = MAX_EVENT_BYTES) -> list[str]:
     return pieces
 
 
+# A line's share of an event: the rest is the "\n" it is stored with.
+MAX_LINE_BYTES = MAX_EVENT_BYTES - 1
+
+
 class LineSplitter:
     """Bytes in, messages of at most ``limit`` bytes of UTF-8 out (newlines removed)."""
 
-    def __init__(self, limit: int = MAX_EVENT_BYTES) -> None:
+    def __init__(self, limit: int = MAX_LINE_BYTES) -> None:
         self._limit = limit
         self._partial = b""
 
@@ -131,3 +138,38 @@ class TailLines:
 
     def __len__(self) -> int:
         return len(self._lines)
+
+
+class LineSink(Protocol):
+    """The log sink of an environment (``runtime_output.LogSink``: the LogService)."""
+
+    def append(
+        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
+    ) -> None: ...
+
+    def has_room(self, group: str, stream: str, size: int) -> bool: ...
+
+    def when_room(self, callback: Callable[[], None]) -> None: ...
+
+
+class NewlineTerminated:
+    """A log sink that stores each line of a function's log (its output and the platform's
+    START, END, REPORT lines) with the ``\n`` AWS stores it with. Lines come without one
+    (``LineSplitter`` cuts them at ``MAX_LINE_BYTES``), so an event stays within
+    CloudWatch's size. An empty line of the function's output is no event, as on AWS
+    (recorded: ``print("\\nmulti\\nline\\n")`` stores ``multi\\n`` and ``line\\n`` only)."""
+
+    def __init__(self, sink: LineSink) -> None:
+        self._sink = sink
+
+    def append(
+        self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
+    ) -> None:
+        if message or not droppable:
+            self._sink.append(group, stream, timestamp_ms, message + "\n", droppable)
+
+    def has_room(self, group: str, stream: str, size: int) -> bool:
+        return self._sink.has_room(group, stream, size)
+
+    def when_room(self, callback: Callable[[], None]) -> None:
+        self._sink.when_room(callback)

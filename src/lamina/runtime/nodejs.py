@@ -1,4 +1,5 @@
-"""The Node.js runtimes: ``nodejs18.x``, ``nodejs20.x``, ``nodejs22.x``, ``nodejs24.x``.
+"""The Node.js runtimes: ``nodejs16.x``, ``nodejs18.x``, ``nodejs20.x``, ``nodejs22.x``,
+``nodejs24.x``.
 
 Each runs Lamina's built-in bootstrap (``lamina/runtimes/nodejs/index.cjs``) on the host's
 ``node``, found by absolute path: a ``node`` of the runtime's major version if one is
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("lamina.runtime")
 
 NODE_BOOTSTRAP = Path(__file__).resolve().parent.parent / "runtimes" / "nodejs" / "index.cjs"
-NODE_MAJORS = (18, 20, 22, 24)
+NODE_MAJORS = (16, 18, 20, 22, 24)
 _RUNTIME = re.compile(r"nodejs(\d+)\.x")
 
 

@@ -19,6 +19,7 @@ import fcntl
 import os
 import stat
 import struct
+import sys
 
 CLONE_NEWNS = 0x00020000
 
@@ -168,7 +169,66 @@ def build_template(root, ro_binds):
     mount(None, dev, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID)
     for name in ("proc", "var/task", "opt", "tmp", ".old-root"):
         _mkdirs(root + "/" + name)
+    write_image_files(root)
+    shell_is_bash(root)
     TEMPLATE.update(wanted)
+
+
+# What AWS's images have at /lambda-entrypoint.sh and /var/runtime/bootstrap, in Lamina's
+# words: the entry point takes the handler and starts the runtime's bootstrap, which runs
+# the runtime (behind AWS_LAMBDA_EXEC_WRAPPER, when set). Lamina itself starts runtimes
+# directly (faster); these are for code and tools that look for them.
+ENTRYPOINT = """#!/bin/sh
+# Lamina: the entry point of an AWS Lambda image. Its one argument is the handler.
+if [ $# -ne 1 ]; then
+  echo "lambda-entrypoint.sh: the handler must be the one argument" 1>&2
+  exit 142
+fi
+export _HANDLER="$1"
+exec /var/runtime/bootstrap
+"""
+
+BOOTSTRAP = """#!/bin/bash
+# Lamina: starts the function's runtime, as the bootstrap of AWS's runtime images does.
+case "$AWS_EXECUTION_ENV" in
+  AWS_Lambda_python*)
+    exec $AWS_LAMBDA_EXEC_WRAPPER /var/lang/bin/python%(version)s -I -S \\
+      /var/runtime/lamina/python/bootstrap.py ;;
+  AWS_Lambda_nodejs*)
+    exec $AWS_LAMBDA_EXEC_WRAPPER node --max-http-header-size 81920 \\
+      /var/runtime/lamina/nodejs/index.cjs ;;
+esac
+for candidate in "${LAMBDA_TASK_ROOT:-/var/task}/bootstrap" /opt/bootstrap; do
+  if [ -x "$candidate" ]; then exec "$candidate"; fi
+done
+echo "bootstrap: no runtime to start" 1>&2
+exit 127
+"""
+
+
+def write_image_files(root):
+    """/lambda-entrypoint.sh and /var/runtime/bootstrap (root's, mode 755) in the template."""
+    version = "%d.%d" % sys.version_info[:2]
+    for path, text in (
+        ("/lambda-entrypoint.sh", ENTRYPOINT),
+        ("/var/runtime/bootstrap", BOOTSTRAP % {"version": version}),
+    ):
+        _mkdirs(os.path.dirname(root + path))
+        with open(root + path, "w") as out:
+            out.write(text)
+        os.chmod(root + path, 0o755)
+
+
+def shell_is_bash(root):
+    """/bin/sh is bash, as on Amazon Linux (a ``bootstrap`` with ``set -o pipefail`` dies
+    under dash): bash is bound over the file /bin/sh leads to (dash on Debian, so /bin/dash
+    is bash too)."""
+    bash = next((b for b in ("/usr/bin/bash", "/bin/bash") if os.path.isfile(b)), None)
+    sh = os.path.realpath("/bin/sh")
+    if bash is None or not os.path.exists(root + sh) or sh == os.path.realpath(bash):
+        return
+    mount(bash, root + sh, None, MS_BIND)
+    mount(None, root + sh, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
 
 
 def start_root(root):

@@ -73,7 +73,24 @@ PR_SET_PDEATHSIG = 1
 PR_SET_NAME = 15
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
+SIOCSIFADDR = 0x8916
 IFF_UP = 0x1
+# AWS's Runtime API address (lamina/runtime/aws_env.py): an alias of the environment's own
+# loopback interface. The Runtime API listens on every address of the environment's
+# network namespace (which has only its loopback): there and at 127.0.0.1:9001, where
+# older images had it and some custom runtimes still look.
+RUNTIME_API_HOST = "169.254.100.1"
+RUNTIME_API_BIND = "0.0.0.0"
+
+# Resource limits of AWS's execution environments (as a function reads them with getrlimit:
+# recorded, test_lambda.snapshot.json ``test_runtime_ulimits``); the others are unlimited.
+RLIMITS = (
+    (resource.RLIMIT_CORE, 10737418240, 10737418240),
+    (resource.RLIMIT_MEMLOCK, 65536, 65536),
+    (resource.RLIMIT_NOFILE, 1024, 1024),
+    (resource.RLIMIT_NPROC, 742, 742),
+    (resource.RLIMIT_STACK, 8388608, resource.RLIM_INFINITY),
+)
 
 MAX_MESSAGE = 65536
 
@@ -132,8 +149,13 @@ def set_process_name(name):
 
 
 def loopback_up():
+    """Bring the namespace's loopback up, with the Runtime API's address on an alias."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
+        address = struct.pack(
+            "=16sH2s4s8x", b"lo:1", socket.AF_INET, b"\0\0", socket.inet_aton(RUNTIME_API_HOST)
+        )
+        fcntl.ioctl(sock.fileno(), SIOCSIFADDR, address)
         request = struct.pack("16sh", b"lo", 0)
         flags = struct.unpack("16sh", fcntl.ioctl(sock.fileno(), SIOCGIFFLAGS, request))[1]
         fcntl.ioctl(sock.fileno(), SIOCSIFFLAGS, struct.pack("16sh", b"lo", flags | IFF_UP))
@@ -141,10 +163,10 @@ def loopback_up():
         sock.close()
 
 
-def listener(port):
+def listener(port, host="127.0.0.1"):
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
+    sock.bind((host, port))
     sock.listen(64)
     return sock
 
@@ -208,7 +230,9 @@ def run_init(control, prepare):
         listeners = []
         if prepare["network"] == "none":
             loopback_up()
-            listeners = [listener(port) for port in prepare["ports"]]
+            runtime_api_port, *others = prepare["ports"]
+            listeners = [listener(runtime_api_port, RUNTIME_API_BIND)]
+            listeners += [listener(port) for port in others]
         socket.sethostname("localhost")
         start_root(prepare["root"])
     except BaseException as exc:  # noqa: BLE001 - report any set-up failure, then die
@@ -271,9 +295,11 @@ def enter_runtime(spec):
     the system-call filter, after the last privileged step and ``no_new_privs``."""
     try:
         os.chdir(spec["cwd"])
+        # Before the privileges go: raising a hard limit past the host's needs them.
+        for limit, soft, hard in RLIMITS:
+            resource.setrlimit(limit, (soft, hard))
         if spec.get("uid") is not None:
             drop_privileges(spec["uid"], spec["gid"])
-        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
         if SECCOMP[0] is None:
             raise OSError(errno.ENOSYS, "no seccomp filter for %s" % os.uname().machine)
         SECCOMP[0].install()
@@ -315,7 +341,7 @@ def become_runtime(spec, log_w, control):
         os.environ.clear()
         os.environ.update(env)
         sys.argv[:] = [spec["argv"][-1]]
-        sys.path[:] = CLEAN_SYS_PATH
+        appear_at_var_lang()
         # The preloaded runtime stays frozen: never collected, never copied on write.
         try:
             PRELOADED.main()
@@ -326,6 +352,32 @@ def become_runtime(spec, log_w, control):
     except OSError as exc:
         os.write(2, ("exec %s: %s\n" % (spec["argv"][0], exc.strerror)).encode())
         os._exit(127)
+
+
+LANG_ROOT = "/var/lang"
+LANG_PYTHON = [sys.executable]
+LANG_SYS_PATH = []
+
+
+def appear_at_var_lang():
+    """In a forked Python runtime: the interpreter is the one at /var/lang (its template
+    binds this interpreter's installation there), as on AWS: ``sys.executable`` runs
+    inside the environment, and modules imported from now on have /var/lang paths in
+    tracebacks. (What the spawner preloaded keeps its host paths.) Computed once, by
+    ``lang_sys_path``, in the spawner."""
+    sys.executable = sys._base_executable = LANG_PYTHON[0]
+    sys.prefix = sys.exec_prefix = sys.base_prefix = sys.base_exec_prefix = LANG_ROOT
+    sys.path[:] = LANG_SYS_PATH
+
+
+def lang_sys_path(entries):
+    """``entries`` (``sys.path``) with the interpreter's installation named /var/lang."""
+    host_prefix = os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))
+    LANG_PYTHON[0] = "%s/bin/python%d.%d" % ((LANG_ROOT,) + tuple(sys.version_info[:2]))
+    return [
+        LANG_ROOT + entry[len(host_prefix) :] if entry.startswith(host_prefix + "/") else entry
+        for entry in entries
+    ]
 
 
 # --- the spawner ------------------------------------------------------------------------
@@ -465,6 +517,7 @@ def main():
     fd = int(sys.argv[1])
     here = os.path.dirname(os.path.abspath(__file__))
     CLEAN_SYS_PATH = [p for p in sys.path if os.path.abspath(p or ".") != here]
+    LANG_SYS_PATH[:] = lang_sys_path(CLEAN_SYS_PATH)
     if "--preload-python" in sys.argv:
         sys.path.insert(0, os.path.join(here, "python"))
         import bootstrap  # the built-in Python runtime, imported once for every child
@@ -472,6 +525,9 @@ def main():
         sys.path.pop(0)
         bootstrap.preload()
         PRELOADED = bootstrap
+        # Its /var/lang entries need no resolving at each start (see appear_at_var_lang).
+        for entry in lang_sys_path(CLEAN_SYS_PATH):
+            bootstrap._REALPATHS.setdefault(entry, entry)
     # Every environment gets exactly its function's variables; with none here, a Python
     # runtime's os.environ starts empty (clearing a copied one costs each start ~150 page
     # copies).

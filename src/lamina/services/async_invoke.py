@@ -74,6 +74,7 @@ from lamina.services.event_invoke_config import (
 )
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
+from lamina.services.recursion import RECURSIVE_LOOP_CONDITION, RecursiveInvocationException
 from lamina.store.ports import AsyncQueue
 from lamina.store.records import DELIVER, INVOKE, NewEvent, QueuedEvent, Retained
 
@@ -314,12 +315,18 @@ class AsyncInvoker:
             self.invoke.metrics.throttled(name, invoked_arn, RESERVED_LIMIT)
             await self._fail(event, config, settings, ZERO_RESERVED_CONCURRENCY, last)
             return False
+        try:
+            trace_id = self.invoke.admit(config, event.trace_id)
+        except RecursiveInvocationException:
+            # A recursive loop stopped: to the dead-letter queue / on-failure destination.
+            await self._fail(event, config, settings, RECURSIVE_LOOP_CONDITION, last)
+            return False
         invocation = Invocation(
             request_id=event.request_id,
             payload=event.payload,
             invoked_arn=invoked_arn,
             client_context=None,
-            trace_id=event.trace_id,
+            trace_id=trace_id,
         )
         try:
             outcome = await self.invoke.run(

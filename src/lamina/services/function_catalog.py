@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from lamina.domain import names, versions
+from lamina.domain import function_states, names, versions
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.services.alias_book import AliasBook
 from lamina.services.function_packages import now_lambda_timestamp
@@ -23,6 +23,9 @@ class FunctionCatalog:
         self.region = region
         self.account = account
         self._cache: dict[tuple[str, str], FunctionConfig] = {}
+        # While an update of a function is in progress: the $LATEST invocations still run
+        # (the configuration before the update, as on AWS).
+        self._serving: dict[str, FunctionConfig] = {}
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -41,8 +44,14 @@ class FunctionCatalog:
     ) -> FunctionConfig:
         """The configuration a qualifier names: ``$LATEST`` (None), a version, or an alias's
         version. ``route``: for an invocation, an alias picks its version by its weights.
-        ResourceNotFoundException (naming the qualifier as given) if there is none."""
+        ResourceNotFoundException (naming the qualifier as given) if there is none. An
+        invocation (``route``) of ``$LATEST`` while an update is in progress gets the
+        configuration from before the update."""
         version = self.aliases.resolve(name, qualifier or LATEST, route=route)
+        if route and version == LATEST:
+            serving = self._serving.get(name)
+            if serving is not None:
+                return serving
         found = self.config(name, version)
         if found is None:
             raise names.function_not_found(self.region, self.account, name, qualifier)
@@ -74,6 +83,17 @@ class FunctionCatalog:
         self.store.put_version(config)
         self._cache[(config.name, config.version)] = config
 
+    def begin_update(self, previous: FunctionConfig, in_progress: FunctionConfig) -> None:
+        """Store ``$LATEST`` as updating (``LastUpdateStatus: InProgress``); invocations run
+        ``previous`` until ``end_update``."""
+        self.save(in_progress)
+        self._serving.setdefault(previous.name, previous)
+
+    def end_update(self, name: str) -> None:
+        """The update of ``name`` is applied (or the function is gone): invocations run the
+        stored ``$LATEST`` again."""
+        self._serving.pop(name, None)
+
     def remember(self, config: FunctionConfig) -> None:
         """A version the store already holds (just created or re-tagged)."""
         self._cache[(config.name, config.version)] = config
@@ -82,16 +102,18 @@ class FunctionCatalog:
         self._cache.pop((name, version), None)
 
     def forget_function(self, name: str) -> None:
+        self._serving.pop(name, None)
         for key in [k for k in self._cache if k[0] == name]:
             del self._cache[key]
 
     def publish(
-        self, latest: FunctionConfig, description: str | None = None
+        self, latest: FunctionConfig, description: str | None = None, *, pending: bool = False
     ) -> tuple[FunctionConfig, bool]:
         """Publish ``$LATEST`` as the next version (``description`` defaults to $LATEST's);
         ``$LATEST`` gets a new RevisionId. If ``$LATEST`` is unchanged since the last version
         published, that version is answered instead (and nothing changes). Returns the version
-        and whether it is new."""
+        and whether it is new. ``pending``: the new version is stored ``State: Pending``
+        (published with an update still in progress; ``FunctionUpdates`` activates it)."""
         source = versions.fingerprint(latest)
         number = self.store.next_version(latest.name)
         last = self.config(latest.name, str(int(number) - 1))
@@ -102,13 +124,10 @@ class FunctionCatalog:
             revision_id=str(uuid.uuid4()),
             last_modified=now_lambda_timestamp(),
             description=latest.description if description is None else description,
-            state="Active",
-            state_reason=None,
-            state_reason_code=None,
-            last_update_status="Successful",
             last_update_status_reason=None,
             last_update_status_reason_code=None,
             published_from=source,
+            **(function_states.PENDING_VERSION if pending else function_states.ACTIVE_VERSION),
         )
         revised = latest.replace(revision_id=str(uuid.uuid4()))
         self.store.publish(published, revised)

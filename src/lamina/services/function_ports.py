@@ -20,8 +20,12 @@ class FunctionRejected(Exception):
 
 
 class AsyncFunctionSink(Protocol):
-    async def invoke_async(self, function_arn: str, payload: bytes) -> str:
+    async def invoke_async(
+        self, function_arn: str, payload: bytes, *, trace_header: str | None = None
+    ) -> str:
         """Queue one asynchronous invocation of ``function_arn`` (``...:function:name`` with
         an optional ``:qualifier``); returns its request id once the event is durably
-        queued. Raises ``FunctionNotFound`` or ``FunctionRejected``."""
+        queued. Raises ``FunctionNotFound`` or ``FunctionRejected``. ``trace_header``: the
+        X-Ray header of the request that caused the event (its recursion counter goes on,
+        services/recursion.py); None starts a new trace."""
         ...

@@ -6,11 +6,12 @@ Every write validates first and stores in one transaction, so a rejected request
 nothing. Requests arrive typed and shape-checked (``api.lambda_wire.functions``); the rules
 here are the service's own (AWS's InvalidParameterValueException, 404, 409, 412).
 
-State transitions: AWS answers CreateFunction with ``State: Pending`` and updates with
-``LastUpdateStatus: InProgress``, then moves to ``Active``/``Successful`` once the
-function is ready. Lamina's functions are ready as soon as the package is stored, so
-the stored (and every later) view is already ``Active``/``Successful``, while the
-response to the write itself shows the transitional state, as AWS's does.
+State transitions (``domain.function_states``): AWS answers CreateFunction with ``State:
+Pending``, then the function is ``Active``; Lamina's functions are ready as soon as the
+package is stored, so only the answer shows ``Pending``. An update is stored ``InProgress``
+(a version published with it ``Pending``) and applied after its answer by
+``services.function_updates`` (milliseconds); meanwhile another update is refused (409) and
+invocations run the configuration from before the update, as on AWS.
 
 Signals: ``function_changed`` after every write to a function (code, configuration,
 deletion), ``function_deleted`` after a whole function is deleted.
@@ -25,7 +26,7 @@ import uuid
 from collections.abc import Callable, Mapping, Sequence
 from functools import partial
 
-from lamina.domain import function_rules, names, versions
+from lamina.domain import function_rules, function_states, names, versions
 from lamina.domain.errors import (
     InvalidParameterValueException,
     PreconditionFailedException,
@@ -50,6 +51,7 @@ from lamina.services.function_packages import (
     storage_error,
     zip_of,
 )
+from lamina.services.function_updates import FunctionUpdates
 from lamina.services.signals import LambdaSignals
 
 LIST_PAGE_LIMIT = 50
@@ -68,6 +70,7 @@ class FunctionService:
         packages: FunctionPackages,
         signals: LambdaSignals,
         code_url: Callable[[str], str],
+        update_settle_seconds: float = 0.0,
     ) -> None:
         self.catalog = catalog
         self.packages = packages
@@ -77,6 +80,8 @@ class FunctionService:
         self.account = catalog.account
         self._signals = signals
         self._code_url = code_url
+        # Applies updates after their answers (``LastUpdateStatus: InProgress`` meanwhile).
+        self.updates = FunctionUpdates(catalog, signals, update_settle_seconds)
 
     # --- lookups (for the other services) ---------------------------------------------------
 
@@ -199,6 +204,7 @@ class FunctionService:
         config = self.require(name)
         if revision_id is not None and revision_id != config.revision_id:
             raise PreconditionFailedException(versions.REVISION_MISMATCH)
+        function_states.check_not_updating(config)
         return config
 
     async def update_code(self, request: UpdateFunctionCodeRequest) -> FunctionConfig:
@@ -229,13 +235,13 @@ class FunctionService:
                 last_modified=now_lambda_timestamp(),
                 architectures=request.architectures or latest.architectures,
             )
-            response = self._commit_update(updated, publish=request.publish)
+            # The package before the update serves invocations until the update is applied.
+            old = {latest.code_sha256} - {stored.sha256}
+            response = self._commit_update(latest, updated, publish=request.publish, release=old)
         except sqlite3.OperationalError as exc:
             raise storage_error(exc) from None
         finally:
             await self.packages.release(stored)
-        if latest.code_sha256 != stored.sha256:
-            await self.packages.collect_later({latest.code_sha256})
         return response
 
     async def update_configuration(
@@ -259,43 +265,47 @@ class FunctionService:
         updated = settings.apply_to(current).replace(last_modified=now_lambda_timestamp())
         if layers is not None:
             updated = updated.replace(layers=layers)
+        # Packages of layer versions deleted meanwhile that nothing uses any more, once the
+        # configuration before the update stops serving.
+        old: set[str] = set()
+        if current.layers != updated.layers:
+            old = {layer.code_sha256 for layer in current.layers}
         try:
-            response = self._commit_update(updated, publish=False)
+            return self._commit_update(current, updated, publish=False, release=old)
         except sqlite3.OperationalError as exc:
             raise storage_error(exc) from None
-        if current.layers != updated.layers:
-            # Packages of layer versions deleted meanwhile that nothing uses any more.
-            await self.packages.collect_later({layer.code_sha256 for layer in current.layers})
-        return response
 
-    def _commit_update(self, updated: FunctionConfig, *, publish: bool) -> FunctionConfig:
+    def _commit_update(
+        self,
+        previous: FunctionConfig,
+        updated: FunctionConfig,
+        *,
+        publish: bool,
+        release: set[str],
+    ) -> FunctionConfig:
+        """Store ``updated`` as ``$LATEST`` with ``LastUpdateStatus: InProgress`` (and, with
+        ``publish``, a new version of it, ``Pending``); ``self.updates`` applies both after
+        the answer, then collects the packages in ``release`` that nothing uses any more.
+        The answer is ``$LATEST`` in progress, or the version published."""
         in_progress = updated.replace(
-            revision_id=str(uuid.uuid4()),
-            last_update_status="InProgress",
-            last_update_status_reason="The function is being created.",
-            last_update_status_reason_code="Creating",
+            revision_id=str(uuid.uuid4()), **function_states.UPDATE_IN_PROGRESS
         )
-        done = updated.replace(
-            revision_id=str(uuid.uuid4()),
-            last_update_status="Successful",
-            last_update_status_reason=None,
-            last_update_status_reason_code=None,
-        )
-        self.catalog.save(done)
-        self._signals.function_changed.emit(done.name)
-        if not publish:
-            return in_progress
-        # The answer is the new version, still being created (recorded:
-        # TestLambdaVersions::test_publish_with_update).
-        published, created = self.catalog.publish(done)
-        if not created:
-            return published
-        return published.replace(
-            state="Pending",
-            state_reason="The function is being created.",
-            state_reason_code="Creating",
-            last_update_status=None,
-        )
+        self.catalog.begin_update(previous, in_progress)
+        published: FunctionConfig | None = None
+        created = False
+        try:
+            if publish:
+                # The answer is the new version, still being created (recorded:
+                # TestLambdaVersions::test_publish_with_update).
+                published, created = self.catalog.publish(in_progress, pending=True)
+        finally:
+            # Even if publishing failed, the update stored is applied.
+            pending = published.version if created and published is not None else None
+            # ``function_changed`` is emitted when it is applied: until then the warm
+            # environments of the configuration before the update serve invocations.
+            after = partial(self.packages.collect_later, release) if release else None
+            self.updates.begin(in_progress.name, pending, after)
+        return in_progress if published is None else published
 
     # --- delete -------------------------------------------------------------------------------
 
@@ -323,6 +333,7 @@ class FunctionService:
                 shas |= packages_of(published)
             self.packages.code.free_space_for(lambda: self.store.delete(name))
             self.catalog.forget_function(name)
+            self.updates.forget(name)
             self.aliases.forget_function(name)
         self._signals.function_changed.emit(name)
         if qualifier is None:

@@ -26,6 +26,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lamina.domain import json_errors
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     InvalidRequestContentException,
@@ -33,7 +34,7 @@ from lamina.domain.errors import (
     TooManyRequestsException,
 )
 from lamina.domain.models import LATEST, FunctionConfig
-from lamina.domain.requests.invoke import EVENT, InvokeRequest, InvokeResult
+from lamina.domain.requests.invoke import DRY_RUN, EVENT, InvokeRequest, InvokeResult
 from lamina.domain.tracing import new_trace_id
 from lamina.runtime.admission import DEFAULT_ADMISSION_WAIT, INTERACTIVE
 from lamina.runtime.concurrency import ConcurrencyLimiter
@@ -46,6 +47,7 @@ from lamina.services.signals import LambdaSignals
 
 if TYPE_CHECKING:
     from lamina.services.invoke_streaming import StreamingInvocation
+    from lamina.services.recursion import RecursionGuard
 
 log = logging.getLogger("lamina.invoke")
 
@@ -83,8 +85,11 @@ class InvokeService:
         provisioned: ProvisionedEnvironments | None,
         signals: LambdaSignals,
         admission_wait: float = DEFAULT_ADMISSION_WAIT,
+        recursion: RecursionGuard | None = None,
     ) -> None:
         self._catalog = catalog
+        # Recursive loop detection (``services.recursion``): every invocation path asks it.
+        self.recursion = recursion
         self.pool = pool
         self.limiter = limiter
         self.metrics = metrics
@@ -110,16 +115,32 @@ class InvokeService:
         client_context = _decode_client_context(request.client_context)
         qualifier = request.qualifier
         invoked_arn = config.arn if qualifier is None else f"{config.arn}:{qualifier}"
+        if is_event:
+            # Counted when the queued event runs (``AsyncInvoker``): a loop's event is
+            # accepted, then goes to the dead-letter queue or on-failure destination.
+            trace_id = ctx.trace_header or new_trace_id()
+        elif request.invocation_type == DRY_RUN:
+            trace_id = new_trace_id()
+        else:
+            trace_id = self.admit(config, ctx.trace_header)  # 400 when a loop is stopped
         invocation = Invocation(
             request_id=ctx.request_id,
             payload=payload,
             invoked_arn=invoked_arn,
             client_context=None if is_event else client_context,
-            trace_id=new_trace_id(),
+            trace_id=trace_id,
         )
         return PreparedInvocation(
             config, qualifier, invocation, request.invocation_type, request.log_type
         )
+
+    def admit(self, config: FunctionConfig, trace_header: str | None) -> str:
+        """The trace header of one more invocation of ``config``'s function in the chain of
+        ``trace_header``; ``RecursiveInvocationException`` when recursive loop detection
+        stops it (``services.recursion``)."""
+        if self.recursion is None:
+            return trace_header or new_trace_id()
+        return self.recursion.admit(config.name, config.arn, trace_header)
 
     async def call(self, prepared: PreparedInvocation) -> InvokeResult:
         """Run a synchronous invocation: the function's error is a value; a throttle is
@@ -200,20 +221,16 @@ class InvokeService:
 
 
 def _check_json(payload: bytes) -> bytes:
+    """The payload to run (``{}`` for an empty one); AWS's 400 with Jackson's description of
+    the first error if it is not JSON (``domain.json_errors``)."""
     if not payload.strip():
         return b"{}"
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError as exc:
+        json.loads(payload, parse_constant=json_errors.reject_non_numeric)
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
+        problem = json_errors.describe(payload) or "Invalid JSON"
         raise InvalidRequestContentException(
-            "Could not parse request body into json: Could not parse payload into json: "
-            f"Invalid UTF-8 start byte 0x{payload[exc.start]:02x}"
-        ) from None
-    try:
-        json.loads(text)
-    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
-        raise InvalidRequestContentException(
-            f"Could not parse request body into json: Could not parse payload into json: {exc}"
+            f"Could not parse request body into json: Could not parse payload into json: {problem}"
         ) from None
     return payload
 

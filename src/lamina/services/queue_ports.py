@@ -90,11 +90,14 @@ class QueueSink(Protocol):
         *,
         message_group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> str:
         """Store a message durably; returns its id. ``QueueNotFound`` if there is no queue
         with this ARN. FIFO queues need ``message_group_id`` (deduplicated by content
         when the queue has content-based deduplication and no id is given); standard queues
-        ignore both ids, so a producer may pass them whatever the queue's type."""
+        ignore both ids, so a producer may pass them whatever the queue's type.
+        ``trace_header``: the message's ``AWSTraceHeader`` (the X-Ray header of what caused
+        it: the recursion counter travels in it, services/recursion.py)."""
         ...
 
 

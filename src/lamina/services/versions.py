@@ -8,7 +8,7 @@ a qualifier (``FunctionService.delete``).
 
 from __future__ import annotations
 
-from lamina.domain import versions
+from lamina.domain import function_states, versions
 from lamina.domain.errors import InvalidParameterValueException
 from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.requests.versions import PublishVersionRequest, VersionPage
@@ -32,6 +32,8 @@ class VersionService:
             raise InvalidParameterValueException(LATEST_ONLY)
         latest = self._catalog.require(request.name)
         versions.check_publish_preconditions(latest, request.revision_id, request.code_sha256)
+        # AWS refuses to publish while an update of $LATEST is in progress.
+        function_states.check_not_updating(latest)
         published, _ = self._catalog.publish(latest, request.description)
         return published
 

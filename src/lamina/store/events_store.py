@@ -64,6 +64,8 @@ STEPS: list[Step] = [
         fired REAL NOT NULL,
         PRIMARY KEY (region, account, bus, name));
     """,
+    # The trace header of each delivery (recursive loop detection, services/recursion.py).
+    "ALTER TABLE events_deliveries ADD COLUMN trace TEXT",
 ]
 
 
@@ -127,14 +129,14 @@ class SqliteEventsStore:
     def load_deliveries(self) -> list[StoredDelivery]:
         rows = self._read(
             lambda c: c.execute(
-                "SELECT id, event, rule_arn, rule_name, target, ingested, attempts, due"
+                "SELECT id, event, rule_arn, rule_name, target, ingested, attempts, due, trace"
                 " FROM events_deliveries ORDER BY id"
             ).fetchall()
         )
         return [
             StoredDelivery(
                 int(r[0]),
-                NewDelivery(r[1], r[2], r[3], json.loads(r[4]), float(r[5])),
+                NewDelivery(r[1], r[2], r[3], json.loads(r[4]), float(r[5]), r[8]),
                 int(r[6]),
                 float(r[7]),
             )
@@ -231,7 +233,7 @@ class SqliteEventsStore:
             for a in archived or []
         ]
         rows = [
-            (d.event, d.rule_arn, d.rule_name, json.dumps(d.target), d.ingested, 0, due)
+            (d.event, d.rule_arn, d.rule_name, json.dumps(d.target), d.ingested, 0, due, d.trace)
             for d in deliveries
         ]
 
@@ -242,8 +244,8 @@ class SqliteEventsStore:
             for row in rows:
                 cursor = conn.execute(
                     "INSERT INTO events_deliveries"
-                    " (event, rule_arn, rule_name, target, ingested, attempts, due)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    " (event, rule_arn, rule_name, target, ingested, attempts, due, trace)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                     row,
                 )
                 ids.append(int(cursor.lastrowid or 0))

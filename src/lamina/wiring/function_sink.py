@@ -33,7 +33,9 @@ class RegionsFunctionSink:
         self._account = account_id
         self._served = served_regions() | {regions.default.region}
 
-    async def invoke_async(self, function_arn: str, payload: bytes) -> str:
+    async def invoke_async(
+        self, function_arn: str, payload: bytes, *, trace_header: str | None = None
+    ) -> str:
         try:
             region, account, name, qualifier = split_function_arn(function_arn)
         except ValueError as exc:
@@ -57,7 +59,7 @@ class RegionsFunctionSink:
             payload=payload,
             invoked_arn=invoked_arn,
             client_context=None,
-            trace_id=new_trace_id(),
+            trace_id=trace_header or new_trace_id(),
         )
         await regional.async_invoke.enqueue(config, qualifier, invocation)
         return request_id

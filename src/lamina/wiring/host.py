@@ -16,7 +16,8 @@ from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.bytecode import BytecodeCompiler
 from lamina.runtime.credentials import CredentialRegistry
 from lamina.runtime.isolation import SelectedSandbox
-from lamina.runtime.launch import is_python_runtime, python_for_runtime, sdk_path
+from lamina.runtime.launch import find_python, is_python_runtime, python_for_runtime, sdk_path
+from lamina.runtime.legacy_sdk import LEGACY_PINS, LegacySdks
 from lamina.runtime.linux_sandbox import LinuxSandbox
 from lamina.store.code import CodeStore
 from lamina.store.data_dir import prepare_data_dir
@@ -40,6 +41,8 @@ class HostParts:
     # the edge authenticates calls made from inside environments with both (api/access.py).
     credentials: CredentialRegistry = field(default_factory=CredentialRegistry)
     relayed: RelayedConnections = field(default_factory=RelayedConnections)
+    # boto3 for python3.8/3.9 (runtime/legacy_sdk.py), installed on demand.
+    legacy_sdks: LegacySdks = field(default_factory=LegacySdks)
 
     @property
     def function_policy(self) -> FunctionApiPolicy:
@@ -59,9 +62,34 @@ class HostParts:
         ahead); returns at once. Nothing for other runtimes or without isolation."""
         if not runtime or not is_python_runtime(runtime):
             return
+        self._legacy_interpreter(runtime, install=True)
         backend = self.sandbox.backend
         if isinstance(backend, LinuxSandbox):
             backend.warm(python_for_runtime(runtime))
+
+    def _legacy_interpreter(self, runtime: str, install: bool) -> str | None:
+        """``3.X`` when ``runtime`` runs on an installed interpreter too old for the
+        server's boto3 (starting its SDK's installation if ``install``), else None."""
+        version = runtime.removeprefix("python")
+        if version not in LEGACY_PINS:
+            return None
+        python = find_python(version)
+        if python is None:
+            return None  # the server's interpreter runs it: the server's SDK works
+        if install:
+            self.legacy_sdks.ensure(version, python)
+        return version
+
+    def sdk_for(self, runtime: str | None) -> Path:
+        """The SDK root of an environment of ``runtime``: the server's boto3, or for
+        python3.8/3.9 the one installed for that interpreter once it is ready (its
+        installation starts here at the latest; see runtime/legacy_sdk.py)."""
+        version = self._legacy_interpreter(runtime or "", install=False)
+        if version is None:
+            return self.sdk_dir
+        python = find_python(version)
+        assert python is not None
+        return self.legacy_sdks.root_for(version, python) or self.sdk_dir
 
     def region_dir(self, region: str) -> Path:
         """Where a region's databases live: the data directory itself for the default

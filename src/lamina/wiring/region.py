@@ -19,7 +19,10 @@ from lamina.api.function_url_api import function_url_handlers
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.lambda_config_api import lambda_config_handlers
 from lamina.api.lambda_policy_api import policy_handlers
+from lamina.api.lambda_recursion_api import recursion_handlers
+from lamina.api.lambda_signing_api import code_signing_handlers, with_code_signing
 from lamina.api.lambda_streaming_api import streaming_handlers
+from lamina.api.lambda_unsupported_api import unsupported_handlers
 from lamina.api.logs_api import logs_handlers
 from lamina.domain.destinations import Destination
 from lamina.domain.models import FunctionConfig
@@ -29,11 +32,13 @@ from lamina.runtime.api_proxy import serve_proxy
 from lamina.runtime.concurrency import ConcurrencyLimiter
 from lamina.runtime.environment import Environment
 from lamina.runtime.launch import EnvironmentPaths, LaunchPlan, is_python_runtime, plan_launch
+from lamina.runtime.log_lines import NewlineTerminated
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.alias_book import AliasBook
 from lamina.services.aliases import AliasService
 from lamina.services.async_invoke import AsyncInvoker
+from lamina.services.code_signing import CodeSigningService
 from lamina.services.concurrency import ConcurrencyService
 from lamina.services.event_invoke_config import EventInvokeConfigService
 from lamina.services.event_sources.invoker import InvokeServiceInvoker
@@ -50,19 +55,23 @@ from lamina.services.metrics import MetricsCollector
 from lamina.services.provisioned import ProvisionedConcurrencyService
 from lamina.services.queue_destination import QueueDestination
 from lamina.services.queue_ports import QueuePorts
+from lamina.services.recursion import RecursionGuard
 from lamina.services.router_destinations import (
     EventBusDestination,
     RouterSinks,
     TopicDestination,
 )
+from lamina.services.runtime_management import RuntimeManagementService
 from lamina.services.signals import LambdaSignals
 from lamina.services.url_address import UrlAddresses
 from lamina.services.versions import VersionService
 from lamina.store.aliases import SqliteAliasStore
 from lamina.store.async_queue import AsyncQueueStore
+from lamina.store.code_signing_store import SqliteCodeSigningStore
 from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
 from lamina.store.event_source_mappings import SqliteEventSourceMappingStore
+from lamina.store.function_options_store import SqliteFunctionOptionsStore
 from lamina.store.function_policy_store import SqliteFunctionPolicyStore
 from lamina.store.function_url_store import SqliteFunctionUrlStore
 from lamina.store.functions import SqliteFunctionStore
@@ -116,11 +125,21 @@ class RegionalLambda:
         )
         self.alias_book = AliasBook(SqliteAliasStore(database))
         self.catalog = FunctionCatalog(self.store, self.alias_book, region, account)
+        # Recursive loop detection, runtime management and code signing (their own
+        # tables; rows go with their function).
+        self.function_options = SqliteFunctionOptionsStore(database)
+        self.recursion = RecursionGuard(self.function_options, self.catalog)
+        self.signals.function_deleted.connect(self.recursion.function_deleted)
+        self.runtime_management = RuntimeManagementService(self.function_options, self.catalog)
+        self.code_signing = CodeSigningService(
+            SqliteCodeSigningStore(database), self.catalog, region, account
+        )
         self.functions = FunctionService(
             self.catalog,
             FunctionPackages(host.code, self.store, self.layers),
             self.signals,
             host.links.url,
+            settings.function_update_seconds,
         )
         # First listener: a changed function's warm environments retire before anything else.
         self.signals.function_changed.connect(self._function_changed)
@@ -156,6 +175,7 @@ class RegionalLambda:
             self.environments,
             self.signals,
             admission_wait=settings.admission_wait,
+            recursion=self.recursion,
         )
         self.concurrency = ConcurrencyService(
             SqliteConcurrencyStore(database), self.catalog, self.limiter, self.signals
@@ -197,6 +217,7 @@ class RegionalLambda:
         self.signals.capacity_freed.connect(self.async_invoke.capacity_changed)
         self.metrics.add_source(self.async_invoke.render_metrics)
         self.metrics.add_source(self.logs.render_metrics)
+        self.metrics.add_source(self.recursion.render_metrics)
         self.metrics.add_source(partial(render_admission_metrics, host.admission))
 
         self.lambda_handlers: dict[str, Handler] = lambda_handlers(
@@ -215,11 +236,17 @@ class RegionalLambda:
         self.lambda_handlers.update(policy_handlers(self.policies))
         # A runtime's spawner starts when a function needs it next (wiring/warmup.py).
         self.lambda_handlers.update(function_url_handlers(self.function_urls))
+        self.lambda_handlers.update(code_signing_handlers(self.code_signing))
+        self.lambda_handlers = with_code_signing(self.code_signing, self.lambda_handlers)
+        self.lambda_handlers.update(recursion_handlers(self.recursion, self.runtime_management))
         self.lambda_handlers = warming_handlers(self.lambda_handlers, host.warm_runtime)
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)
 
         lifecycle = self.lifecycle
         warm_runtimes = partial(warm_existing, self.store.all_versions, host.warm_runtime)
+        # Updates a previous run stored but did not apply are applied first.
+        updates = self.functions.updates
+        lifecycle.add("function updates", start=updates.recover, stop=updates.stop)
         lifecycle.add("runtimes", start=warm_runtimes)
         lifecycle.add("logs", start=self.logs.start, stop=self.logs.stop)
         lifecycle.add("pool", start=self.pool.start)
@@ -243,6 +270,8 @@ class RegionalLambda:
                 mapping_store.close()
 
             lifecycle.add("event source mappings", start=mappings.start, stop=stop_event_sources)
+        # Every other operation of the model answers (api/lambda_unsupported_api.py).
+        self.lambda_handlers.update(unsupported_handlers(self.lambda_handlers))
         lifecycle.add("function policies", stop=self.policies.drain)
         lifecycle.add("stores", stop=self._close_stores)
 
@@ -278,6 +307,8 @@ class RegionalLambda:
         self.event_configs.close()
         self.function_urls.close()
         self.policies.close()
+        self.function_options.close()
+        self.code_signing.close()
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -305,7 +336,7 @@ class RegionalLambda:
             where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
             paths = where(
                 host.code.extracted(config.code_sha256),
-                host.sdk_dir,
+                host.sdk_for(config.runtime),
                 self.layers.layers_dir(config),
             )
             role = host.credentials.issue(config.name, config.role, config.effective_log_group)
@@ -321,8 +352,8 @@ class RegionalLambda:
             )
             if is_python_runtime(config.runtime or ""):
                 # Later cold starts of this package import bytecode instead of compiling.
-                host.bytecode.ensure(paths.host_task_root, launch.argv[0])
-                host.bytecode.ensure(paths.host_opt_root, launch.argv[0])
+                host.bytecode.ensure(paths.host_task_root, launch.interpreter)
+                host.bytecode.ensure(paths.host_opt_root, launch.interpreter)
             return launch
 
         async def serve_lamina_api(listener: socket.socket) -> asyncio.AbstractServer:
@@ -340,7 +371,7 @@ class RegionalLambda:
             config,
             sandbox,
             plan,
-            self.logs,
+            NewlineTerminated(self.logs),  # stored as AWS stores them: each ends with "\n"
             died,
             network=settings.function_network,
             serve_lamina_api=serve_lamina_api,

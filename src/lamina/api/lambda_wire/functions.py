@@ -70,6 +70,9 @@ def settings_of(params: Mapping[str, Any]) -> FunctionSettings:
     tracing = None
     if "TracingConfig" in params:
         tracing = (params["TracingConfig"] or {}).get("Mode") or "PassThrough"
+    snap_start = None
+    if "SnapStart" in params:
+        snap_start = (params["SnapStart"] or {}).get("ApplyOn") or "None"
     logging = None
     if "LoggingConfig" in params:
         given = params["LoggingConfig"] or {}
@@ -87,6 +90,7 @@ def settings_of(params: Mapping[str, Any]) -> FunctionSettings:
         logging=logging,
         layers=tuple(params["Layers"] or ()) if "Layers" in params else None,
         passthrough={k: params[k] for k in PASSTHROUGH_MEMBERS if k in params},
+        snap_start_apply_on=snap_start,
     )
 
 

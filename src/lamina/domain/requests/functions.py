@@ -57,6 +57,8 @@ class FunctionSettings:
     logging: LoggingSettings | None = None
     layers: tuple[str, ...] | None = None
     passthrough: Mapping[str, Any] = field(default_factory=dict)
+    # SnapStart.ApplyOn when SnapStart was given ("None" when given without ApplyOn).
+    snap_start_apply_on: str | None = None
 
     def apply_to(self, config: FunctionConfig) -> FunctionConfig:
         """``config`` with every given setting but the layers (which the service resolves)."""
@@ -71,6 +73,8 @@ class FunctionSettings:
             changes["ephemeral_storage"] = self.ephemeral_storage
         if self.tracing_mode is not None:
             changes["tracing_mode"] = self.tracing_mode
+        if self.snap_start_apply_on is not None:
+            changes["snap_start_apply_on"] = self.snap_start_apply_on
         if self.logging is not None:
             changes.update(_logging_changes(config, self.logging))
         passthrough = {**config.passthrough, **self.passthrough}

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from lamina.domain.errors import LambdaError, TooManyRequestsException
-from lamina.domain.tracing import new_trace_id
 from lamina.runtime.admission import BACKGROUND
 from lamina.runtime.environment import Invocation
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
+from lamina.services.recursion import RecursiveInvocationException, batch_trace_header
 
 log = logging.getLogger("lamina.event_sources")
 
@@ -84,12 +84,19 @@ class InvokeServiceInvoker:
             config = self.functions.require(target.name, target.qualifier, route=True)
         except LambdaError as exc:
             raise FunctionUnavailable(exc.message) from None
+        try:
+            # The batch's AWSTraceHeader carries the recursion counter (services.recursion).
+            trace_id = self.invoke_service.admit(config, batch_trace_header(payload))
+        except RecursiveInvocationException as stopped:
+            # Nothing runs: the batch reappears after its visibility timeout and goes to the
+            # queue's dead-letter queue after maxReceiveCount, as on AWS.
+            raise FunctionUnavailable(stopped.message) from None
         invocation = Invocation(
             request_id=str(uuid.uuid4()),
             payload=payload,
             invoked_arn=target.arn,
             client_context=None,
-            trace_id=new_trace_id(),
+            trace_id=trace_id,
         )
         try:
             outcome = await self.invoke_service.run(config, invocation, BACKGROUND, ADMISSION_WAIT)

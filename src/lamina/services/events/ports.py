@@ -37,6 +37,9 @@ class NewDelivery:
     rule_name: str
     target: dict[str, Any]
     ingested: float
+    # The X-Ray header of the PutEvents that brought the event (its entry's TraceHeader, else
+    # the request's X-Amzn-Trace-Id): a function target continues its chain (recursion).
+    trace: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,7 +125,8 @@ class EventsService:
             )
             bus = resolve_bus(ctx.region, ctx.account_id, entry.get("EventBusName"))
             text = _dumps(event)
-            deliveries.extend(self._deliveries(bus, event, now, text))
+            trace = _trace_of(entry.get("TraceHeader") or ctx.trace_header)
+            deliveries.extend(self._deliveries(bus, event, now, text, trace=trace))
             archived.extend(self.archives.capture(bus, event, text, now))
             results.append(str(event["id"]))
         if not self.engine.has_room(len(deliveries)):
@@ -140,6 +141,8 @@ class EventsService:
         now: float,
         text: str | None = None,
         rule_arns: frozenset[str] | None = None,
+        *,
+        trace: str | None = None,
     ) -> list[NewDelivery]:
         """The deliveries of ``event`` on ``bus`` (only to ``rule_arns`` when given)."""
         index = self.registry.indexes.get(bus)
@@ -149,7 +152,7 @@ class EventsService:
         found: list[NewDelivery] = []
         for rule in index.matching(event):
             if rule_arns is None or rule.arn in rule_arns:
-                found.extend(self._rule_deliveries(rule, text, now))
+                found.extend(self._rule_deliveries(rule, text, now, trace))
         return found
 
     def _replay_deliveries(
@@ -157,9 +160,11 @@ class EventsService:
     ) -> list[NewDelivery]:
         return self._deliveries(bus, event, self.registry.clock(), None, rule_arns)
 
-    def _rule_deliveries(self, rule: Rule, event_text: str, now: float) -> list[NewDelivery]:
+    def _rule_deliveries(
+        self, rule: Rule, event_text: str, now: float, trace: str | None = None
+    ) -> list[NewDelivery]:
         return [
-            NewDelivery(event_text, rule.arn, rule.name, target.wire, now)
+            NewDelivery(event_text, rule.arn, rule.name, target.wire, now, trace)
             for target in self.registry.targets.get((rule.bus, rule.name), [])
         ]
 
@@ -258,3 +263,14 @@ class EventsService:
 
 
 __all__ = ["DEFAULT_BUS", "EventsService"]
+
+
+# The longest trace header a delivery keeps (PutEvents' TraceHeader is at most 500).
+MAX_TRACE_HEADER = 2048
+
+
+def _trace_of(header: object) -> str | None:
+    """A PutEvents trace header worth keeping (a string of bounded length), else None."""
+    if isinstance(header, str) and 0 < len(header) <= MAX_TRACE_HEADER:
+        return header
+    return None

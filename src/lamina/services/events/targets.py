@@ -40,18 +40,24 @@ class TargetSinks:
     topics: TopicSink | None
     buses: BusRouter | None = None
 
-    async def deliver(self, target: Target, payload: str, event: dict[str, Any]) -> None:
-        """Deliver ``payload`` (``event``: the event it came from) to ``target``."""
+    async def deliver(
+        self, target: Target, payload: str, event: dict[str, Any], trace: str | None = None
+    ) -> None:
+        """Deliver ``payload`` (``event``: the event it came from) to ``target``; ``trace``:
+        the event's trace header, which a function target's chain continues."""
         service = target_service(target.arn)
         try:
             if service == "lambda":
-                await self.functions.invoke_async(target.arn, payload.encode("utf-8"))
+                await self.functions.invoke_async(
+                    target.arn, payload.encode("utf-8"), trace_header=trace
+                )
             elif service == "sqs":
                 await self.queues.send(
                     target.arn,
                     payload,
                     message_group_id=target.message_group_id,
                     deduplication_id=str(event.get("id")),
+                    trace_header=trace,
                 )
             elif service == "sns":
                 await self._publish(target.arn, payload)

@@ -232,6 +232,7 @@ class Deliverer:
                     attributes,
                     message_group_id=notification.group_id,
                     deduplication_id=notification.deduplication_id,
+                    trace_header=notification.trace_header,
                 )
             except Exception as exc:  # noqa: BLE001 - AWS drops it too when the DLQ fails
                 log.info("SNS dead-letter queue %s refused a message: %s", dead_letter, exc)
@@ -258,6 +259,7 @@ class Deliverer:
                     attributes,
                     message_group_id=notification.group_id,
                     deduplication_id=notification.deduplication_id,
+                    trace_header=notification.trace_header,
                 )
             except QueueNotFound:
                 raise PermanentFailure("the queue does not exist") from None
@@ -267,7 +269,9 @@ class Deliverer:
             event = payloads.lambda_event(notification, subscription.arn, self._urls)
             try:
                 await self._functions.invoke_async(
-                    subscription.endpoint, json.dumps(event).encode()
+                    subscription.endpoint,
+                    json.dumps(event).encode(),
+                    trace_header=notification.trace_header,
                 )
             except (FunctionNotFound, FunctionRejected) as exc:
                 raise PermanentFailure(str(exc) or type(exc).__name__) from None

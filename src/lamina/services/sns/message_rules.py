@@ -32,6 +32,9 @@ class MessageRequest:
     attributes: dict[str, TopicAttribute]
     group_id: str | None
     deduplication_id: str | None
+    # The publisher's X-Amzn-Trace-Id (the recursion counter travels in it:
+    # services/recursion.py), handed on to the functions it invokes.
+    trace_header: str | None = None
 
 
 def wire_attributes(raw: dict[str, Any] | None) -> dict[str, TopicAttribute]:

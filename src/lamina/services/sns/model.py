@@ -82,6 +82,8 @@ class Notification:
     group_id: str | None = None
     deduplication_id: str | None = None
     sequence_number: str | None = None
+    # The publisher's trace header: functions it invokes continue its chain (recursion).
+    trace_header: str | None = None
 
     def message_for(self, protocol: str) -> str:
         if self.structured is None:

@@ -23,6 +23,7 @@ def dumps(notification: Notification) -> str:
             "group": notification.group_id,
             "dedup": notification.deduplication_id,
             "sequence": notification.sequence_number,
+            "trace": notification.trace_header,
         },
         separators=(",", ":"),
     )
@@ -41,4 +42,5 @@ def loads(text: str) -> Notification:
         data["group"],
         data["dedup"],
         data["sequence"],
+        data.get("trace"),  # absent from messages stored before it was kept
     )

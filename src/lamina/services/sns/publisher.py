@@ -100,6 +100,7 @@ class Publisher:
                 request.group_id if topic.fifo else None,
                 dedup_id,
                 sequence,
+                request.trace_header,
             )
             targets = self._targets(topic, notification)
             if dedup_id is not None:

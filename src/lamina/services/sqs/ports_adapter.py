@@ -98,6 +98,7 @@ class SqsQueuePorts:
         *,
         message_group_id: str | None = None,
         deduplication_id: str | None = None,
+        trace_header: str | None = None,
     ) -> str:
         queue = self._queue(arn)
         if not queue.fifo:
@@ -115,6 +116,7 @@ class SqsQueuePorts:
         message = OutgoingMessage(
             checked,
             attributes,
+            trace_header=trace_header,
             delay_seconds=queue.delay_seconds,
             group_id=message_group_id,
             dedup_id=deduplication_id,
