@@ -16,24 +16,39 @@ import pytest
 from lamina.domain.models import FunctionConfig
 from lamina.store import (
     aliases,
+    apigateway_store,
     async_queue,
+    code_signing_store,
     concurrency,
     event_invoke_config,
+    events_store,
+    function_options_store,
+    function_policy_store,
+    function_url_store,
     functions,
     layers,
     log_store,
     migrations,
     provisioned,
+    scheduler_store,
+    sns_tables,
 )
 from lamina.store.aliases import SqliteAliasStore
+from lamina.store.apigateway_store import SqliteApiStore
 from lamina.store.async_queue import AsyncQueueStore
+from lamina.store.code_signing_store import SqliteCodeSigningStore
 from lamina.store.concurrency import SqliteConcurrencyStore
 from lamina.store.event_invoke_config import SqliteEventInvokeConfigStore
+from lamina.store.events_store import SqliteEventsStore
+from lamina.store.function_options_store import SqliteFunctionOptionsStore
+from lamina.store.function_url_store import SqliteFunctionUrlStore
 from lamina.store.functions import SqliteFunctionStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
 from lamina.store.migrations import SchemaTooNew, Step, migrate, schema_version
 from lamina.store.provisioned import SqliteProvisionedStore
+from lamina.store.scheduler_store import SqliteSchedulerStore
+from lamina.store.sns_store import SqliteSnsStore
 
 Opener = Callable[[Path], Any]
 
@@ -52,6 +67,24 @@ STORES: list[tuple[str, str, Sequence[Step], Opener]] = [
     ),
     ("logs.sqlite3", "logs", log_store.STEPS, SqliteLogStore),
     ("async.sqlite3", "async_queue", async_queue.STEPS, AsyncQueueStore),
+    (
+        "lamina.sqlite3",
+        "function_policies",
+        function_policy_store.STEPS,
+        function_policy_store.SqliteFunctionPolicyStore,
+    ),
+    ("lamina.sqlite3", "function_urls", function_url_store.STEPS, SqliteFunctionUrlStore),
+    ("lamina.sqlite3", "code_signing", code_signing_store.STEPS, SqliteCodeSigningStore),
+    (
+        "lamina.sqlite3",
+        "function_options",
+        function_options_store.STEPS,
+        SqliteFunctionOptionsStore,
+    ),
+    ("events.sqlite3", "events", events_store.STEPS, SqliteEventsStore),
+    ("sns.sqlite3", "sns", sns_tables.STEPS, SqliteSnsStore),
+    ("scheduler.sqlite3", "scheduler", scheduler_store.STEPS, SqliteSchedulerStore),
+    ("apigateway.sqlite3", "apigateway", apigateway_store.STEPS, SqliteApiStore),
 ]
 
 # The layout of a data directory from before numbered migrations (and before versions and
