@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 from collections.abc import Awaitable, Callable, Container
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +39,7 @@ from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
 from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim
+from lamina.api.trigger_edge import TriggerEdge
 from lamina.api.wire import error_response, unexpected_as_error, unexpected_error
 from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 from lamina.domain.callers import FunctionCaller
@@ -53,8 +53,6 @@ from lamina.domain.errors import (
     UnknownOperationException,
 )
 from lamina.domain.ids import new_uuid
-
-log = logging.getLogger("lamina.edge")
 
 RawHandler = Callable[
     [str, dict[str, list[str]], dict[str, str], bytes],
@@ -92,6 +90,7 @@ class EdgeApp:
         self.services = services
         # Function URLs and API stages (``api.http_triggers``): asked before the AWS APIs.
         self.triggers: list[HttpTrigger] = triggers if triggers is not None else []
+        self.trigger_edge = TriggerEdge(self.triggers, access.hosts if access else None)
         self.model = services.rest_json.model
         self.internal = internal or {}
         self.access = access
@@ -107,9 +106,9 @@ class EdgeApp:
         if scope["type"] != "http":
             return
         if self.triggers:
-            trigger = self._trigger_for(scope)
+            trigger = self.trigger_edge.claim(scope)
             if trigger is not None:
-                await self._serve_trigger(trigger, scope, receive, send)
+                await self.trigger_edge.serve(trigger, scope, receive, send)
                 return
         request_id = new_uuid()
         try:
@@ -128,94 +127,17 @@ class EdgeApp:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
-    # --- function URLs and API stages ---------------------------------------------------------
-
-    def _trigger_for(self, scope: Scope) -> HttpTrigger | None:
-        host = ""
-        for name, value in scope["headers"]:
-            if name == b"host":
-                host = value.decode("latin-1").lower()
-                break
-        name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-        path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        for trigger in self.triggers:
-            if trigger.claims(name, path):
-                if self.access is not None and not self.access.hosts.allows(host or None):
-                    return None  # answered as any request with a foreign Host
-                return trigger
-        return None
+    # --- function URLs and API stages (``api.trigger_edge``) ----------------------------------
 
     def lean_trigger(self, host: str, path: str) -> HttpTrigger | None:
-        """The trigger of a request on the lean path (``api.http_protocol``): ``host`` is
-        its lower-case Host without the port; None when no trigger claims it or the Host is
-        not one this server answers."""
-        for trigger in self.triggers:
-            if trigger.claims(host, path):
-                if self.access is not None and not self.access.hosts.allows(host):
-                    return None
-                return trigger
-        return None
+        """The trigger of a request on the lean path (``api.http_protocol``)."""
+        return self.trigger_edge.lean_trigger(host, path)
 
     async def respond_trigger(
         self, trigger: HttpTrigger, request: TriggerRequest
     ) -> TriggerResponse:
-        """A trigger's answer to a request read ahead (the lean path); a bug is a bare 500."""
-        try:
-            return await trigger.handle(request)
-        except Exception as exc:  # noqa: BLE001 - a bug: a bare 500, never a traceback
-            return _trigger_failed(exc)
-
-    async def _serve_trigger(
-        self, trigger: HttpTrigger, scope: Scope, receive: Receive, send: Send
-    ) -> None:
-        try:
-            response = await self._trigger_response(trigger, scope, receive)
-        except Exception as exc:  # noqa: BLE001 - a bug: a bare 500, never a traceback
-            response = _trigger_failed(exc)
-        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-        stream = response.stream
-        if stream is None:
-            headers.append((b"content-length", str(len(response.body)).encode()))
-            await send(
-                {"type": "http.response.start", "status": response.status, "headers": headers}
-            )
-            await send({"type": "http.response.body", "body": response.body})
-            return
-        await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        try:
-            async for chunk in stream:
-                if chunk:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        finally:
-            await send({"type": "http.response.body", "body": b""})
-
-    async def _trigger_response(
-        self, trigger: HttpTrigger, scope: Scope, receive: Receive
-    ) -> TriggerResponse:
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        declared = next((v for k, v in headers if k == "content-length"), "")
-        if declared.isdigit() and int(declared) > trigger.max_body:
-            return trigger.too_large()
-        request = _Request(scope, receive, scope["method"], "", "", "", {})
-        request.limit = trigger.max_body
-        try:
-            body = await _read_body(request)
-        except AwsError:
-            return trigger.too_large()
-        raw_path = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
-        host = next((v.lower() for k, v in headers if k == "host"), "")
-        return await trigger.handle(
-            TriggerRequest(
-                method=scope["method"],
-                host=host,
-                raw_path=raw_path,
-                query_string=scope.get("query_string", b"").decode("latin-1"),
-                headers=headers,
-                body=body,
-                client=scope.get("client"),
-                scheme=scope.get("scheme", "http"),
-            )
-        )
+        """A trigger's answer to a request read ahead (the lean path)."""
+        return await self.trigger_edge.respond(trigger, request)
 
     async def respond(
         self,
@@ -457,13 +379,6 @@ class _Request:
     body: bytes | None = None
     query: dict[str, list[str]] = field(default_factory=dict)
     limit: int = MAX_REQUEST_BYTES
-
-
-def _trigger_failed(exc: Exception) -> TriggerResponse:
-    log.error("a function URL or API stage request failed", exc_info=exc)
-    return TriggerResponse(
-        500, [("content-type", "application/json")], b'{"message":"Internal Server Error"}'
-    )
 
 
 async def _no_receive() -> dict[str, Any]:
