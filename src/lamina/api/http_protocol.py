@@ -274,32 +274,32 @@ def bounded_protocol(
             transport = self.transport
             if cycle.disconnected or transport.is_closing():
                 return
-            content = [STATUS_LINE[status]]
-            for name, value in self.server_state.default_headers:
-                content += (name, b": ", value, b"\r\n")
-            for name, value in headers:
-                content += (name, b": ", value, b"\r\n")
-            if not cycle.keep_alive:
-                content.append(b"connection: close\r\n")
+            content = self._head(cycle, status, headers)
             content += (b"\r\n", body)
             transport.write(b"".join(content))
             if not cycle.keep_alive:
                 transport.close()
             self.on_response_complete()
 
+        def _head(
+            self, cycle: _LeanCycle, status: int, headers: list[tuple[bytes, bytes]]
+        ) -> list[bytes]:
+            """A lean answer's status line and headers (uvicorn's defaults first), without
+            the blank line that ends them."""
+            head = [STATUS_LINE[status]]
+            for name, value in (*self.server_state.default_headers, *headers):
+                head += (name, b": ", value, b"\r\n")
+            if not cycle.keep_alive:
+                head.append(b"connection: close\r\n")
+            return head
+
         async def _answer_trigger(
             self, cycle: _LeanCycle, replied: Awaitable[TriggerResponse]
         ) -> None:
             try:
                 response = await replied
-                head = [STATUS_LINE[response.status]]
-                for name, value in self.server_state.default_headers:
-                    head += (name, b": ", value, b"\r\n")
-                for text_name, text_value in response.headers:
-                    head += (text_name.encode("latin-1"), b": ", text_value.encode("latin-1"))
-                    head.append(b"\r\n")
-                if not cycle.keep_alive:
-                    head.append(b"connection: close\r\n")
+                fields = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+                head = self._head(cycle, response.status, fields)
                 transport = self.transport
                 stream = response.stream
                 if stream is None:
