@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 
 from lamina.domain.callers import FunctionCaller
+from lamina.domain.identity import Principal
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +18,8 @@ class RequestContext:
     ``caller`` is the function whose execution-role credentials signed the request, or None
     for the account's own credentials. ``trace_header`` is the request's ``X-Amzn-Trace-Id``
     (an SDK inside a function sends its invocation's, with the recursion counter:
-    ``services.recursion``), or None.
+    ``services.recursion``), or None. ``principal`` is who signed the request
+    (``domain.identity``), or None where the edge does not tell (internal calls).
     """
 
     request_id: str
@@ -25,6 +27,7 @@ class RequestContext:
     region: str
     caller: FunctionCaller | None = None
     trace_header: str | None = None
+    principal: Principal | None = None
 
     @classmethod
     def internal(cls, account_id: str, region: str) -> RequestContext:
