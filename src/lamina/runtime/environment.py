@@ -50,6 +50,11 @@ SHUTDOWN_GRACE_SECONDS = 0.5
 # freeze and thaw (the two largest costs of a warm invoke on the server); an idle one is
 # frozen within this time, so its background threads stop as before.
 FREEZE_AFTER_IDLE_SECONDS = 0.02
+# The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, ~10 µs). After an
+# invocation shorter than PEAK_REREAD_MS, the peak read less than PEAK_CACHE_SECONDS ago
+# stands: in so short a time a handler cannot grow by more than a few MB.
+PEAK_REREAD_MS = 0.5
+PEAK_CACHE_SECONDS = 0.25
 
 
 _SIGNAL_NAMES = {
@@ -191,6 +196,9 @@ class Environment:
         # The pending freeze (one timer at most, re-armed while invocations keep coming) and
         # when the environment last became idle (event-loop time).
         self._freeze_timer: asyncio.TimerHandle | None = None
+        # The last peak memory read (MB), and when (time.perf_counter()).
+        self._peak_mb = 0
+        self._peak_read_at = -PEAK_CACHE_SECONDS
         self._idle_since = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
@@ -243,6 +251,9 @@ class Environment:
         runtime_api = handle.listeners.pop("runtime_api", None)
         if runtime_api is not None:
             await self._api.start_on(runtime_api)
+        connection = handle.listeners.pop("runtime_api_connection", None)
+        if connection is not None:
+            await self._api.adopt(connection)
         lamina_api = handle.listeners.pop("lamina_api", None)
         if lamina_api is not None and self._serve_lamina_api is not None:
             self._proxy = await self._serve_lamina_api(lamina_api)
@@ -639,7 +650,7 @@ class Environment:
         duration_ms = (now - running.started) * 1000 if running.delivered else 0.0
         request_id = running.invocation.request_id
         init_ms = self._init_duration_ms if running.cold else None
-        memory = self._handle.max_memory_mb() if self._handle is not None else 0
+        memory = self._max_memory_mb(duration_ms, now)
         if running.delivered:
             self._log(f"END RequestId: {request_id}")
             report = (
@@ -678,6 +689,14 @@ class Environment:
             # runtime's response is acknowledged first, and a next invocation arriving
             # meanwhile needs no thaw).
             self._freeze_later(asyncio.get_running_loop())
+
+    def _max_memory_mb(self, duration_ms: float, now: float) -> int:
+        if self._handle is None:
+            return 0
+        if duration_ms >= PEAK_REREAD_MS or now - self._peak_read_at >= PEAK_CACHE_SECONDS:
+            self._peak_mb = self._handle.max_memory_mb()
+            self._peak_read_at = now
+        return self._peak_mb
 
     # --- logs --------------------------------------------------------------------------------
 

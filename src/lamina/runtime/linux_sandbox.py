@@ -422,11 +422,17 @@ class LinuxSandbox:
             init.discard()
             raise
         listeners = {}
-        if len(fds) == 2:
+        if len(fds) in (2, 3):
             listeners = {
                 "runtime_api": socket.socket(fileno=fds[0]),
                 "lamina_api": socket.socket(fileno=fds[1]),
             }
+            if len(fds) == 3:
+                # The built-in Python runtime's first connection, made in advance.
+                listeners["runtime_api_connection"] = socket.socket(fileno=fds[2])
+        else:
+            for fd in fds:
+                os.close(fd)
         os.set_blocking(read_fd, False)
         handle = LinuxHandle(init.pid, read_fd, init.cgroup, spawner, init.control, listeners)
         handle.cpu_fraction = cpu_fraction_for_memory(spec.memory_mb)

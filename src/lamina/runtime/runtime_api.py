@@ -137,6 +137,15 @@ class RuntimeApiServer:
         self._server = await loop.create_server(lambda: _RuntimeApiConnection(self), sock=sock)
         self.port = sock.getsockname()[1]
 
+    async def adopt(self, sock: socket.socket) -> None:
+        """Serve a connection made in advance with the runtime (one end of a socket pair
+        whose other end only the runtime process holds): admitted without a peer check."""
+        loop = asyncio.get_running_loop()
+        sock.setblocking(False)
+        await loop.connect_accepted_socket(
+            lambda: _RuntimeApiConnection(self, trusted=True), sock=sock
+        )
+
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.port}"
@@ -174,7 +183,7 @@ class RuntimeApiServer:
             connection.abort()
             return
         self._connections.add(connection)
-        if self._peer_check is None:
+        if self._peer_check is None or connection.trusted:
             self._admit(connection)
         elif unverified >= self.limits.unverified_connections:
             self.note_refusal("too many connections not yet shown to be the runtime's")

@@ -36,8 +36,10 @@ log = logging.getLogger("lamina.runtime_api")
 class _RuntimeApiConnection(asyncio.Protocol):
     """One connection: parses within the limits, handles one request at a time."""
 
-    def __init__(self, server: RuntimeApiServer) -> None:
+    def __init__(self, server: RuntimeApiServer, trusted: bool = False) -> None:
         self.server = server
+        # Made in advance with the runtime itself (a socket pair): no peer to check.
+        self.trusted = trusted
         self.limits = server.limits
         self.parser = httptools.HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
@@ -74,7 +76,7 @@ class _RuntimeApiConnection(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         sock = transport.get_extra_info("socket")
-        if sock is not None:
+        if sock is not None and sock.family != socket.AF_UNIX:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self.local = sock.getsockname()
             self.remote = sock.getpeername()

@@ -262,25 +262,37 @@ def start_environment(spec, log_w, control, listeners, root):
     step of a start) overlaps the init's set-up instead of following it.
     """
     released, release = os.pipe()
+    # The built-in Python runtime gets its first Runtime API connection ready-made: one
+    # end of a Unix socket pair (the server holds the other), cheaper per message than
+    # TCP on loopback. Other runtimes, and reconnections, use the TCP listener.
+    pair = runs_preloaded(spec) and listeners
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) if pair else (None, None)
     runtime = os.fork()
     if runtime == 0:
         set_process_name(os.path.basename(sys.executable))
         os.setsid()  # the runtime leads a session of its own, without a terminal
         os.close(release)
+        if ours is not None:
+            ours.close()
         if os.read(released, 1) != b"g":
             os._exit(1)
         os.close(released)
         enter_runtime(spec)
-        become_runtime(spec, log_w, control)
+        become_runtime(spec, log_w, control, theirs)
     os.close(released)
+    if theirs is not None:
+        theirs.close()
     try:
         build_root(root, spec)
         if spec.get("uid") is not None:
             os.chown("/tmp", spec["uid"], spec["gid"])  # the environment's own user's
         ready = {"op": "ready", "tmp": spec.get("tmp_storage", "memory")}
-        send(control, ready, [s.fileno() for s in listeners])
+        handed = [s.fileno() for s in listeners] + ([ours.fileno()] if ours is not None else [])
+        send(control, ready, handed)
         for sock in listeners:
             sock.close()
+        if ours is not None:
+            ours.close()
         if spec.get("uid") is not None:
             drop_privileges(spec["uid"], spec["gid"])
     except BaseException as exc:  # noqa: BLE001
@@ -328,20 +340,34 @@ def supervise(runtime, log_w, control):
                 os._exit(0)
 
 
-def become_runtime(spec, log_w, control):
+def runs_preloaded(spec):
+    """Whether the environment's runtime is the preloaded built-in Python runtime."""
+    return spec.get("mode") == "python" and PRELOADED is not None
+
+
+def become_runtime(spec, log_w, control, runtime_api=None):
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     control.close()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(log_w, 1)
     os.dup2(log_w, 2)
-    os.closerange(3, 4096)
+    first_free = 3
+    if runtime_api is not None:
+        # Its connection to the Runtime API, at fd 3, not inherited by what it executes.
+        fd = runtime_api.detach()
+        if fd != 3:
+            os.dup2(fd, 3, inheritable=False)
+        first_free = 4
+    os.closerange(first_free, 4096)
     env = spec["env"]
-    if spec.get("mode") == "python" and PRELOADED is not None:
+    if runs_preloaded(spec):
         os.environ.clear()
         os.environ.update(env)
         sys.argv[:] = [spec["argv"][-1]]
         appear_at_var_lang()
+        if runtime_api is not None:
+            PRELOADED.adopt_runtime_api_connection(3)
         # The preloaded runtime stays frozen: never collected, never copied on write.
         try:
             PRELOADED.main()

@@ -40,7 +40,7 @@ import traceback
 _RUNTIME_DIR = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _RUNTIME_DIR)
 try:
-    from lamina_runtime_client import RuntimeAPIClient
+    from lamina_runtime_client import RuntimeAPIClient, adopt_connection
     from lamina_runtime_context import LambdaContext, parse_json_header
     from lamina_runtime_errors import (
         LAMBDA_UNHANDLED_EXCEPTION_WARNING,
@@ -258,6 +258,12 @@ class Runtime:
         self.client.post_invocation_error(
             request_id, marshaller.to_json(error), marshaller.to_json(xray)
         )
+
+
+def adopt_runtime_api_connection(fd: int) -> None:
+    """Called by the spawner before ``main``: ``fd`` is a socket already connected to this
+    environment's Runtime API (the first connection is then not made over TCP)."""
+    adopt_connection(fd)
 
 
 def main() -> None:

@@ -27,7 +27,7 @@ from lamina_runtime_http import NoResponse, ResponseReader
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time (it costs milliseconds at start)
-    from typing import Dict, Optional, Tuple
+    from typing import Dict, List, Optional, Tuple
 
 API_PREFIX = "/2018-06-01"
 USER_AGENT = "lamina-python/%d.%d.%d" % sys.version_info[:3]
@@ -53,6 +53,15 @@ def _split_address(address: str) -> Tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+# A socket already connected to the Runtime API, handed over by Lamina's spawner (a Unix
+# socket pair): the client's first connection, instead of connecting over TCP.
+_ADOPTED: "List[socket.socket]" = []
+
+
+def adopt_connection(fd: int) -> None:
+    _ADOPTED[:] = [socket.socket(fileno=fd)]
+
+
 class RuntimeAPIClient:
     """HTTP/1.1 client for the Runtime API: one keep-alive connection, TCP_NODELAY, no timeout."""
 
@@ -71,6 +80,10 @@ class RuntimeAPIClient:
 
     # connection -----------------------------------------------------------------------------
     def _connect(self) -> None:
+        if _ADOPTED:
+            self._sock = _ADOPTED.pop()
+            self._reader = ResponseReader(self._sock.recv)
+            return
         try:
             # A numeric IPv4 address (as AWS and Lamina set it) needs no name resolution:
             # getaddrinfo would load the NSS modules, a millisecond or two on a cold start.
