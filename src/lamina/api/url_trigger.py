@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
@@ -35,6 +34,7 @@ from lamina.domain.errors import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
+from lamina.domain.ids import new_uuid
 from lamina.domain.requests.invoke import InvokeRequest
 from lamina.runtime.credentials import CredentialRegistry
 from lamina.services.function_urls import FunctionUrlService
@@ -170,7 +170,7 @@ class FunctionUrlTrigger:
             caller = self._authorize(regional, config, request)
         except UrlRefused:
             return forbidden()
-        request_id = str(uuid.uuid4())
+        request_id = new_uuid()
         event = build_event(
             _url_request(request, raw_path),
             url_id=config.url_id,
@@ -213,7 +213,13 @@ class FunctionUrlTrigger:
         invoke = regional.invoke
         try:
             prepared = invoke.prepare(
-                ctx, InvokeRequest(config.function, config.qualifier, payload=encode_event(event))
+                ctx,
+                InvokeRequest(
+                    config.function,
+                    config.qualifier,
+                    payload=encode_event(event),
+                    payload_is_json=True,
+                ),
             )
             result = await invoke.call(prepared)
         except TooManyRequestsException:
@@ -273,5 +279,5 @@ def _response(answer: UrlAnswer) -> TriggerResponse:
     its request id)."""
     headers = answer.headers
     if not any(name == "x-amzn-requestid" for name, _ in headers):
-        headers.append(("x-amzn-requestid", str(uuid.uuid4())))
+        headers.append(("x-amzn-requestid", new_uuid()))
     return TriggerResponse(answer.status, headers, answer.body)

@@ -111,7 +111,8 @@ class InvokeService:
             raise RequestTooLargeException(
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
             )
-        payload = _check_json(payload)
+        if not request.payload_is_json:
+            payload = _check_json(payload)
         client_context = _decode_client_context(request.client_context)
         qualifier = request.qualifier
         invoked_arn = config.arn if qualifier is None else f"{config.arn}:{qualifier}"

@@ -62,7 +62,9 @@ class RegionsFunctionInvoker:
         regional = await self._regions.get(region)
         ctx = RequestContext(new_uuid(), account, region)
         try:
-            prepared = regional.invoke.prepare(ctx, InvokeRequest(name, qualifier, payload=payload))
+            # The payload is the event Lamina encoded: not parsed again.
+            request = InvokeRequest(name, qualifier, payload=payload, payload_is_json=True)
+            prepared = regional.invoke.prepare(ctx, request)
             result = await regional.invoke.call(prepared)
         except AwsError as error:
             raise FunctionInvokeFailed(f"{error.code}: {error.message}") from None

@@ -15,7 +15,9 @@ LOG_TYPES = ("None", "Tail")
 class InvokeRequest:
     """One invocation as asked: ``invocation_type`` one of ``INVOCATION_TYPES`` and
     ``log_type`` one of ``LOG_TYPES`` (checked by the api layer); ``payload`` the raw bytes
-    (JSON or empty, checked by the service); ``client_context`` base64 as sent."""
+    (JSON or empty, checked by the service); ``client_context`` base64 as sent.
+    ``payload_is_json``: Lamina encoded the payload itself (a trigger's event), so it is
+    not parsed again."""
 
     name: str
     qualifier: str | None = None
@@ -23,6 +25,7 @@ class InvokeRequest:
     log_type: str = "None"
     payload: bytes = b""
     client_context: str | None = None
+    payload_is_json: bool = False
 
 
 @dataclass(frozen=True)
