@@ -397,7 +397,13 @@ def test_logs_are_stored_per_environment_stream(lam: Any, server: Any) -> None:
         startFromHead=True,
     )["events"]
     messages = [e["message"] for e in events]
-    assert messages[0].startswith("START RequestId:")
+    # A cold start: AWS's INIT_START line first, then the invocation's.
+    assert re.fullmatch(
+        r"INIT_START Runtime Version: python:3\.11\.v\d+\t"
+        r"Runtime Version ARN: arn:aws:lambda:us-east-1::runtime:[0-9a-f]{64}\n",
+        messages[0],
+    )
+    assert messages[1].startswith("START RequestId:")
     assert "stored line\n" in messages  # stored as AWS stores it
     assert messages[-1].startswith("REPORT RequestId:")
 

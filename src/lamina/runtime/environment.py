@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from lamina.domain.arns import init_start_line
 from lamina.domain.models import FunctionConfig
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
 from lamina.runtime.log_lines import TailLines
@@ -217,6 +218,12 @@ class Environment:
             self._launch_failure = failure
             return
         self._spawned_at = time.perf_counter()
+        if self.config.runtime:
+            # In the log stream only: no invocation's tail (LogType=Tail) shows it.
+            line = init_start_line(self.config.region, self.config.runtime)
+            self._log_sink.append(
+                self.log_group, self.log_stream, int(time.time() * 1000), line, False
+            )
         opt_dir = plan.paths.host_opt_root
         spec = SandboxSpec(
             env_id=self.id,
