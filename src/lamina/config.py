@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lamina.domain.log_retention import parse_retention_days
@@ -31,6 +31,13 @@ DEFAULT_CODE_STORAGE_LIMIT_MB = 76800
 # (none | self | account), idle keep-alive seconds, and the connection cap.
 FUNCTION_API_ACCESS = ("none", "self", "account")
 QUEUE_DURABILITY = ("kill", "power-loss")
+# Permissions (docs/security.md "Permissions"): IAM policies are not evaluated (off), evaluated
+# and their would-be denials logged (audit), or enforced with AWS's AccessDenied (enforce).
+IAM_MODES = ("off", "audit", "enforce")
+# Signatures (docs/security.md "Signatures"): off accepts any well-formed signature from a key
+# the server does not know (as the account's root) and verifies the keys it knows; verify
+# requires a known key and a valid signature. Default: off on loopback, else verify.
+AUTH_MODES = ("off", "verify")
 DEFAULT_FUNCTION_API_ACCESS = "account"
 DEFAULT_KEEP_ALIVE_TIMEOUT = 30
 DEFAULT_MAX_CONNECTIONS = 4096
@@ -96,6 +103,22 @@ class Settings:
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
     queue_durability: str = "kill"
     queue_max_messages: int = 1_000_000
+    iam: str = "off"
+    # off | verify; empty: off when listening on loopback, else verify (``auth_mode``).
+    auth: str = ""
+    # The account root's access key (docs/security.md): given, else created at first start.
+    root_access_key_id: str = ""
+    root_secret_access_key: str = ""
+    # The master key sealing secrets at rest (base64 of 32 bytes; docs/security.md); empty:
+    # the data directory's master.key, created at first start. Never shown in a repr.
+    kms_key: str = field(default="", repr=False)
+
+    @property
+    def auth_mode(self) -> str:
+        if self.auth:
+            return self.auth
+        loopback = self.host in ("localhost", "::1") or self.host.startswith("127.")
+        return "off" if loopback else "verify"
 
     @property
     def base_url(self) -> str:
@@ -128,6 +151,10 @@ class Settings:
         values["log_retention_days"] = values.get("log_retention_days") or None  # 0: never
         data_dir = values.get("data_dir") or default_data_dir()
         values["data_dir"] = Path(str(data_dir)).expanduser().resolve()
+        if bool(values.get("root_access_key_id")) != bool(values.get("root_secret_access_key")):
+            raise SettingsError(
+                "--root-access-key-id and --root-secret-access-key go together: give both"
+            )
         return cls(**values)  # type: ignore[arg-type]
 
 
@@ -338,5 +365,38 @@ OPTIONS: tuple[Option, ...] = (
         "log_storage_mb",
         non_negative_int,
         "size logs.sqlite3 may reach before its oldest events are deleted, 0 for no cap",
+    ),
+    _choice(
+        "iam",
+        IAM_MODES,
+        "IAM policies: not evaluated (off), evaluated with each would-be denial logged "
+        "(audit), or enforced with AWS's AccessDenied (enforce)",
+    ),
+    Option(
+        "auth",
+        _one_of(*AUTH_MODES),
+        "signatures: off (a key the server does not know is accepted, as the account's root; "
+        "known keys are verified) or verify (a known key and a valid signature are required)",
+        "off on loopback, else verify",
+        choices=AUTH_MODES,
+    ),
+    Option(
+        "root_access_key_id",
+        str,
+        "the account root's access key id (with --root-secret-access-key)",
+        "created at first start in the data directory",
+    ),
+    Option(
+        "root_secret_access_key",
+        str,
+        "the account root's secret access key",
+        "created at first start in the data directory",
+    ),
+    Option(
+        "kms_key",
+        str,
+        "master key sealing environment variables and KMS keys at rest: the base64 of 32 "
+        "random bytes (prefer the variable: a flag shows in the process list)",
+        "the data directory's master.key, created at first start",
     ),
 )

@@ -30,14 +30,18 @@ from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.isolation import SelectedSandbox
 from lamina.runtime.linux_sandbox import LinuxSandbox
 from lamina.services.events.service import EventsService
+from lamina.services.iam.service import IamService
 from lamina.services.router_destinations import RouterSinks
 from lamina.services.sns.service import SnsService
 from lamina.services.sqs.service import SqsService
 from lamina.wiring.apigateway import add_apigateway_services, build_apigateway
+from lamina.wiring.authorization import install_authorizer
 from lamina.wiring.edge import build_access, build_edge, build_services
 from lamina.wiring.events import add_events_service, build_events
 from lamina.wiring.function_sink import RegionsFunctionSink
 from lamina.wiring.host import HostParts, build_host
+from lamina.wiring.iam import add_iam_service, build_iam
+from lamina.wiring.kms import add_kms_service, build_kms
 from lamina.wiring.queues import add_queue_service, build_queues, queue_ports
 from lamina.wiring.region import RegionalLambda
 from lamina.wiring.regions import Regions
@@ -48,6 +52,7 @@ from lamina.wiring.scheduler import (
     build_scheduler,
 )
 from lamina.wiring.sns import add_sns_links, add_sns_service, build_sns, topic_sink
+from lamina.wiring.sts import add_sts_service, build_sts
 
 log = logging.getLogger("lamina")
 
@@ -65,6 +70,9 @@ class Lamina:
     topics: SnsService | None = None
     schedules: Schedules | None = None
     scheduler: Scheduler | None = None
+    # IAM (global) and its seams: ``iam.key_book``, ``iam.identity_policies``,
+    # ``iam.role(arn)``, ``iam.trusts(role, service)`` (docs/iam.md).
+    iam: IamService | None = None
 
     @property
     def sandbox(self) -> SelectedSandbox:
@@ -122,15 +130,24 @@ class Lamina:
 def build(settings: Settings) -> Lamina:
     host = build_host(settings)
     queues = build_queues(host)
+    iam = build_iam(host)
     # The router's services deliver to the regions' functions and take their destinations'
     # records: built after the regions, handed to them through ``router``.
     router = RouterSinks()
+    # KMS (docs/security.md): functions' KMSKeyArn names one of its keys.
+    kms = build_kms(host)
     regions = Regions(
-        settings.region, partial(RegionalLambda, host, queues=queue_ports(queues), router=router)
+        settings.region,
+        partial(RegionalLambda, host, queues=queue_ports(queues), router=router, kms=kms),
     )
     access = build_access(host)
     services = build_services(regions, access)
     add_queue_service(services, queues, access)
+    add_kms_service(services, kms, access)
+    add_iam_service(services, iam, access)
+    # STS (global): its sessions, IAM users' keys join the edge's key book (docs/security.md).
+    sts = build_sts(host, iam)
+    add_sts_service(services, sts, access)
     schedules = Schedules()
     topics = build_sns(host, regions, queue_ports(queues))
     add_sns_service(services, topics, access)
@@ -146,11 +163,15 @@ def build(settings: Settings) -> Lamina:
     router.topics, router.buses = topic_sink(topics), events
     apigateway = build_apigateway(host, regions)
     add_apigateway_services(services, apigateway, access, settings.base_url)
+    # Permissions (--iam audit|enforce, docs/security.md "Permissions"): nothing under off.
+    install_authorizer(settings.iam, host, access, iam, regions, queues, topics, events, scheduler)
     app = build_edge(host, regions, services, access, schedules.clock)
     # API Gateway stages (docs/http.md), asked before the AWS APIs.
     app.triggers.append(apigateway.trigger)
     # Function URLs (docs/http.md), asked before the AWS APIs.
-    app.triggers.append(FunctionUrlTrigger(regions.all, settings.account_id, host.credentials))
+    app.triggers.append(
+        FunctionUrlTrigger(regions.all, settings.account_id, host.keys, settings.auth_mode)
+    )
     add_sns_links(app, topics)
     lamina = Lamina(
         settings,
@@ -162,9 +183,20 @@ def build(settings: Settings) -> Lamina:
         topics,
         schedules,
         scheduler,
+        iam,
     )
     lamina.lifecycle.add("api gateway store", stop=apigateway.stop)
+    lamina.lifecycle.add("kms store", stop=kms.close)
+    lamina.lifecycle.add("iam store", stop=iam.stop)
+    lamina.lifecycle.add("sts store", stop=_closer(sts.sessions.close))
     return lamina
+
+
+def _closer(close: Callable[[], None]) -> Callable[[], Awaitable[None]]:
+    async def stop() -> None:
+        close()
+
+    return stop
 
 
 def function_peers(lamina: Lamina) -> FunctionPeers | None:

@@ -442,10 +442,10 @@ def test_runtime_lamina_cannot_run_yet(lam: Any) -> None:
     name = unique()
     lam.create_function(
         FunctionName=name,
-        Runtime="java21",
+        Runtime="dotnet8",
         Role=ROLE,
-        Handler="example.Handler::handleRequest",
-        Code={"ZipFile": make_zip({"example/Handler.class": b"\xca\xfe\xba\xbe"})},
+        Handler="Example::Example.Function::Handler",
+        Code={"ZipFile": make_zip({"Example.dll": b"MZ"})},
     )
     with pytest.raises(ClientError) as raised:
         lam.invoke(FunctionName=name, Payload=b"{}")

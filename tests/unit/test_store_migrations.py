@@ -26,12 +26,15 @@ from lamina.store import (
     function_policy_store,
     function_url_store,
     functions,
+    iam_store,
+    kms_store,
     layers,
     log_store,
     migrations,
     provisioned,
     scheduler_store,
     sns_tables,
+    sts_store,
 )
 from lamina.store.aliases import SqliteAliasStore
 from lamina.store.apigateway_store import SqliteApiStore
@@ -43,18 +46,22 @@ from lamina.store.events_store import SqliteEventsStore
 from lamina.store.function_options_store import SqliteFunctionOptionsStore
 from lamina.store.function_url_store import SqliteFunctionUrlStore
 from lamina.store.functions import SqliteFunctionStore
+from lamina.store.iam_store import SqliteIamStore
+from lamina.store.kms_store import SqliteKmsStore
 from lamina.store.layers import SqliteLayerStore
 from lamina.store.log_store import SqliteLogStore
+from lamina.store.master_key import process_sealer
 from lamina.store.migrations import SchemaTooNew, Step, migrate, schema_version
 from lamina.store.provisioned import SqliteProvisionedStore
 from lamina.store.scheduler_store import SqliteSchedulerStore
 from lamina.store.sns_store import SqliteSnsStore
+from lamina.store.sts_store import SqliteStsStore
 
 Opener = Callable[[Path], Any]
 
 # (database file, component, its steps, how the store opens it)
 STORES: list[tuple[str, str, Sequence[Step], Opener]] = [
-    ("lamina.sqlite3", "functions", functions.STEPS, SqliteFunctionStore),
+    ("lamina.sqlite3", "functions", functions.steps(process_sealer()), SqliteFunctionStore),
     ("lamina.sqlite3", "function_aliases", aliases.STEPS, SqliteAliasStore),
     ("lamina.sqlite3", "layers", layers.STEPS, SqliteLayerStore),
     ("lamina.sqlite3", "function_concurrency", concurrency.STEPS, SqliteConcurrencyStore),
@@ -85,6 +92,9 @@ STORES: list[tuple[str, str, Sequence[Step], Opener]] = [
     ("sns.sqlite3", "sns", sns_tables.STEPS, SqliteSnsStore),
     ("scheduler.sqlite3", "scheduler", scheduler_store.STEPS, SqliteSchedulerStore),
     ("apigateway.sqlite3", "apigateway", apigateway_store.STEPS, SqliteApiStore),
+    ("iam.sqlite3", "iam", iam_store.STEPS, SqliteIamStore),
+    ("sts.sqlite3", "sts", sts_store.STEPS, SqliteStsStore),
+    ("kms.sqlite3", "kms", kms_store.STEPS, SqliteKmsStore),
 ]
 
 # The layout of a data directory from before numbered migrations (and before versions and
@@ -338,3 +348,30 @@ def test_store_refuses_a_newer_database(
 
 def _sql(record: dict[str, Any]) -> str:
     return json.dumps(record).replace("'", "''")
+
+
+def test_clear_environment_variables_are_sealed_in_place(tmp_path: Path) -> None:
+    """Variables an earlier release stored in clear are sealed by the functions store's
+    migration: the database's bytes (and its write-ahead log) no longer hold them."""
+    secret = "clear-text-secret-8f2c"
+    record = latest("old").replace(environment={"TOKEN": secret}).to_record()
+    published = latest("old").replace(version="1", environment={"TOKEN": secret}).to_record()
+    write_old(
+        tmp_path / "lamina.sqlite3",
+        OLD_LAMINA
+        + "INSERT INTO functions(name, tags, created_at) VALUES ('old', '{}', 1);"
+        + f"INSERT INTO function_versions VALUES ('old', '$LATEST', '{_sql(record)}');"
+        + f"INSERT INTO function_versions VALUES ('old', '1', '{_sql(published)}');",
+    )
+    store = SqliteFunctionStore(tmp_path / "lamina.sqlite3")
+    try:
+        assert store.get("old") == latest("old").replace(environment={"TOKEN": secret})
+        got = store.get("old", "1")
+        assert got is not None and got.environment == {"TOKEN": secret}
+    finally:
+        store.close()
+    assert versions(tmp_path / "lamina.sqlite3")["functions"] == len(
+        functions.steps(process_sealer())
+    )
+    for path in tmp_path.glob("lamina.sqlite3*"):
+        assert secret.encode() not in path.read_bytes(), path.name

@@ -1,38 +1,54 @@
 """Who may call the API: authentication of each request and the function access policy.
 
-- Every Lambda and Logs request carries a SigV4 signature (``api.sigv4``). Keys the server
-  did not issue are accepted on their shape (local development: any key, any secret).
-- Keys issued to execution environments (``runtime.credentials``) are verified: the
-  environment must be alive and the signature must match its secret. Such a call is the
-  function's execution role acting, limited by ``--function-api-access`` (``domain.callers``).
+- Every API request carries a SigV4 signature (``api.sigv4``). Its key is looked up in the
+  key book (``domain.identity.KeyBook``: the account root's key, IAM users' keys, STS
+  sessions, live execution environments' credentials); a known key's signature is verified
+  and its principal goes on the request's context.
+- A key the server does not know: refused under ``--auth verify``; under ``--auth off``
+  accepted on its shape as the account's root (local development: any key, any secret).
+  A key shaped like one Lamina issues (``ASIALAMINA…``) that is not known is a dead
+  environment's or an expired session's: always refused.
+- Temporary credentials past their expiration answer AWS's ``ExpiredToken``.
+- A call made with an execution environment's credentials is the function's execution role
+  acting, limited by ``--function-api-access`` (``domain.callers``).
 - A connection relayed from inside an environment (its ``AWS_ENDPOINT_URL``) must carry a
-  live environment's credentials; it never reaches ``/_lamina/*``.
+  key the server knows; it never reaches ``/_lamina/*``.
 - A request from a web page is accepted only with credentials the server verified.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Container
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lamina.api.guard import HostAllowList
 from lamina.api.sigv4 import SignatureClaim, SignedRequest, read_claim, verify
 from lamina.domain.callers import AccessDenied, FunctionApiPolicy, FunctionCaller
 from lamina.domain.context import RequestContext
-from lamina.domain.errors import AccessDeniedException, AwsError, UnrecognizedClientException
-from lamina.runtime.credentials import (
-    CredentialRegistry,
-    EnvironmentCredentials,
-    issued_by_lamina,
+from lamina.domain.errors import (
+    AccessDeniedException,
+    AwsError,
+    ExpiredTokenException,
+    UnrecognizedClientException,
 )
+from lamina.domain.identity import KeyBook, Principal, SigningKey
+from lamina.runtime.credentials import CredentialRegistry, issued_by_lamina
+
+if TYPE_CHECKING:
+    from lamina.api.authorization import Authorizer
 
 BROWSER_REFUSED = (
     "Requests from web pages are not accepted: Lamina's API takes requests from SDKs and "
     "tools, signed with AWS Signature Version 4."
 )
+AUTH_OFF, AUTH_VERIFY = "off", "verify"
 
 
 class EdgeAccess:
+    # IAM policies (``--iam audit|enforce``, ``api.authorization``): None under ``off``.
+    authorizer: Authorizer | None = None
+
     def __init__(
         self,
         hosts: HostAllowList,
@@ -41,6 +57,9 @@ class EdgeAccess:
         policy: FunctionApiPolicy,
         account_id: str,
         region: str,
+        *,
+        keys: KeyBook | None = None,
+        mode: str = AUTH_OFF,
     ) -> None:
         self.hosts = hosts
         self.registry = registry
@@ -48,6 +67,9 @@ class EdgeAccess:
         self.policy = policy
         self.account_id = account_id
         self.region = region
+        self.keys: KeyBook = keys if keys is not None else registry
+        self.mode = mode
+        self.root = Principal.root(account_id)
 
     def is_relayed(self, client: Any) -> bool:
         return client is not None and tuple(client) in self.relayed
@@ -59,48 +81,59 @@ class EdgeAccess:
         *,
         relayed: bool,
         browser: bool,
-    ) -> tuple[SignatureClaim, EnvironmentCredentials | None]:
-        """Before the body is read: the signature claim and, for a key the server issued,
-        the live environment's credentials (raises AWS's error otherwise)."""
+    ) -> tuple[SignatureClaim, SigningKey | None]:
+        """Before the body is read: the signature claim and the key it names (None: a key
+        the server does not know, accepted under ``--auth off``); AWS's error otherwise."""
         claim = read_claim(headers, query)
-        if issued_by_lamina(claim.access_key_id):
-            credentials = self.registry.lookup(claim.access_key_id)
-            if credentials is None:
+        key_id = claim.access_key_id
+        key = self.keys.key(key_id)
+        if key is None:
+            if self.mode != AUTH_OFF or relayed or issued_by_lamina(key_id):
                 raise UnrecognizedClientException()
-            return claim, credentials
-        if relayed:
+            if browser:
+                raise AccessDeniedException(BROWSER_REFUSED)
+            return claim, None
+        if not key.active:
             raise UnrecognizedClientException()
-        if browser:
-            raise AccessDeniedException(BROWSER_REFUSED)
-        return claim, None
+        if key.expires_at is not None and key.expires_at <= time.time():
+            raise ExpiredTokenException()
+        return claim, key
 
     def identify(
         self,
         claim: SignatureClaim,
-        credentials: EnvironmentCredentials,
+        key: SigningKey,
         request: SignedRequest,
         service: str,
-    ) -> FunctionCaller:
-        """After the body is read: verify an environment's signature; the caller it names."""
-        verify(
+    ) -> tuple[Principal, FunctionCaller | None, bytes]:
+        """After the body is read: verify the signature with the key's secret. Returns who
+        signed, the function whose environment's key it is (if any), and the payload (the
+        body, decoded when it was sent ``aws-chunked``)."""
+        payload = verify(
             claim,
             request,
-            secret=credentials.secret_access_key,
-            session_token=credentials.session_token,
-            # A function may call any region with its credentials, as on AWS.
+            secret=key.secret_access_key,
+            session_token=key.session_token,
+            # Any region may be called with a key, as on AWS (the region is the one served).
             region=claim.region,
             service=service,
         )
-        return FunctionCaller(
-            credentials.function_name,
-            credentials.role_arn,
-            credentials.log_group,
-            self.account_id,
-            self.region,
-        )
+        credentials = self.registry.lookup(claim.access_key_id)
+        caller = None
+        if credentials is not None:
+            caller = FunctionCaller(
+                credentials.function_name,
+                credentials.role_arn,
+                credentials.log_group,
+                self.account_id,
+                self.region,
+            )
+        return key.principal, caller, payload
 
     def check_lambda(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
         """A function's call of a Lambda operation, under the function access policy."""
+        if self.authorizer is not None:
+            self.authorizer.authorize(ctx, "lambda", operation, params)
         if ctx.caller is None:
             return
         try:
@@ -110,6 +143,8 @@ class EdgeAccess:
 
     def check_logs(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
         """A function's call of a CloudWatch Logs operation, under the same policy."""
+        if self.authorizer is not None:
+            self.authorizer.authorize(ctx, "logs", operation, params)
         if ctx.caller is None:
             return
         try:
@@ -122,6 +157,8 @@ class EdgeAccess:
         ``none`` deny them (a function owns no resource of theirs)."""
 
         def check(ctx: RequestContext, operation: str, params: dict[str, Any]) -> None:
+            if self.authorizer is not None:
+                self.authorizer.authorize(ctx, service, operation, params)
             if ctx.caller is None:
                 return
             try:

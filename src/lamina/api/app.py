@@ -38,7 +38,7 @@ from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerRespons
 from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
 from lamina.api.large_body import parse_off_loop
 from lamina.api.model import ServiceModel
-from lamina.api.sigv4 import SignedRequest, read_claim
+from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
 from lamina.api.trigger_edge import TriggerEdge
 from lamina.api.wire import error_response, unexpected_as_error, unexpected_error
 from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
@@ -52,6 +52,7 @@ from lamina.domain.errors import (
     UnknownOperation,
     UnknownOperationException,
 )
+from lamina.domain.identity import Principal, SigningKey
 from lamina.domain.ids import new_uuid
 
 RawHandler = Callable[
@@ -211,7 +212,7 @@ class EdgeApp:
                     f"Operation {op.name} is not supported by Lamina yet"
                 )
             params = await parse_off_loop(model, op, labels, request.query, request.headers, body)
-            if ctx.caller is not None and service.check is not None:
+            if service.check is not None:  # caller and IAM checks (api.access)
                 service.check(ctx, op.name, params)
             output = await handler(ctx, params)
             if isinstance(output, StreamedOutput):
@@ -244,7 +245,7 @@ class EdgeApp:
                 params = await asyncio.to_thread(codec.parse, operation, body)
             else:
                 params = codec.parse(operation, body)
-            if ctx.caller is not None and service.check is not None:
+            if service.check is not None:  # caller and IAM checks (api.access)
                 service.check(ctx, operation, params)
             return codec.render(operation, await handler(ctx, params))
         except AwsError as error:
@@ -286,7 +287,7 @@ class EdgeApp:
             if member and member not in form and QUEUE_URL_PATH.fullmatch(request.path):
                 form[member] = [_url_of(request)]
             params = service.codec.parse(operation, form)
-            if ctx.caller is not None and service.check is not None:
+            if service.check is not None:  # caller and IAM checks (api.access)
                 service.check(ctx, operation, params)
             return service.codec.render(operation, await handler(ctx, params), request_id)
         except AwsError as error:
@@ -308,9 +309,11 @@ class EdgeApp:
         request that is not signed as it must be."""
         access = self.access
         caller: FunctionCaller | None = None
+        principal: Principal | None = None
+        key: SigningKey | None = None
         region = self.default_region
         if access is not None:
-            claim, credentials = access.admit(
+            claim, key = access.admit(
                 request.headers,
                 request.query,
                 relayed=access.is_relayed(request.scope.get("client")),
@@ -318,21 +321,34 @@ class EdgeApp:
             )
             region = claim.region if claim.region in self.regions else self.default_region
             body = await self._body(request)
-            if credentials is not None:
+            if key is None:
+                principal = access.root  # --auth off: a key the server does not know
+                body = unverified_payload(request.headers, body)
+            else:
                 signed = SignedRequest(
                     request.method, request.raw_path, request.query_string, request.headers, body
                 )
                 if len(body) > HASH_INLINE_BYTES:
                     # Hashing a large body for the signature would stall every request.
-                    caller = await asyncio.to_thread(
-                        access.identify, claim, credentials, signed, signing_name
+                    principal, caller, body = await asyncio.to_thread(
+                        access.identify, claim, key, signed, signing_name
                     )
                 else:
-                    caller = access.identify(claim, credentials, signed, signing_name)
+                    principal, caller, body = access.identify(claim, key, signed, signing_name)
         else:
             body = await self._body(request)
         trace_header = request.headers.get("x-amzn-trace-id")
-        return RequestContext(request_id, self.account_id, region, caller, trace_header), body
+        context = RequestContext(
+            request_id,
+            self.account_id,
+            region,
+            caller,
+            trace_header,
+            principal,
+            key.access_key_id if key is not None else None,
+            key is not None and key.session_token is not None,
+        )
+        return context, body
 
     async def _internal(
         self,

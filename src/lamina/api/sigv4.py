@@ -1,20 +1,37 @@
-"""AWS Signature Version 4 at the edge: the shape of a request's signature, and its
-verification for credentials whose secret the server knows (execution environments').
+"""AWS Signature Version 4 at the edge: the claim a request makes about its signer, and the
+verification of that claim with the signer's secret (``api.sigv4_canonical`` computes the
+canonical request as botocore does; shared/docs/events-http-iam.md §7.1).
 
-Every API request must carry a SigV4 ``Authorization`` header (or the presigned query
-form). Keys the server did not issue are checked for shape only (any secret works, as on
-LocalStack); keys it issued are verified with botocore's signer, which computes the
-canonical request exactly as the SDKs do (shared/docs/events-http-iam.md §7.1).
+Every API request must carry a SigV4 ``Authorization`` header or the presigned query form.
+``verify`` checks, in AWS's order: the session token, the credential scope's service, the
+clock (five minutes either way; a presigned URL's ``X-Amz-Expires``), then the signature
+(header and presigned forms, ``UNSIGNED-PAYLOAD``, ``x-amz-content-sha256``, and
+``STREAMING-AWS4-HMAC-SHA256-PAYLOAD`` bodies, whose chunks are verified and decoded).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import NamedTuple
+from urllib.parse import unquote
 
+from lamina.api.sigv4_canonical import (
+    ALGORITHM,
+    STREAMING_SIGNED,
+    STREAMING_UNSIGNED_TRAILER,
+    SigningKeys,
+    canonical_request,
+    payload_hash,
+    sign,
+    string_to_sign,
+)
+from lamina.api.sigv4_chunked import ChunkError, decode_chunks
 from lamina.domain.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -22,12 +39,19 @@ from lamina.domain.errors import (
     UnrecognizedClientException,
 )
 
-ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+_SKEW_SECONDS = MAX_CLOCK_SKEW.total_seconds()
 _HEX = re.compile(r"[0-9a-fA-F]+")
 _HEX_DIGITS = "0123456789abcdefABCDEF"
 _SDK_PREFIX = "AWS4-HMAC-SHA256 Credential="
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+# The longest a presigned URL may stay valid (seven days), as AWS allows.
+MAX_PRESIGNED_EXPIRES = 604800
+MISMATCH = (
+    "The request signature we calculated does not match the signature you provided. "
+    "Check your AWS Secret Access Key and signing method. "
+    "Consult the service documentation for details."
+)
 
 
 class SignatureClaim(NamedTuple):
@@ -40,6 +64,10 @@ class SignatureClaim(NamedTuple):
     signed_headers: str  # as sent: "host;x-amz-date;..."
     signature: str
     presigned: bool
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
 
 
 def read_claim(headers: dict[str, str], query: dict[str, list[str]]) -> SignatureClaim:
@@ -132,11 +160,7 @@ def _claim(credential: str, signed: str, signature: str, presigned: bool) -> Sig
             f"keyid/date/region/service/term, got '{credential}'"
         )
     if not _HEX.fullmatch(signature):
-        raise InvalidSignatureException(
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. "
-            "Consult the service documentation for details."
-        )
+        raise InvalidSignatureException(MISMATCH)
     key, date, region, service, _ = parts
     return SignatureClaim(key, date, region, service, signed, signature, presigned)
 
@@ -152,24 +176,28 @@ class SignedRequest:
     body: bytes
 
 
+_SIGNING_KEYS = SigningKeys()
+
+
 def verify(
     claim: SignatureClaim,
     request: SignedRequest,
     *,
     secret: str,
-    session_token: str,
+    session_token: str | None,
     region: str,
     service: str,
     now: datetime | None = None,
-) -> None:
+) -> bytes:
     """Raise AWS's error unless ``request`` is signed with ``secret`` for ``region`` and
-    ``service``, within five minutes of ``now``, and carries ``session_token``."""
-    if claim.presigned:
-        raise InvalidSignatureException(
-            "Lamina verifies execution-role credentials in the Authorization header only."
-        )
-    token = request.headers.get("x-amz-security-token", "")
-    if not hmac.compare_digest(token.encode(), session_token.encode()):
+    ``service``, within five minutes of ``now`` (a presigned URL: within its expiry), and
+    carries ``session_token`` (None or empty: the key has none, and the request must not
+    carry one). Returns the payload: the body, decoded when it was sent ``aws-chunked``."""
+    query = _query_values(request.query_string) if claim.presigned else {}
+    token = query.get("X-Amz-Security-Token", "") if claim.presigned else None
+    if token is None:
+        token = request.headers.get("x-amz-security-token", "")
+    if not hmac.compare_digest(token.encode(), (session_token or "").encode()):
         raise UnrecognizedClientException()
     if claim.region != region:
         raise InvalidSignatureException(
@@ -179,24 +207,101 @@ def verify(
         raise InvalidSignatureException(
             f"Credential should be scoped to correct service: '{service}'. "
         )
-    amz_date = request.headers.get("x-amz-date", "")
-    _check_clock(amz_date, now or datetime.now(timezone.utc))
-    expected = _expected_signature(claim, request, secret, session_token, amz_date)
-    if not hmac.compare_digest(expected, claim.signature):
-        raise InvalidSignatureException(
-            "The request signature we calculated does not match the signature you provided. "
-            "Check your AWS Secret Access Key and signing method. "
-            "Consult the service documentation for details."
-        )
+    if claim.presigned:
+        amz_date = query.get("X-Amz-Date", "")
+        moment = now or datetime.now(timezone.utc)
+        _check_presigned_clock(amz_date, query.get("X-Amz-Expires", ""), moment)
+    else:
+        amz_date = _header_date(request.headers)
+        _check_clock(amz_date, now)
+    headers = request.headers
+    body_hash = payload_hash(headers, request.body)
+    canonical = canonical_request(
+        request.method,
+        request.raw_path,
+        request.query_string,
+        headers,
+        claim.signed_headers,
+        body_hash,
+        presigned=claim.presigned,
+    )
+    key = _SIGNING_KEYS.key(secret, claim.date, claim.region, claim.service)
+    expected = sign(key, string_to_sign(amz_date, claim.scope, canonical))
+    if not hmac.compare_digest(expected, claim.signature.lower()):
+        raise InvalidSignatureException(MISMATCH)
+    if body_hash == STREAMING_SIGNED:
+        return _decoded(request.body, key, amz_date, claim)
+    if body_hash == STREAMING_UNSIGNED_TRAILER:
+        return _decoded(request.body, None, amz_date, claim)
+    return request.body
 
 
-def _check_clock(amz_date: str, now: datetime) -> None:
+def unverified_payload(headers: dict[str, str], body: bytes) -> bytes:
+    """The payload of a request whose signature is not verified (``--auth off``, a key the
+    server does not know): an ``aws-chunked`` body decoded, chunk signatures unchecked."""
+    if headers.get("x-amz-content-sha256") not in (STREAMING_SIGNED, STREAMING_UNSIGNED_TRAILER):
+        return body
     try:
-        signed_at = datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
+        return decode_chunks(body)
+    except ChunkError:
+        raise InvalidSignatureException(MISMATCH) from None
+
+
+def _decoded(body: bytes, key: bytes | None, amz_date: str, claim: SignatureClaim) -> bytes:
+    try:
+        return decode_chunks(
+            body,
+            signing_key=key,
+            amz_date=amz_date,
+            scope=claim.scope,
+            seed_signature=claim.signature,
+        )
+    except ChunkError:
+        raise InvalidSignatureException(MISMATCH) from None
+
+
+def _query_values(query_string: str) -> dict[str, str]:
+    """The presigned form's parameters (names are plain; values percent-decoded)."""
+    out: dict[str, str] = {}
+    for part in query_string.split("&"):
+        name, _, value = part.partition("=")
+        if name.startswith("X-Amz-"):
+            out.setdefault(name, unquote(value))
+    return out
+
+
+def _header_date(headers: dict[str, str]) -> str:
+    """``X-Amz-Date``, else the ``Date`` header in SigV4's format ('' for neither)."""
+    amz_date = headers.get("x-amz-date")
+    if amz_date is not None:
+        return amz_date
+    date = headers.get("date")
+    if not date:
+        return ""
+    try:
+        return parsedate_to_datetime(date).astimezone(timezone.utc).strftime(_AMZ_DATE)
+    except (TypeError, ValueError):
+        return ""
+
+
+@lru_cache(maxsize=256)
+def _signed_at(amz_date: str) -> datetime:
+    """``X-Amz-Date`` as a time (cached: a second's requests share it)."""
+    try:
+        return datetime.strptime(amz_date, _AMZ_DATE).replace(tzinfo=timezone.utc)
     except ValueError:
         raise IncompleteSignatureException(
             "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."
         ) from None
+
+
+def _check_clock(amz_date: str, now: datetime | None) -> None:
+    signed_at = _signed_at(amz_date)
+    if now is None:
+        skew = time.time() - signed_at.timestamp()
+        if -_SKEW_SECONDS <= skew <= _SKEW_SECONDS:
+            return  # the common case, without formatting any time
+        now = datetime.now(timezone.utc)
     stamp = now.strftime(_AMZ_DATE)
     if signed_at < now - MAX_CLOCK_SKEW:
         earliest = (now - MAX_CLOCK_SKEW).strftime(_AMZ_DATE)
@@ -210,21 +315,21 @@ def _check_clock(amz_date: str, now: datetime) -> None:
         )
 
 
-def _expected_signature(
-    claim: SignatureClaim, request: SignedRequest, secret: str, token: str, amz_date: str
-) -> str:
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    signed = {name: request.headers.get(name, "") for name in claim.signed_headers.split(";")}
-    url = f"http://{request.headers.get('host', '')}{request.raw_path}"
-    if request.query_string:
-        url += f"?{request.query_string}"
-    aws_request = AWSRequest(method=request.method, url=url, data=request.body, headers=signed)
-    aws_request.context["timestamp"] = amz_date
-    signer = SigV4Auth(Credentials(claim.access_key_id, secret, token), claim.service, claim.region)
-    canonical = signer.canonical_request(aws_request)
-    string_to_sign = signer.string_to_sign(aws_request, canonical)
-    signature: str = signer.signature(string_to_sign, aws_request)
-    return signature
+def _check_presigned_clock(amz_date: str, expires: str, now: datetime) -> None:
+    """A presigned URL is valid from five minutes before its date to its expiry."""
+    signed_at = _signed_at(amz_date)
+    if not expires.isdigit() or not 0 < int(expires) <= MAX_PRESIGNED_EXPIRES:
+        raise IncompleteSignatureException(
+            f"X-Amz-Expires must be less than a week (in seconds) that is {MAX_PRESIGNED_EXPIRES}"
+        )
+    stamp = now.strftime(_AMZ_DATE)
+    if signed_at > now + MAX_CLOCK_SKEW:
+        latest = (now + MAX_CLOCK_SKEW).strftime(_AMZ_DATE)
+        raise InvalidSignatureException(
+            f"Signature not yet current: {amz_date} is still later than {latest} ({stamp} + 5 min.)"
+        )
+    expiry = signed_at + timedelta(seconds=int(expires))
+    if now > expiry:
+        raise InvalidSignatureException(
+            f"Signature expired: {expiry.strftime(_AMZ_DATE)} is now earlier than {stamp}"
+        )

@@ -4,18 +4,20 @@
   ``lambda:InvokeFunctionUrl`` to ``*`` with ``lambda:FunctionUrlAuthType`` ``NONE``
   (``services.function_policies``); otherwise 403.
 - ``AWS_IAM``: a SigV4 signature for service ``lambda`` in the URL's region. Keys the server
-  issued to execution environments are verified (live environment, matching signature);
-  other keys are checked for shape only until IAM users exist (issue 15).
+  knows are verified (the edge's key book: root, IAM users, STS sessions, live
+  environments); other keys are accepted as the account's root under ``--auth off`` only.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Protocol
 
 from lamina.api.sigv4 import SignedRequest, read_claim, verify
 from lamina.api.url_event import IamCaller
 from lamina.domain.errors import AwsError
-from lamina.runtime.credentials import CredentialRegistry, issued_by_lamina
+from lamina.domain.identity import KeyBook
+from lamina.runtime.credentials import issued_by_lamina
 
 LAMBDA_SERVICE = "lambda"
 
@@ -57,9 +59,12 @@ def iam_caller(
     request: SignedRequest,
     region: str,
     account_id: str,
-    registry: CredentialRegistry,
+    keys: KeyBook,
+    mode: str = "off",
 ) -> IamCaller:
-    """The signer of an ``AWS_IAM`` URL's request, or ``UrlRefused``."""
+    """The signer of an ``AWS_IAM`` URL's request, or ``UrlRefused``: a key the server
+    knows (``keys``: root, IAM users, STS sessions, live environments) is verified; an
+    unknown key is the account's root under ``--auth off`` (``mode``), refused otherwise."""
     query = _query_names(request.query_string)
     try:
         claim = read_claim(request.headers, query)
@@ -67,28 +72,29 @@ def iam_caller(
         raise UrlRefused() from None
     if claim.service != LAMBDA_SERVICE or claim.region != region:
         raise UrlRefused()
-    key = claim.access_key_id
-    if not issued_by_lamina(key):
-        return IamCaller(key, account_id, key, f"arn:aws:iam::{account_id}:root", account_id)
-    credentials = registry.lookup(key)
-    if credentials is None:
+    key_id = claim.access_key_id
+    key = keys.key(key_id)
+    if key is None:
+        if mode != "off" or issued_by_lamina(key_id):
+            raise UrlRefused()
+        return IamCaller(key_id, account_id, key_id, f"arn:aws:iam::{account_id}:root", account_id)
+    if not key.active or (key.expires_at is not None and key.expires_at <= time.time()):
         raise UrlRefused()
     try:
         verify(
             claim,
             request,
-            secret=credentials.secret_access_key,
-            session_token=credentials.session_token,
+            secret=key.secret_access_key,
+            session_token=key.session_token,
             region=region,
             service=LAMBDA_SERVICE,
         )
     except AwsError:
         raise UrlRefused() from None
-    role = credentials.role_arn.rsplit("/", 1)[-1]
-    session = credentials.function_name
-    user_id = f"{key}:{session}"
-    arn = f"arn:aws:sts::{account_id}:assumed-role/{role}/{session}"
-    return IamCaller(key, account_id, user_id, arn, user_id)
+    principal = key.principal
+    return IamCaller(
+        key_id, principal.account_id, principal.unique_id, principal.arn, principal.unique_id
+    )
 
 
 def _query_names(query_string: str) -> dict[str, list[str]]:

@@ -34,9 +34,9 @@ from lamina.domain.errors import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
+from lamina.domain.identity import KeyBook
 from lamina.domain.ids import new_uuid
 from lamina.domain.requests.invoke import InvokeRequest
-from lamina.runtime.credentials import CredentialRegistry
 from lamina.services.function_urls import FunctionUrlService
 from lamina.services.invoke import InvokeService
 from lamina.services.url_address import (
@@ -101,12 +101,15 @@ class FunctionUrlTrigger:
         self,
         regions: Callable[[], Sequence[UrlRegion]],
         account_id: str,
-        credentials: CredentialRegistry,
+        keys: KeyBook,
+        auth_mode: str = "off",
     ) -> None:
         # The regions started (a URL lives in a region with state, started with the server).
         self.regions = regions
         self.account_id = account_id
-        self.credentials = credentials
+        # The keys ``AWS_IAM`` URLs verify, and ``--auth`` for the others (api/url_auth.py).
+        self.keys = keys
+        self.auth_mode = auth_mode
         self.stream_url = streaming_entry()
 
     def claims(self, host: str, path: str) -> bool:
@@ -197,7 +200,7 @@ class FunctionUrlTrigger:
                 dict(request.headers),
                 request.body,
             )
-            return iam_caller(signed, regional.region, self.account_id, self.credentials)
+            return iam_caller(signed, regional.region, self.account_id, self.keys, self.auth_mode)
         if not public_url_allowed(regional.policies, config.function, config.qualifier):
             raise UrlRefused()
         return None

@@ -16,7 +16,14 @@ def _server(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"lamina server: {exc}", file=sys.stderr)
         return 2
-    run(settings)
+    from lamina.services.keys.root_key import RootKeyError
+    from lamina.store.master_key import MasterKeyError
+
+    try:
+        run(settings)
+    except (MasterKeyError, RootKeyError) as exc:  # a key unreadable: nothing was served
+        print(f"lamina server: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

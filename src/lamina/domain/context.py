@@ -20,6 +20,9 @@ class RequestContext:
     (an SDK inside a function sends its invocation's, with the recursion counter:
     ``services.recursion``), or None. ``principal`` is who signed the request
     (``domain.identity``), or None where the edge does not tell (internal calls).
+    ``access_key_id`` is the key it signed with when the server knows that key, and
+    ``temporary`` whether that key is temporary credentials (an STS session's or an
+    execution environment's: GetSessionToken refuses them, as AWS does).
     """
 
     request_id: str
@@ -28,6 +31,8 @@ class RequestContext:
     caller: FunctionCaller | None = None
     trace_header: str | None = None
     principal: Principal | None = None
+    access_key_id: str | None = None
+    temporary: bool = False
 
     @classmethod
     def internal(cls, account_id: str, region: str) -> RequestContext:

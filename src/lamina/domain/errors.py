@@ -136,6 +136,9 @@ class AuthenticationError(LambdaError):
 
 class MissingAuthenticationTokenException(AuthenticationError):
     code = "MissingAuthenticationTokenException"
+    # Query services (SNS, IAM, STS, SQS's legacy protocol) word each of these errors
+    # without the ``Exception`` suffix, or by another name (shared/docs/events-http-iam.md).
+    query_code = "MissingAuthenticationToken"
 
     def __init__(self, message: str = "Missing Authentication Token") -> None:
         super().__init__(message)
@@ -143,17 +146,32 @@ class MissingAuthenticationTokenException(AuthenticationError):
 
 class IncompleteSignatureException(AuthenticationError):
     code = "IncompleteSignatureException"
+    query_code = "IncompleteSignature"
 
 
 class InvalidSignatureException(AuthenticationError):
     code = "InvalidSignatureException"
+    query_code = "SignatureDoesNotMatch"
 
 
 class UnrecognizedClientException(AuthenticationError):
     code = "UnrecognizedClientException"
+    query_code = "InvalidClientTokenId"
 
     def __init__(
         self, message: str = "The security token included in the request is invalid."
+    ) -> None:
+        super().__init__(message)
+
+
+class ExpiredTokenException(AuthenticationError):
+    """Temporary credentials (an STS session's) used after their expiration."""
+
+    code = "ExpiredTokenException"
+    query_code = "ExpiredToken"
+
+    def __init__(
+        self, message: str = "The security token included in the request is expired"
     ) -> None:
         super().__init__(message)
 

@@ -151,7 +151,8 @@ class FunctionConfig:
         out["LoggingConfig"] = logging_config
         if self.layers:
             out["Layers"] = [layer.to_wire() for layer in self.layers]
-        out.update(self.passthrough)
+        # An empty KMSKeyArn is Lambda's default key, which AWS does not name.
+        out.update((k, v) for k, v in self.passthrough.items() if v != "")
         if listing:
             return out
         out["State"] = self.state

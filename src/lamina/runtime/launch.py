@@ -8,6 +8,8 @@
   ``bootstrap`` (in the code root, else in ``/opt``).
 - ``nodejs*.x`` and ``ruby3.X``: Lamina's built-in bootstraps on the host's ``node`` /
   ``ruby`` (``runtime/nodejs.py``, ``runtime/ruby.py``).
+- ``java8.al2`` … ``java25``: Lamina's built-in Java runtime on a JDK of the host
+  (``runtime/java.py``, compiled once per JDK: ``runtime/java_build.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lamina.domain.errors import InvalidRuntimeException
 from lamina.domain.models import FunctionConfig
 from lamina.runtime import aws_env
 from lamina.runtime.credentials import new_key_material
+from lamina.runtime.java import is_java_runtime, java_command
 from lamina.runtime.nodejs import is_nodejs_runtime, node_command
 from lamina.runtime.ruby import is_ruby_runtime, ruby_command
 
@@ -229,6 +232,7 @@ RUNTIME_FAMILIES: list[tuple[Callable[[str], bool], CommandBuilder]] = [
     (lambda runtime: runtime in CUSTOM_RUNTIMES, custom_command),
     (is_nodejs_runtime, node_command),
     (is_ruby_runtime, ruby_command),
+    (is_java_runtime, java_command),
 ]
 
 
@@ -353,11 +357,11 @@ _EXEC_OR_127 = 'exec "$0" "$@"'
 def with_wrapper(
     runtime: str, argv: list[str], env: dict[str, str], paths: EnvironmentPaths
 ) -> list[str]:
-    """``AWS_LAMBDA_EXEC_WRAPPER`` (managed Python, Node.js and Ruby runtimes only, as on AWS):
-    the wrapper runs with the runtime's command as its arguments. A wrapper that does not
+    """``AWS_LAMBDA_EXEC_WRAPPER`` (managed Python, Node.js, Ruby and Java runtimes only, as on
+    AWS): the wrapper runs with the runtime's command as its arguments. A wrapper that does not
     exist ends the runtime with exit status 127 (``Runtime.ExitError``, as AWS answers)."""
     wrapper = env.get("AWS_LAMBDA_EXEC_WRAPPER")
-    if not wrapper or aws_env.runtime_family(runtime) not in ("python", "nodejs", "ruby"):
+    if not wrapper or aws_env.runtime_family(runtime) not in ("python", "nodejs", "ruby", "java"):
         return argv
     if paths.aws_layout:
         return [wrapper, *argv]

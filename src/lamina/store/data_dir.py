@@ -1,6 +1,7 @@
 """The data directory is private to the server's user.
 
-``lamina.sqlite3`` holds environment variables (secrets, often), the other databases hold
+``lamina.sqlite3`` holds environment variables (secrets, often: sealed under the master key
+``master.key``, store/master_key.py), ``kms.sqlite3`` KMS keys (sealed too), the others hold
 logs, event payloads and queue messages, ``code/`` every package: the directory is 0700 and
 every SQLite file 0600 (created so before SQLite opens it; SQLite gives its ``-wal``/``-shm``
 files the database's mode). Functions still read their code: the isolated sandbox binds the trees
@@ -21,6 +22,9 @@ DATABASES = (
     "sns.sqlite3",
     "scheduler.sqlite3",
     "apigateway.sqlite3",
+    "iam.sqlite3",
+    "sts.sqlite3",
+    "kms.sqlite3",
 )
 DIRECTORY_MODE = 0o700
 DATABASE_MODE = 0o600

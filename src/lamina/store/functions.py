@@ -4,22 +4,34 @@ One row per (function, version). ``$LATEST`` is the mutable version; published
 versions are further rows, numbered from ``functions.last_version`` (the highest number
 ever handed out, so numbers are never reused). Writes are single transactions, so a
 rejected request never leaves half a change behind.
+
+Environment variables are sealed in each row (``domain.sealing``: AES-256-GCM under a data
+key the master key wraps, bound to the function and version): the database alone holds no
+variable's value. They are opened when a configuration is read, for an API answer or an
+environment's start.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from lamina.domain.models import LATEST, FunctionConfig
+from lamina.domain.sealing import SealBroken, Sealer
+from lamina.store.master_key import (
+    SEALING_TABLE,
+    MasterKeyError,
+    claim_sealing_key,
+    process_sealer,
+)
 from lamina.store.migrations import Step, add_column_if_missing
 from lamina.store.ports import FunctionStore
 from lamina.store.sqlite import SqliteStore
 
-# The "functions" schema migrations: a change is a new step at the end.
-STEPS: tuple[Step, ...] = (
-    # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
-    """
+_SCHEMA = """
 CREATE TABLE IF NOT EXISTS functions (
     name TEXT PRIMARY KEY,
     tags TEXT NOT NULL DEFAULT '{}',
@@ -32,15 +44,90 @@ CREATE TABLE IF NOT EXISTS function_versions (
     config TEXT NOT NULL,
     PRIMARY KEY (name, version)
 );
-""",
-    # A data directory from before versions: its functions table lacks the counter.
-    add_column_if_missing("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
-)
+"""
+# A record's sealed variables (its ``environment`` member is then absent).
+SEALED_MEMBER = "sealed_environment"
+
+
+def steps(sealer: Sealer) -> tuple[Step, ...]:
+    """The "functions" schema migrations (a change is a new step at the end); the last
+    seals the variables rows written before sealing existed with ``sealer``'s key."""
+    return (
+        # 1: the schema from before numbered migrations (IF NOT EXISTS: old data keeps it).
+        _SCHEMA,
+        # A data directory from before versions: its functions table lacks the counter.
+        add_column_if_missing("functions", "last_version", "INTEGER NOT NULL DEFAULT 0"),
+        # 3: the fingerprint of the master key that seals the database's secrets.
+        SEALING_TABLE,
+        # 4: variables stored in clear by earlier releases, sealed.
+        partial(_seal_clear_environments, sealer),
+    )
+
+
+def _context(name: str, version: str) -> str:
+    return f"lamina function environment\x00{name}\x00{version}"
+
+
+def seal_record(record: dict[str, Any], sealer: Sealer) -> dict[str, Any]:
+    """``record`` (``FunctionConfig.to_record``) with its variables sealed."""
+    environment = record.pop("environment", None)
+    if environment is not None:
+        plain = json.dumps(environment, separators=(",", ":"))
+        record[SEALED_MEMBER] = sealer.seal_text(plain, _context(record["name"], record["version"]))
+    return record
+
+
+def open_record(record: dict[str, Any], sealer: Sealer) -> FunctionConfig:
+    """The configuration of a stored record, its variables opened."""
+    sealed = record.pop(SEALED_MEMBER, None)
+    if sealed is not None:
+        name, version = record["name"], record["version"]
+        try:
+            record["environment"] = json.loads(sealer.open_text(sealed, _context(name, version)))
+        except SealBroken:
+            raise MasterKeyError(
+                f"the environment variables of {name}:{version} do not open with master key"
+                f" {sealer.fingerprint}: the row was damaged or copied from elsewhere"
+            ) from None
+    return FunctionConfig.from_record(record)
+
+
+def _seal_clear_environments(sealer: Sealer, conn: sqlite3.Connection) -> None:
+    claim_sealing_key(conn, sealer)
+    # The cells of the rows rewritten here are zeroed, not left in free space.
+    conn.execute("PRAGMA secure_delete=ON")
+    rows = conn.execute("SELECT name, version, config FROM function_versions").fetchall()
+    for name, version, text in rows:
+        record = json.loads(text)
+        if record.get("environment") is None or SEALED_MEMBER in record:
+            continue
+        conn.execute(
+            "UPDATE function_versions SET config=? WHERE name=? AND version=?",
+            (json.dumps(seal_record(record, sealer)), name, version),
+        )
 
 
 class SqliteFunctionStore(SqliteStore):
-    def __init__(self, path: Path) -> None:
-        super().__init__(path, "functions", STEPS)
+    def __init__(self, path: Path, sealer: Sealer | None = None) -> None:
+        """``sealer``: the server's master key (``store.master_key``); without one, a key
+        that lives as long as the process (tests)."""
+        self._sealer = sealer or process_sealer()
+        super().__init__(path, "functions", steps(self._sealer))
+        try:
+            with self._tx() as conn:
+                claim_sealing_key(conn, self._sealer)  # a wrong key is refused here, at start
+        except BaseException:
+            self.close()
+            raise
+        # Pages an upgrade just sealed are written back and the log emptied: no clear copy
+        # of a variable stays in the database file or its write-ahead log.
+        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def _encode(self, config: FunctionConfig) -> str:
+        return json.dumps(seal_record(config.to_record(), self._sealer))
+
+    def _decode(self, text: str) -> FunctionConfig:
+        return open_record(json.loads(text), self._sealer)
 
     def create(self, config: FunctionConfig, tags: dict[str, str], created_at: float) -> bool:
         """Insert a new function with its $LATEST. False if the name is taken."""
@@ -54,7 +141,7 @@ class SqliteFunctionStore(SqliteStore):
             )
             conn.execute(
                 "INSERT INTO function_versions(name, version, config) VALUES (?,?,?)",
-                (config.name, config.version, json.dumps(config.to_record())),
+                (config.name, config.version, self._encode(config)),
             )
         return True
 
@@ -62,7 +149,7 @@ class SqliteFunctionStore(SqliteStore):
         with self._tx() as conn:
             conn.execute(
                 "INSERT OR REPLACE INTO function_versions(name, version, config) VALUES (?,?,?)",
-                (config.name, config.version, json.dumps(config.to_record())),
+                (config.name, config.version, self._encode(config)),
             )
 
     def next_version(self, name: str) -> str:
@@ -88,7 +175,7 @@ class SqliteFunctionStore(SqliteStore):
                 conn.execute(
                     "INSERT OR REPLACE INTO function_versions(name, version, config)"
                     " VALUES (?,?,?)",
-                    (config.name, config.version, json.dumps(config.to_record())),
+                    (config.name, config.version, self._encode(config)),
                 )
             conn.execute(
                 "UPDATE functions SET last_version=MAX(last_version, ?) WHERE name=?",
@@ -100,7 +187,7 @@ class SqliteFunctionStore(SqliteStore):
             row = self._conn.execute(
                 "SELECT config FROM function_versions WHERE name=? AND version=?", (name, version)
             ).fetchone()
-        return FunctionConfig.from_record(json.loads(row[0])) if row else None
+        return self._decode(row[0]) if row else None
 
     def list_latest(self, after: str | None, limit: int) -> list[FunctionConfig]:
         with self._lock:
@@ -109,7 +196,7 @@ class SqliteFunctionStore(SqliteStore):
                 "ORDER BY name LIMIT ?",
                 (LATEST, after or "", limit),
             ).fetchall()
-        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
+        return [self._decode(r[0]) for r in rows]
 
     def versions(self, name: str) -> list[str]:
         with self._lock:
@@ -147,7 +234,7 @@ class SqliteFunctionStore(SqliteStore):
                 conn.execute(
                     "INSERT OR REPLACE INTO function_versions(name, version, config)"
                     " VALUES (?,?,?)",
-                    (latest.name, latest.version, json.dumps(latest.to_record())),
+                    (latest.name, latest.version, self._encode(latest)),
                 )
 
     def code_usage(self) -> tuple[int, int]:
@@ -163,7 +250,7 @@ class SqliteFunctionStore(SqliteStore):
         """Every version of every function."""
         with self._lock:
             rows = self._conn.execute("SELECT config FROM function_versions").fetchall()
-        return [FunctionConfig.from_record(json.loads(r[0])) for r in rows]
+        return [self._decode(r[0]) for r in rows]
 
     def referenced_code(self) -> set[str]:
         """The packages some version uses: its code and its layers' (which stay with the

@@ -169,7 +169,7 @@ def add_apigateway_services(
                 ),
                 **authorizer_handlers(apigateway.http_authorizers),
             },
-            check=check,
+            check=access.checker(V2_KEY),  # IAM: HTTP APIs' own table
         ),
         key=V2_KEY,
     )

@@ -16,13 +16,27 @@ from lamina.api.internal import (
 from lamina.api.logs_api import internal_error as logs_internal_error
 from lamina.api.logs_api import logs_codec
 from lamina.api.model import lambda_model
+from lamina.services.keys.key_book import StaticKeys
+from lamina.services.keys.root_key import root_key
 from lamina.services.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from lamina.wiring.host import HostParts, served_regions
 from lamina.wiring.regions import Regions
 
 
 def build_access(host: HostParts) -> EdgeAccess:
+    """The edge's authentication: its key book starts with the account root's key and the
+    environments' credentials; IAM users' keys and STS sessions are added to ``host.keys``
+    as those services are wired (docs/security.md, "Signatures and keys")."""
     settings = host.settings
+    host.credentials.account_id = settings.account_id
+    root = root_key(
+        host.data,
+        settings.account_id,
+        settings.root_access_key_id,
+        settings.root_secret_access_key,
+    )
+    host.keys.add(StaticKeys([root]))
+    host.keys.add(host.credentials)
     return EdgeAccess(
         HostAllowList(settings.host, settings.public_url),
         host.credentials,
@@ -30,6 +44,8 @@ def build_access(host: HostParts) -> EdgeAccess:
         host.function_policy,
         settings.account_id,
         settings.region,
+        keys=host.keys,
+        mode=settings.auth_mode,
     )
 
 

@@ -11,17 +11,25 @@ from pathlib import Path
 from lamina.api.internal import CodeLinks
 from lamina.config import Settings
 from lamina.domain.callers import FunctionApiPolicy
+from lamina.domain.sealing import Sealer
 from lamina.runtime.admission import Admission, HostBudget, HostCapacity
 from lamina.runtime.api_proxy import RelayedConnections
 from lamina.runtime.bytecode import BytecodeCompiler
 from lamina.runtime.credentials import CredentialRegistry
 from lamina.runtime.isolation import SelectedSandbox
+from lamina.runtime.java import is_java_runtime
+from lamina.runtime.java_build import JavaBuilds, gated
 from lamina.runtime.launch import find_python, is_python_runtime, python_for_runtime, sdk_path
 from lamina.runtime.legacy_sdk import LEGACY_PINS, LegacySdks
 from lamina.runtime.linux_sandbox import LinuxSandbox
+from lamina.runtime.sandbox import Sandbox
+from lamina.services.destination_gate import DestinationGate
+from lamina.services.event_sources.poll_gate import PollGate
+from lamina.services.keys.key_book import KeyBooks
 from lamina.store.code import CodeStore
 from lamina.store.data_dir import prepare_data_dir
 from lamina.store.disk_full import SpaceReserve
+from lamina.store.master_key import load_master_key
 
 # Regions other than the default one keep their state here, one directory each.
 REGIONS_DIR = "regions"
@@ -37,12 +45,25 @@ class HostParts:
     sdk_dir: Path
     bytecode: BytecodeCompiler
     admission: Admission
+    # Seals secrets at rest (environment variables, KMS key material) under the master key
+    # (store/master_key.py): the data directory's master.key or --kms-key.
+    sealer: Sealer
     # Execution-role credentials of live environments, and the relay's upstream connections:
     # the edge authenticates calls made from inside environments with both (api/access.py).
     credentials: CredentialRegistry = field(default_factory=CredentialRegistry)
+    # Every access key the server knows (services/keys): the root's, IAM users', STS
+    # sessions', and the environments' credentials above; the edge verifies with it.
+    keys: KeyBooks = field(default_factory=KeyBooks)
     relayed: RelayedConnections = field(default_factory=RelayedConnections)
+    # Whether event source mappings may poll (--iam enforce: their roles' permissions,
+    # wiring/authorization.py); open until installed.
+    poll_gate: PollGate = field(default_factory=PollGate)
+    # Whether destinations may take a function's records (--iam enforce: its role).
+    destination_gate: DestinationGate = field(default_factory=DestinationGate)
     # boto3 for python3.8/3.9 (runtime/legacy_sdk.py), installed on demand.
     legacy_sdks: LegacySdks = field(default_factory=LegacySdks)
+    # Lamina's Java runtime, compiled once per JDK (runtime/java_build.py).
+    java_builds: JavaBuilds = field(default_factory=JavaBuilds)
 
     @property
     def function_policy(self) -> FunctionApiPolicy:
@@ -59,7 +80,11 @@ class HostParts:
     def warm_runtime(self, runtime: str | None) -> None:
         """Start what the first environment of a ``runtime`` function needs, in the
         background (with isolation, a Python runtime's spawner and its inits prepared
-        ahead); returns at once. Nothing for other runtimes or without isolation."""
+        ahead; a Java runtime's build); returns at once. Nothing for other runtimes or,
+        for Python, without isolation."""
+        if runtime and is_java_runtime(runtime):
+            self.java_builds.ensure(runtime)
+            return
         if not runtime or not is_python_runtime(runtime):
             return
         self._legacy_interpreter(runtime, install=True)
@@ -83,13 +108,21 @@ class HostParts:
     def sdk_for(self, runtime: str | None) -> Path:
         """The SDK root of an environment of ``runtime``: the server's boto3, or for
         python3.8/3.9 the one installed for that interpreter once it is ready (its
-        installation starts here at the latest; see runtime/legacy_sdk.py)."""
+        installation starts here at the latest; see runtime/legacy_sdk.py); for Java, the
+        runtime's build for its JDK (runtime/java_build.py)."""
+        if runtime and is_java_runtime(runtime):
+            return self.java_builds.root_for(runtime) or self.sdk_dir
         version = self._legacy_interpreter(runtime or "", install=False)
         if version is None:
             return self.sdk_dir
         python = find_python(version)
         assert python is not None
         return self.legacy_sdks.root_for(version, python) or self.sdk_dir
+
+    def sandbox_for(self, runtime: str | None) -> Sandbox:
+        """The sandbox of ``runtime``'s environments: a Java environment starts once its
+        runtime is built (without blocking the event loop meanwhile)."""
+        return gated(self.sandbox, self.java_builds, runtime)
 
     def region_dir(self, region: str) -> Path:
         """Where a region's databases live: the data directory itself for the default
@@ -112,6 +145,7 @@ class HostParts:
 def build_host(settings: Settings) -> HostParts:
     data = settings.data_dir
     prepare_data_dir(data)  # 0700, databases 0600
+    sealer = Sealer(load_master_key(data, settings.kms_key))  # before any database opens
     code = CodeStore(
         data / "code",
         settings.code_storage_limit_mb * 1024 * 1024,
@@ -146,6 +180,7 @@ def build_host(settings: Settings) -> HostParts:
         sdk_dir=sdk_dir,
         bytecode=BytecodeCompiler(code.root, code.lock, f"compile-port-{settings.port}"),
         admission=admission,
+        sealer=sealer,
     )
 
 

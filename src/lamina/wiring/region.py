@@ -18,6 +18,7 @@ from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
 from lamina.api.function_url_api import function_url_handlers
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.lambda_config_api import lambda_config_handlers
+from lamina.api.lambda_kms_key import with_kms_key_check
 from lamina.api.lambda_policy_api import policy_handlers
 from lamina.api.lambda_recursion_api import recursion_handlers
 from lamina.api.lambda_signing_api import code_signing_handlers, with_code_signing
@@ -40,6 +41,7 @@ from lamina.services.aliases import AliasService
 from lamina.services.async_invoke import AsyncInvoker
 from lamina.services.code_signing import CodeSigningService
 from lamina.services.concurrency import ConcurrencyService
+from lamina.services.destination_gate import gated
 from lamina.services.event_invoke_config import EventInvokeConfigService
 from lamina.services.event_sources.invoker import InvokeServiceInvoker
 from lamina.services.event_sources.mappings import EventSourceMappingService
@@ -49,6 +51,7 @@ from lamina.services.function_policies import FunctionPolicies
 from lamina.services.function_urls import FunctionUrlService
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
+from lamina.services.kms.service import KmsService
 from lamina.services.layers import LayerService
 from lamina.services.logs import LogService
 from lamina.services.metrics import MetricsCollector
@@ -93,6 +96,7 @@ class RegionalLambda:
         region: str,
         queues: QueuePorts | None = None,
         router: RouterSinks | None = None,
+        kms: KmsService | None = None,
     ) -> None:
         settings = host.settings
         self.region = region
@@ -102,7 +106,7 @@ class RegionalLambda:
         account = settings.account_id
 
         self.signals = LambdaSignals()
-        self.store = SqliteFunctionStore(database)
+        self.store = SqliteFunctionStore(database, host.sealer)
         self.logs = LogService(
             SqliteLogStore(
                 data / "logs.sqlite3", default_retention_days=settings.log_retention_days
@@ -214,6 +218,10 @@ class RegionalLambda:
             # buses as destinations.
             destinations=_router_destinations(queues, router),
         )
+        # --iam enforce: destinations act with the function's role (services/destination_gate).
+        self.async_invoke.destinations = gated(
+            self.async_invoke.destinations, host.destination_gate, region
+        )
         self.signals.capacity_freed.connect(self.async_invoke.capacity_changed)
         self.metrics.add_source(self.async_invoke.render_metrics)
         self.metrics.add_source(self.logs.render_metrics)
@@ -238,6 +246,9 @@ class RegionalLambda:
         self.lambda_handlers.update(function_url_handlers(self.function_urls))
         self.lambda_handlers.update(code_signing_handlers(self.code_signing))
         self.lambda_handlers = with_code_signing(self.code_signing, self.lambda_handlers)
+        if kms is not None:
+            # KMSKeyArn names a key KMS could grant (api/lambda_kms_key.py).
+            self.lambda_handlers = with_kms_key_check(kms, self.lambda_handlers)
         self.lambda_handlers.update(recursion_handlers(self.recursion, self.runtime_management))
         self.lambda_handlers = warming_handlers(self.lambda_handlers, host.warm_runtime)
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)
@@ -258,7 +269,10 @@ class RegionalLambda:
         if queues is not None:
             mapping_store = SqliteEventSourceMappingStore(database)
             self.event_sources = mappings = EventSourceMappingService(
-                mapping_store, queues, InvokeServiceInvoker(self.invoke, self.functions)
+                mapping_store,
+                queues,
+                InvokeServiceInvoker(self.invoke, self.functions),
+                poll_gate=host.poll_gate,
             )
             self.lambda_handlers.update(event_source_handlers(mappings))
             self.lambda_handlers.update(with_mapping_tags(mappings, self.lambda_handlers))
@@ -369,7 +383,7 @@ class RegionalLambda:
 
         return Environment(
             config,
-            sandbox,
+            host.sandbox_for(config.runtime),
             plan,
             NewlineTerminated(self.logs),  # stored as AWS stores them: each ends with "\n"
             died,

@@ -22,6 +22,7 @@ import time
 import uuid as uuid_module
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
 from lamina.domain import event_source_mapping as esm
 from lamina.domain.arns import function_arn
@@ -38,6 +39,7 @@ from lamina.domain.names import (
 from lamina.services.event_sources.filters import compile_filters
 from lamina.services.event_sources.invoker import FunctionInvoker, FunctionTarget
 from lamina.services.event_sources.listing import list_page
+from lamina.services.event_sources.poll_gate import PollGate
 from lamina.services.event_sources.sqs_poller import LONG_POLL, MappingPoller
 from lamina.services.queue_ports import QueueNotFound, QueueSource
 from lamina.store.ports import MappingStore
@@ -59,8 +61,11 @@ class EventSourceMappingService:
         transition_delay: float = TRANSITION_DELAY,
         clock: Callable[[], float] = time.time,
         long_poll: float | None = None,
+        poll_gate: PollGate | None = None,
     ) -> None:
         self.store = store
+        # ``--iam enforce``: a mapping polls only while its role may (services/poll_gate.py).
+        self.poll_gate = poll_gate
         self.source = source
         self.invoker = invoker
         self.transition_delay = transition_delay
@@ -357,6 +362,7 @@ class EventSourceMappingService:
             self.invoker,
             record_filter,
             long_poll=LONG_POLL if self.long_poll is None else self.long_poll,
+            may_poll=None if self.poll_gate is None else partial(self._may_poll, mapping.uuid),
         )
         self._pollers[mapping.uuid] = poller
         poller.start()
@@ -367,6 +373,17 @@ class EventSourceMappingService:
         poller = self._pollers.pop(uuid, None)
         if poller is not None:
             await poller.stop(drain)
+
+    def _may_poll(self, uuid: str) -> bool:
+        """Whether the mapping's role lets it poll now (its StateTransitionReason says why
+        not while it does not)."""
+        mapping = self._mappings.get(uuid)
+        if mapping is None or self.poll_gate is None:
+            return mapping is not None
+        shown, allowed = self.poll_gate.gated(mapping)
+        if shown is not mapping:
+            self._mappings[uuid] = shown
+        return allowed
 
     def poller(self, uuid: str) -> MappingPoller | None:
         """The running pollers of a mapping (status views, tests)."""

@@ -137,8 +137,11 @@ class MappingPoller:
         *,
         long_poll: float = LONG_POLL,
         idle_backoff: float = IDLE_BACKOFF,
+        may_poll: Callable[[], bool] | None = None,
     ) -> None:
         self.mapping = mapping
+        # Whether the mapping may poll now (``--iam enforce``: its role's permissions).
+        self.may_poll = may_poll
         self.source = source
         self.invoker = invoker
         self.filter = record_filter
@@ -211,7 +214,7 @@ class MappingPoller:
         """One batch; False when the poller was idle (nothing received, or could not run)."""
         timeout = self.invoker.timeout_seconds(self.target)
         reserved = self.invoker.concurrency_cap(self.target)
-        if timeout is None or reserved == 0:
+        if timeout is None or reserved == 0 or (self.may_poll is not None and not self.may_poll()):
             await asyncio.sleep(self.idle_backoff)
             return False
         batch = await self.collector.collect(self._visibility(timeout))

@@ -153,7 +153,7 @@ class DeliveryEngine:
                 target, event, delivery.event, delivery.rule_arn, delivery.rule_name
             )
             if payload is not None:
-                await self.sinks.deliver(target, payload, event, delivery.trace)
+                await self.sinks.deliver(target, payload, event, delivery.trace, delivery.rule_arn)
         except InputNotDeliverable:
             log.warning(
                 "rule %s: input of target %s is not deliverable", delivery.rule_arn, target.id

@@ -20,6 +20,18 @@ NOT_FOUND: Final = "RESOURCE_NOT_FOUND"
 CLIENT_ERROR: Final = "SDK_CLIENT_ERROR"
 INTERNAL: Final = "INTERNAL_FAILURE"
 THROTTLING: Final = "THROTTLING"
+NO_PERMISSIONS: Final = "NO_PERMISSIONS"
+EVENTS_PRINCIPAL: Final = "events.amazonaws.com"
+# What each kind of target needs of EventBridge's principal in the target's own policy.
+TARGET_ACTIONS: Final = {
+    "lambda": "lambda:InvokeFunction",
+    "sqs": "sqs:SendMessage",
+    "sns": "sns:Publish",
+}
+
+# (service principal, source ARN, action, target ARN) -> whether the target's resource policy
+# lets the service deliver (``--iam enforce``, wiring/authorization.py).
+TargetPermits = Callable[[str, str, str, str], bool]
 
 # Routes an event to another bus: False when there is no such bus.
 BusRouter = Callable[[BusKey, dict[str, Any]], Awaitable[bool]]
@@ -39,13 +51,25 @@ class TargetSinks:
     queues: QueueSink
     topics: TopicSink | None
     buses: BusRouter | None = None
+    permits: TargetPermits | None = None
 
     async def deliver(
-        self, target: Target, payload: str, event: dict[str, Any], trace: str | None = None
+        self,
+        target: Target,
+        payload: str,
+        event: dict[str, Any],
+        trace: str | None = None,
+        rule_arn: str | None = None,
     ) -> None:
         """Deliver ``payload`` (``event``: the event it came from) to ``target``; ``trace``:
-        the event's trace header, which a function target's chain continues."""
+        the event's trace header, which a function target's chain continues. With
+        ``permits``, the target's own policy must let EventBridge deliver for ``rule_arn``
+        (AWS's NO_PERMISSIONS, never retried, otherwise)."""
         service = target_service(target.arn)
+        action = TARGET_ACTIONS.get(service)
+        permits = self.permits
+        if permits is not None and rule_arn is not None and action is not None:
+            self._require(permits(EVENTS_PRINCIPAL, rule_arn, action, target.arn), action, target)
         try:
             if service == "lambda":
                 await self.functions.invoke_async(
@@ -77,6 +101,16 @@ class TargetSinks:
             retryable = exc.status >= 500 or exc.status == 429
             code = CLIENT_ERROR if not retryable else THROTTLING if exc.status == 429 else INTERNAL
             raise DeliveryFailed(code, exc.message, retryable=retryable) from None
+
+    @staticmethod
+    def _require(allowed: bool, action: str, target: Target) -> None:
+        if not allowed:
+            raise DeliveryFailed(
+                NO_PERMISSIONS,
+                f"{EVENTS_PRINCIPAL} is not authorized to perform: {action} on resource: "
+                f"{target.arn}: no resource-based policy allows it",
+                retryable=False,
+            )
 
     async def _publish(self, arn: str, payload: str) -> None:
         if self.topics is None:

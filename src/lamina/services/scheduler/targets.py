@@ -13,6 +13,8 @@ The payload is the target's ``Input`` ("{}" without one). A failure raises
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from lamina.domain.errors import AwsError
 from lamina.services.event_bus_ports import EventBusNotFound, EventBusRejected, EventBusSink
 from lamina.services.function_ports import AsyncFunctionSink, FunctionNotFound, FunctionRejected
@@ -21,6 +23,16 @@ from lamina.services.scheduler.records import TargetRecord
 from lamina.services.topic_ports import TopicNotFound, TopicRejected, TopicSink
 
 DEFAULT_INPUT = "{}"
+# What a schedule's role must be allowed on each kind of target.
+TARGET_ACTIONS = {
+    "lambda": "lambda:InvokeFunction",
+    "sqs": "sqs:SendMessage",
+    "sns": "sns:Publish",
+    "events": "events:PutEvents",
+}
+# (role ARN, action, target ARN) -> AWS's denial when the role may not (``--iam enforce``,
+# wiring/authorization.py), else None.
+RoleCheck = Callable[[str, str, str], str | None]
 
 
 class DeliveryFailed(Exception):
@@ -60,11 +72,18 @@ class TargetSinks:
         self.queues = queues
         self.topics = topics
         self.buses = buses
+        # Under ``--iam enforce``: the schedule's role acts on the target, as on AWS.
+        self.role_check: RoleCheck | None = None
 
     async def send(self, target: TargetRecord, schedule_arn: str) -> None:
         """Deliver ``target``'s payload once; ``DeliveryFailed`` if it did not happen."""
         parts = target.arn.split(":")
         service = parts[2] if len(parts) >= 6 and parts[0] == "arn" else ""
+        action = TARGET_ACTIONS.get(service)
+        if self.role_check is not None and action is not None:
+            denial = self.role_check(target.role_arn, action, target.arn)
+            if denial is not None:
+                raise DeliveryFailed("AccessDeniedException", denial, retryable=False)
         try:
             if service == "lambda":
                 await self._invoke(target)

@@ -18,6 +18,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 
 from lamina.services.function_ports import AsyncFunctionSink, FunctionNotFound, FunctionRejected
 from lamina.services.queue_ports import MessageAttribute, QueueNotFound, QueueSink
@@ -37,6 +38,14 @@ MAX_CONFIRMATIONS_QUEUED = 1_000
 
 class PermanentFailure(Exception):
     """A delivery that cannot succeed however often it is tried (client-side error)."""
+
+
+SNS_PRINCIPAL = "sns.amazonaws.com"
+# What a subscription's endpoint must let SNS do in its own resource policy.
+ENDPOINT_ACTIONS = {"sqs": "sqs:SendMessage", "lambda": "lambda:InvokeFunction"}
+# (service principal, source ARN, action, endpoint ARN) -> whether the endpoint's resource
+# policy lets SNS deliver (``--iam enforce``, wiring/authorization.py).
+EndpointPermits = Callable[[str, str, str, str], bool]
 
 
 class Deliverer:
@@ -69,6 +78,9 @@ class Deliverer:
         self._finished: list[tuple[int, str]] = []
         self._flusher: asyncio.Task[None] | None = None
         self.delivered = 0
+        # Under ``--iam enforce``: an endpoint's policy must let SNS deliver (AWS: a
+        # client-side error, never retried).
+        self.permits: EndpointPermits | None = None
 
     def bind_functions(self, functions: AsyncFunctionSink) -> None:
         """The function sink (wired once the regions exist)."""
@@ -250,6 +262,17 @@ class Deliverer:
 
     async def _send(self, subscription: Subscription, notification: Notification) -> None:
         protocol = subscription.protocol
+        action = ENDPOINT_ACTIONS.get(protocol)
+        permits = self.permits
+        if (
+            permits is not None
+            and action is not None
+            and not permits(SNS_PRINCIPAL, subscription.topic_arn, action, subscription.endpoint)
+        ):
+            raise PermanentFailure(
+                f"{SNS_PRINCIPAL} is not authorized to perform: {action} on resource: "
+                f"{subscription.endpoint}: no resource-based policy allows it"
+            )
         if protocol == "sqs":
             body, attributes = self._sqs_body(subscription, notification)
             try:

@@ -1,0 +1,2 @@
+"""A minimal KMS (symmetric encryption keys, aliases, envelope encryption) for functions'
+code that calls KMS: docs/security.md "KMS"."""
