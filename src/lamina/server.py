@@ -164,13 +164,17 @@ def build(settings: Settings) -> Lamina:
     apigateway = build_apigateway(host, regions)
     add_apigateway_services(services, apigateway, access, settings.base_url)
     # Permissions (--iam audit|enforce, docs/security.md "Permissions"): nothing under off.
-    install_authorizer(settings.iam, host, access, iam, regions, queues, topics, events, scheduler)
+    authorizer = install_authorizer(
+        settings.iam, host, access, iam, regions, queues, topics, events, scheduler
+    )
     app = build_edge(host, regions, services, access, schedules.clock)
     # API Gateway stages (docs/http.md), asked before the AWS APIs.
     app.triggers.append(apigateway.trigger)
     # Function URLs (docs/http.md), asked before the AWS APIs.
     app.triggers.append(
-        FunctionUrlTrigger(regions.all, settings.account_id, host.keys, settings.auth_mode)
+        FunctionUrlTrigger(
+            regions.all, settings.account_id, host.keys, settings.auth_mode, authorizer
+        )
     )
     add_sns_links(app, topics)
     lamina = Lamina(

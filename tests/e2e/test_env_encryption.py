@@ -164,3 +164,39 @@ def test_kms_key_arn_is_checked_and_echoed(lam: Any, server: LaminaServer) -> No
     lam.update_function_configuration(FunctionName=name, KMSKeyArn="")  # the default key
     lam.get_waiter("function_updated_v2").wait(FunctionName=name)
     assert "KMSKeyArn" not in lam.get_function_configuration(FunctionName=name)
+
+
+def test_invoke_answers_kms_errors_when_the_key_cannot_decrypt(
+    lam: Any, server: LaminaServer
+) -> None:
+    kms = server.client("kms")
+    key = kms.create_key()["KeyMetadata"]
+    name = create_python_function(
+        lam, SHOW_ENV, KMSKeyArn=key["Arn"], Environment={"Variables": {"AA": "1"}}
+    )
+    assert seen(lam, name, "AA") == {"AA": "1"}
+    prefix = "Lambda was unable to decrypt the environment variables because "
+    suffix = " Please check the function's KMS key settings. KMS Exception: "
+
+    kms.disable_key(KeyId=key["KeyId"])
+    with pytest.raises(ClientError) as exc:
+        seen(lam, name, "AA")
+    error = exc.value.response
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 502
+    assert error["Error"]["Code"] == "KMSDisabledException"
+    assert error["Error"]["Message"].startswith(
+        prefix + "the KMS key used is disabled." + suffix + "DisabledExceptionKMS Message: "
+    )
+
+    kms.enable_key(KeyId=key["KeyId"])
+    assert seen(lam, name, "AA") == {"AA": "1"}
+
+    kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=7)
+    with pytest.raises(ClientError) as exc:
+        seen(lam, name, "AA")
+    assert exc.value.response["Error"]["Code"] == "KMSInvalidStateException"
+    assert exc.value.response["Error"]["Message"].startswith(
+        prefix + "the KMS key used is in an invalid state for Decrypt." + suffix
+    )
+    # An asynchronous invocation is accepted; the error is the event's (retries, then DLQ).
+    assert lam.invoke(FunctionName=name, InvocationType="Event")["StatusCode"] == 202

@@ -185,6 +185,28 @@ class Authorizer:
                 raise denied_error(service, message)
             log.warning("IAM audit: would deny: %s (%s)", message, _deciding(decision))
 
+    def permits(self, principal: Principal, need: RequiredAccess, region: str) -> bool:
+        """Whether ``principal`` may do what ``need`` names (root: always); under ``audit``
+        a denial is logged and True returned. For checks outside an API operation (a
+        function URL's ``AWS_IAM`` caller)."""
+        if principal.kind == "root":
+            return True
+        policies = self.identities.policies_of(principal)
+        keys = {"aws:RequestedRegion": region, "aws:SecureTransport": "false"}
+        decision = self.decide(principal, need, policies, keys, principal.account_id)
+        if decision.allowed:
+            return True
+        if self.enforcing:
+            return False
+        log.warning(
+            "IAM audit: would deny %s %s on %s (%s)",
+            principal.arn,
+            need.action,
+            need.resource,
+            _deciding(decision),
+        )
+        return True
+
     def decide(
         self,
         principal: Principal,

@@ -10,13 +10,20 @@ Lamina seals environment variables under its own master key whatever the functio
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from lamina.api.endpoints import Handler
 from lamina.domain import validation
 from lamina.domain.context import RequestContext
-from lamina.domain.errors import InvalidParameterValueException
+from lamina.domain.errors import (
+    AwsError,
+    InvalidParameterValueException,
+    KMSAccessDeniedException,
+    KMSDisabledException,
+    KMSInvalidStateException,
+    KMSNotFoundException,
+)
 from lamina.services.kms.errors import KmsError
 from lamina.services.kms.service import KmsService, Scope
 
@@ -48,6 +55,38 @@ def check_kms_key_arn(kms: KmsService, scope: Scope, arn: str) -> None:
         kms.grantable_key(scope, arn)
     except KmsError as exc:
         raise grant_error(exc.code, exc.message) from None
+
+
+_DECRYPT_FAILED = {
+    "NotFoundException": (KMSNotFoundException, "the KMS key was not found"),
+    "DisabledException": (KMSDisabledException, "the KMS key used is disabled"),
+    "KMSInvalidStateException": (
+        KMSInvalidStateException,
+        "the KMS key used is in an invalid state for Decrypt",
+    ),
+}
+
+
+def decrypt_error(code: str, message: str) -> AwsError:
+    """Invoke's 502 when the function's key cannot decrypt its environment variables."""
+    error, reason = _DECRYPT_FAILED.get(code, (KMSAccessDeniedException, "KMS access was denied"))
+    return error(
+        f"Lambda was unable to decrypt the environment variables because {reason}. Please"
+        f" check the function's KMS key settings. KMS Exception: {code}KMS Message: {message}"
+    )
+
+
+def invoke_key_check(kms: KmsService, account: str) -> Callable[[str, str], Awaitable[None]]:
+    """The check an invocation of a function with a ``KMSKeyArn`` makes before it runs:
+    its key must be able to decrypt (enabled, not pending deletion)."""
+
+    async def check(region: str, arn: str) -> None:
+        try:
+            await asyncio.to_thread(kms.decrypting_key, Scope(region, account), arn)
+        except KmsError as exc:
+            raise decrypt_error(exc.code, exc.message) from None
+
+    return check
 
 
 def with_kms_key_check(kms: KmsService, handlers: dict[str, Handler]) -> dict[str, Handler]:

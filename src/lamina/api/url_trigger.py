@@ -21,12 +21,14 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Protocol
 
+from lamina.api.authorization import Authorizer
 from lamina.api.http_triggers import TriggerRequest, TriggerResponse
 from lamina.api.sigv4 import SignedRequest
 from lamina.api.url_auth import UrlPolicies, UrlRefused, iam_caller, public_url_allowed
 from lamina.api.url_cors import is_preflight, preflight_headers, with_cors
 from lamina.api.url_event import IamCaller, UrlRequest, build_event, encode_event
 from lamina.api.url_response import UrlAnswer, bad_gateway, error_answer, map_result
+from lamina.domain.arns import function_arn
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     AwsError,
@@ -34,6 +36,7 @@ from lamina.domain.errors import (
     ResourceNotFoundException,
     TooManyRequestsException,
 )
+from lamina.domain.iam_actions.rules import RequiredAccess
 from lamina.domain.identity import KeyBook
 from lamina.domain.ids import new_uuid
 from lamina.domain.requests.invoke import InvokeRequest
@@ -103,6 +106,7 @@ class FunctionUrlTrigger:
         account_id: str,
         keys: KeyBook,
         auth_mode: str = "off",
+        authorizer: Authorizer | None = None,
     ) -> None:
         # The regions started (a URL lives in a region with state, started with the server).
         self.regions = regions
@@ -110,6 +114,9 @@ class FunctionUrlTrigger:
         # The keys ``AWS_IAM`` URLs verify, and ``--auth`` for the others (api/url_auth.py).
         self.keys = keys
         self.auth_mode = auth_mode
+        # ``--iam audit|enforce``: an ``AWS_IAM`` URL's caller needs
+        # ``lambda:InvokeFunctionUrl`` from its own policies or the function's.
+        self.authorizer = authorizer
         self.stream_url = streaming_entry()
 
     def claims(self, host: str, path: str) -> bool:
@@ -200,10 +207,26 @@ class FunctionUrlTrigger:
                 dict(request.headers),
                 request.body,
             )
-            return iam_caller(signed, regional.region, self.account_id, self.keys, self.auth_mode)
+            caller = iam_caller(signed, regional.region, self.account_id, self.keys, self.auth_mode)
+            if self.authorizer is not None:
+                self._permitted(regional, config, caller)
+            return caller
         if not public_url_allowed(regional.policies, config.function, config.qualifier):
             raise UrlRefused()
         return None
+
+    def _permitted(self, regional: UrlRegion, config: FunctionUrlConfig, caller: IamCaller) -> None:
+        """``UrlRefused`` unless the signer may invoke the URL (``--iam enforce``)."""
+        assert self.authorizer is not None
+        key = self.keys.key(caller.access_key)
+        if key is None:
+            return  # --auth off: an unknown key is the account's root
+        arn = function_arn(regional.region, self.account_id, config.function, config.qualifier)
+        need = RequiredAccess(
+            "lambda:InvokeFunctionUrl", arn, {"lambda:FunctionUrlAuthType": AUTH_IAM}
+        )
+        if not self.authorizer.permits(key.principal, need, regional.region):
+            raise UrlRefused()
 
     async def _invoke(
         self,

@@ -274,6 +274,27 @@ class ResourceNotReadyException(LambdaError):
     message_key = "message"
 
 
+# The function's environment variables cannot be opened with its KMSKeyArn's key.
+class KMSAccessDeniedException(LambdaError):
+    code = "KMSAccessDeniedException"
+    status = 502
+
+
+class KMSDisabledException(LambdaError):
+    code = "KMSDisabledException"
+    status = 502
+
+
+class KMSInvalidStateException(LambdaError):
+    code = "KMSInvalidStateException"
+    status = 502
+
+
+class KMSNotFoundException(LambdaError):
+    code = "KMSNotFoundException"
+    status = 502
+
+
 # --- errors common to every AWS service (other than Lambda's own) ---------------------
 
 

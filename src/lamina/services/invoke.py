@@ -23,6 +23,7 @@ import base64
 import binascii
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -98,6 +99,9 @@ class InvokeService:
         self._signals = signals
         # Seconds a synchronous invocation waits for room on the host before its 429.
         self.admission_wait = admission_wait
+        # ``(region, key ARN)`` → raises Invoke's KMS 502 when a function's ``KMSKeyArn``
+        # cannot decrypt its variables (set by the wiring when KMS is served).
+        self.kms_key_check: Callable[[str, str], Awaitable[None]] | None = None
 
     def prepare(self, ctx: RequestContext, request: InvokeRequest) -> PreparedInvocation:
         """Resolve the function (an alias picks its version by weight), check the payload
@@ -175,6 +179,8 @@ class InvokeService:
         the host up to ``wait`` seconds (a synchronous invocation: ``admission_wait``)."""
         if wait is None and priority == INTERACTIVE:
             wait = self.admission_wait
+        if self.kms_key_check is not None and config.passthrough.get("KMSKeyArn"):
+            await self.kms_key_check(config.region, config.passthrough["KMSKeyArn"])
         provisioned = self._provisioned
         slot = provisioned.take(config) if provisioned is not None else None
         if slot is not None:

@@ -18,7 +18,7 @@ from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
 from lamina.api.function_url_api import function_url_handlers
 from lamina.api.lambda_api import lambda_handlers
 from lamina.api.lambda_config_api import lambda_config_handlers
-from lamina.api.lambda_kms_key import with_kms_key_check
+from lamina.api.lambda_kms_key import invoke_key_check, with_kms_key_check
 from lamina.api.lambda_policy_api import policy_handlers
 from lamina.api.lambda_recursion_api import recursion_handlers
 from lamina.api.lambda_signing_api import code_signing_handlers, with_code_signing
@@ -249,6 +249,8 @@ class RegionalLambda:
         if kms is not None:
             # KMSKeyArn names a key KMS could grant (api/lambda_kms_key.py).
             self.lambda_handlers = with_kms_key_check(kms, self.lambda_handlers)
+            # ... and can decrypt the variables when the function is invoked.
+            self.invoke.kms_key_check = invoke_key_check(kms, account)
         self.lambda_handlers.update(recursion_handlers(self.recursion, self.runtime_management))
         self.lambda_handlers = warming_handlers(self.lambda_handlers, host.warm_runtime)
         self.logs_handlers: dict[str, Handler] = logs_handlers(self.logs)

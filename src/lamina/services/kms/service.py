@@ -92,6 +92,12 @@ class KmsService:
         ``KMSKeyArn``): KmsError as KMS's CreateGrant answers if there is none to grant."""
         return self._usable_state(self._resolve(scope, arn, aliases=False))
 
+    def decrypting_key(self, scope: Scope, arn: str) -> KmsKey:
+        """The key Lambda would decrypt a function's variables with (its ``KMSKeyArn``):
+        KmsError as KMS's Decrypt answers when it cannot (missing, disabled, pending
+        deletion)."""
+        return self._enabled(self._resolve(scope, arn, aliases=False))
+
     def enable_key(self, scope: Scope, key_id: str) -> None:
         key = self._usable_state(self._resolve(scope, key_id, aliases=False))
         self.store.update_key(replace(key, state=ENABLED))
