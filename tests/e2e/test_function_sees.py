@@ -65,7 +65,7 @@ LIMITS = ["RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE
 
 def handler(event, context):
     paths = {}
-    for p in ["/var/task", "/opt", "/lambda-entrypoint.sh", "/var/runtime/bootstrap"]:
+    for p in ["/var/task", "/opt", "/tmp", "/lambda-entrypoint.sh", "/var/runtime/bootstrap"]:
         label = p.replace("/", "_")
         if not os.path.exists(p):
             continue
@@ -92,6 +92,8 @@ def handler(event, context):
         "entrypoint": [entrypoint.returncode, syntax.returncode],
         "child_prefix": [child.returncode, child.stdout.strip(), child.stderr[-300:]],
         "stdlib_frame": frames[-1],
+        "user_whoami": subprocess.run(["whoami"], capture_output=True, text=True).stdout.strip(),
+        "user_name": __import__("getpass").getuser(),
     }
 """
 WRAPPER = '#!/bin/bash\nexport WRAPPER_VAR="{value}"\nexec "$@"\n'
@@ -212,7 +214,7 @@ def test_interpreter_files_and_limits_as_on_aws(lam: Any) -> None:
     assert body["limits"] == limits["invoke_runtime_ulimits"]["Payload"]
     paths = behaviour[f"{BEHAVIOUR}TestLambdaBehavior::test_runtime_introspection_x86"]
     recorded = paths["recorded-content"]["invoke_runtime_x86_introspection"]["Payload"]["paths"]
-    for label in ("_var_task", "_opt", "_lambda-entrypoint.sh"):
+    for label in ("_var_task", "_opt", "_tmp", "_lambda-entrypoint.sh"):
         for field in ("mode", "uid", "gid"):
             assert body["paths"][f"{label}_{field}"] == recorded[f"{label}_{field}"], label
     assert body["paths"]["_var_runtime_bootstrap_mode"] == "-rwxr-xr-x"
@@ -224,6 +226,9 @@ def test_interpreter_files_and_limits_as_on_aws(lam: Any) -> None:
     assert body["executable"] == "/var/lang/bin/python3.12"
     assert body["child_prefix"][:2] == [0, "/var/lang"], body["child_prefix"]
     assert body["stdlib_frame"] == "/var/lang/lib/python3.12/fractions.py"
+    # The user has AWS's name (its uid is the environment's own).
+    x86 = paths["recorded-content"]["invoke_runtime_x86_introspection"]["Payload"]
+    assert body["user_whoami"] == body["user_name"] == x86["user_whoami"] == "sbx_user1051"
 
 
 def wrapper_case(lam: Any, runtime: str, source: dict[str, str], handler: str) -> None:

@@ -38,7 +38,7 @@ MB = 1024 * 1024
 PREPARED_INITS = 4  # linux_sandbox.PREPARED_INITS: inits (and their /tmp) made ahead
 
 PROBE = r"""
-import errno, os, time, uuid
+import errno, os, stat, time, uuid
 
 ENVIRONMENT = uuid.uuid4().hex
 
@@ -65,7 +65,8 @@ def handler(event, context):
         info = os.stat("/tmp")
         return {"entries": sorted(os.listdir("/tmp")), "fs": tmp_mounts(),
                 "total_mb": st.f_blocks * st.f_frsize // (1024 * 1024),
-                "owner": [info.st_uid, info.st_gid], "uid": os.getuid(), "gid": os.getgid()}
+                "owner": [info.st_uid, info.st_gid], "uid": os.getuid(), "gid": os.getgid(),
+                "mode": stat.filemode(info.st_mode)}
     if action == "write_secret":
         with open("/tmp/secret-" + event["tag"], "w") as fh:
             fh.write(event["tag"])
@@ -189,14 +190,14 @@ def test_ephemeral_storage_1024_lets_a_function_write_900mb(
 
 
 def test_tmp_is_private_empty_and_owned_by_the_environment(lam: Any) -> None:
-    """Each environment starts with an empty /tmp of its own (no lost+found), owned by
-    the user it runs as; files written by one environment are not visible in another,
+    """Each environment starts with an empty /tmp of its own (no lost+found), root's with
+    mode 1777 as on AWS; files written by one environment are not visible in another,
     whether of another function or of the same function."""
     first = create_python_function(lam, PROBE, Timeout=30, MemorySize=128)
     second = create_python_function(lam, PROBE, Timeout=30, MemorySize=128)
     seen = call(lam, first, action="look")
     assert seen["entries"] == [] and seen["fs"][-1:] == ["ext4"], seen
-    assert seen["owner"] == [seen["uid"], seen["gid"]], seen
+    assert seen["owner"] == [0, 0] and seen["mode"] == "drwxrwxrwt", seen  # as on AWS
     assert call(lam, first, action="write_secret", tag="a") == ["secret-a"]
     assert call(lam, second, action="look")["entries"] == []
     # Two environments of one function at once: each sees only its own file.

@@ -268,6 +268,8 @@ def build_root(root, spec):
         mount(spec["opt_dir"], root + "/opt", None, MS_BIND | MS_REC)
         mount(None, root + "/opt", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
     spec["tmp_storage"] = mount_tmp(root + "/tmp", spec)
+    if spec.get("uid") is not None:
+        name_the_user(root, spec["uid"], spec["gid"])
     # The root itself becomes read-only: only /tmp (and /dev/shm) are writable. MS_BIND:
     # this mount only, the template's tmpfs is shared with the other environments.
     mount(None, root, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
@@ -275,6 +277,35 @@ def build_root(root, spec):
     pivot_root(".", ".old-root")
     os.chdir("/")
     umount("/.old-root")
+
+
+# The user a function runs as, by AWS's name (its uid is the environment's own).
+SANDBOX_USER = "sbx_user1051"
+
+
+def name_the_user(root, uid, gid):
+    """/etc/passwd and /etc/group naming the environment's user as AWS's images do (and
+    none of the host's users): files on a small tmpfs of this init's own, bound over the
+    host's, the tmpfs then detached (the binds keep it)."""
+    scratch = root + "/.old-root"
+    mount("tmpfs", scratch, "tmpfs", MS_NOSUID | MS_NODEV, "size=16k,mode=755")
+    try:
+        files = {
+            "passwd": "root:x:0:0:root:/root:/bin/bash\n"
+            "%s:x:%d:%d::/home/%s:/sbin/nologin\n" % (SANDBOX_USER, uid, gid, SANDBOX_USER),
+            "group": "root:x:0:\n%s:x:%d:\n" % (SANDBOX_USER, gid),
+        }
+        for name, text in files.items():
+            target = root + "/etc/" + name
+            if not os.path.exists(target):
+                continue
+            with open(scratch + "/" + name, "w") as out:
+                out.write(text)
+            os.chmod(scratch + "/" + name, 0o644)
+            mount(scratch + "/" + name, target, None, MS_BIND)
+            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+    finally:
+        umount(scratch)
 
 
 def mount_tmp(target, spec):

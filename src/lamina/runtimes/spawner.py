@@ -284,8 +284,10 @@ def start_environment(spec, log_w, control, listeners, root):
         theirs.close()
     try:
         build_root(root, spec)
-        if spec.get("uid") is not None:
-            os.chown("/tmp", spec["uid"], spec["gid"])  # the environment's own user's
+        # As on AWS: root's, world-writable with the sticky bit (drwxrwxrwt). It is this
+        # environment's own file system all the same: no other environment sees it.
+        os.chown("/tmp", 0, 0)
+        os.chmod("/tmp", 0o1777)
         ready = {"op": "ready", "tmp": spec.get("tmp_storage", "memory")}
         handed = [s.fileno() for s in listeners] + ([ours.fileno()] if ours is not None else [])
         send(control, ready, handed)
