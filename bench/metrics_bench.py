@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from lamina.runtime.concurrency import ConcurrencyLimiter  # noqa: E402
-from lamina.runtime.environment import Outcome  # noqa: E402
+from lamina.runtime.invocation import Outcome  # noqa: E402
 from lamina.services.metrics import MetricsCollector  # noqa: E402
 
 ARN = "arn:aws:lambda:us-east-1:000000000000:function:"

@@ -32,7 +32,8 @@ from lamina.runtime.cpu_policy import (
     cpu_writes,
     effective_policy,
 )
-from lamina.runtime.environment import Environment, Invocation, _Running
+from lamina.runtime.environment import Environment, _Running
+from lamina.runtime.invocation import Invocation
 from lamina.runtime.linux_sandbox import LinuxHandle
 from lamina.runtime.sandbox import ProcessHandle
 

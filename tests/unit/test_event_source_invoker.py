@@ -11,7 +11,7 @@ import pytest
 
 from lamina.domain.errors import ResourceNotFoundException, TooManyRequestsException
 from lamina.runtime.admission import BACKGROUND
-from lamina.runtime.environment import Outcome
+from lamina.runtime.invocation import Outcome
 from lamina.services.event_sources.invoker import (
     FunctionTarget,
     FunctionUnavailable,

@@ -22,7 +22,7 @@ from lamina.runtime.admission import (
     Waiter,
 )
 from lamina.runtime.concurrency import ConcurrencyLimiter
-from lamina.runtime.environment import State
+from lamina.runtime.invocation import State
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 

@@ -11,7 +11,8 @@ from typing import Any, cast
 
 from lamina.api.http_protocol import _OneWrite
 from lamina.runtime import environment as environment_module
-from lamina.runtime.environment import Environment, State
+from lamina.runtime.environment import Environment
+from lamina.runtime.invocation import State
 from lamina.runtime.runtime_api import ACCEPTED, ApiReply, NextEvent, RuntimeApiServer
 
 NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n"

@@ -11,7 +11,7 @@ import pytest
 
 from lamina.cli.metrics_cmd import parse, render_table
 from lamina.runtime.concurrency import ConcurrencyLimiter
-from lamina.runtime.environment import Outcome, State
+from lamina.runtime.invocation import Outcome, State
 from lamina.services.metrics import (
     DURATION_BUCKETS,
     MetricsCollector,

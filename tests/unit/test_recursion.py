@@ -11,7 +11,7 @@ from typing import cast
 
 import pytest
 
-from lamina.runtime.environment import Invocation, Outcome
+from lamina.runtime.invocation import Invocation, Outcome
 from lamina.services.event_sources.invoker import (
     FunctionTarget,
     FunctionUnavailable,

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import json
 import logging
-import math
 import os
-import signal
 import socket
 import time
 import uuid
@@ -25,6 +22,16 @@ from datetime import datetime, timezone
 
 from lamina.domain.arns import init_start_line
 from lamina.domain.models import FunctionConfig
+from lamina.runtime.invocation import (
+    EnvironmentGone,
+    Invocation,
+    Outcome,
+    State,
+    exit_message,
+    iso_now,
+    platform_error,
+    report_line,
+)
 from lamina.runtime.launch import LaunchFailure, LaunchPlan
 from lamina.runtime.log_lines import TailLines
 from lamina.runtime.peer import runtime_peer_check
@@ -58,56 +65,6 @@ PEAK_REREAD_MS = 0.5
 PEAK_CACHE_SECONDS = 0.25
 
 
-_SIGNAL_NAMES = {
-    signal.SIGKILL: "killed",
-    signal.SIGTERM: "terminated",
-    signal.SIGSEGV: "segmentation fault",
-    signal.SIGABRT: "aborted",
-    signal.SIGINT: "interrupt",
-    signal.SIGBUS: "bus error",
-    signal.SIGFPE: "floating point exception",
-    signal.SIGILL: "illegal instruction",
-    signal.SIGHUP: "hangup",
-    signal.SIGPIPE: "broken pipe",
-}
-
-
-class EnvironmentGone(Exception):
-    """A warm environment ended before the invocation was handed to it: run it elsewhere."""
-
-
-class State(enum.Enum):
-    STARTING = "starting"
-    IDLE = "idle"
-    BUSY = "busy"
-    DEAD = "dead"
-
-
-@dataclass
-class Invocation:
-    request_id: str
-    payload: bytes
-    invoked_arn: str
-    client_context: str | None = None
-    trace_id: str | None = None
-    cognito_identity: str | None = None
-    # Where a streamed response's chunks go as they come (InvokeWithResponseStream,
-    # RESPONSE_STREAM URLs); None: a streamed response is collected into the payload.
-    stream: ResponseStream | None = None
-
-
-@dataclass
-class Outcome:
-    payload: bytes
-    function_error: str | None
-    error_type: str | None
-    status: str  # success | error | timeout | crash
-    duration_ms: float
-    init_duration_ms: float | None
-    max_memory_mb: int
-    log_text: str
-
-
 @dataclass
 class _Running:
     invocation: Invocation
@@ -119,28 +76,6 @@ class _Running:
     cold: bool = False
     # The runtime's streamed response, once it started one.
     stream: ResponseStream | None = None
-
-
-def exit_message(returncode: int) -> str:
-    if returncode == 0:
-        return "Runtime exited without providing a reason"
-    if returncode < 0:
-        try:
-            name = _SIGNAL_NAMES.get(signal.Signals(-returncode), f"signal {-returncode}")
-        except ValueError:
-            name = f"signal {-returncode}"
-        return f"Runtime exited with error: signal: {name}"
-    return f"Runtime exited with error: exit status {returncode}"
-
-
-def platform_error(request_id: str, error_type: str, message: str) -> bytes:
-    return json.dumps(
-        {"errorType": error_type, "errorMessage": f"RequestId: {request_id} Error: {message}"}
-    ).encode()
-
-
-def iso_now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 class Environment:
@@ -660,20 +595,17 @@ class Environment:
         memory = self._max_memory_mb(duration_ms, now)
         if running.delivered:
             self._log(f"END RequestId: {request_id}")
-            report = (
-                f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-                f"Billed Duration: {max(1, math.ceil(duration_ms))} ms\t"
-                f"Memory Size: {self.config.memory_size} MB\tMax Memory Used: {memory} MB\t"
+            self._log(
+                report_line(
+                    request_id,
+                    duration_ms,
+                    self.config.memory_size,
+                    memory,
+                    init_ms,
+                    status,
+                    report_error_type or error_type,
+                )
             )
-            if init_ms is not None:
-                report += f"Init Duration: {init_ms:.2f} ms\t"
-            if status in ("timeout", "crash") or (
-                status == "error" and error_type and error_type.startswith(("Runtime.", "Sandbox."))
-            ):
-                report += f"Status: {'timeout' if status == 'timeout' else 'error'}\t"
-                if status != "timeout":
-                    report += f"Error Type: {report_error_type or error_type}\t"
-            self._log(report)
         lines = running.lines if running.lines else self._orphan_lines
         log_text = "\n".join(lines) + "\n" if lines else ""
         running.future.set_result(

@@ -40,7 +40,8 @@ from lamina.runtime.admission import (
     first_live,
 )
 from lamina.runtime.concurrency import ACCOUNT_LIMIT, throttled
-from lamina.runtime.environment import Environment, State
+from lamina.runtime.environment import Environment
+from lamina.runtime.invocation import State
 
 log = logging.getLogger("lamina.pool")
 

@@ -42,7 +42,8 @@ from lamina.domain.provisioned import (
 )
 from lamina.runtime.admission import BACKGROUND, Admission, Room
 from lamina.runtime.concurrency import ConcurrencyLimiter, Lease
-from lamina.runtime.environment import Environment, State
+from lamina.runtime.environment import Environment
+from lamina.runtime.invocation import State
 
 log = logging.getLogger("lamina.provisioned")
 

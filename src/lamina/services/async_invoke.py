@@ -61,7 +61,7 @@ from lamina.domain.models import LATEST, FunctionConfig
 from lamina.domain.tracing import new_trace_id
 from lamina.runtime.admission import BACKGROUND
 from lamina.runtime.concurrency import RESERVED_LIMIT
-from lamina.runtime.environment import Invocation
+from lamina.runtime.invocation import Invocation
 from lamina.services.async_destinations import (
     RETAINED_DESTINATION_SERVICES,
     LambdaDestination,

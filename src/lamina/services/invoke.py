@@ -39,7 +39,8 @@ from lamina.domain.requests.invoke import DRY_RUN, EVENT, InvokeRequest, InvokeR
 from lamina.domain.tracing import new_trace_id
 from lamina.runtime.admission import DEFAULT_ADMISSION_WAIT, INTERACTIVE
 from lamina.runtime.concurrency import ConcurrencyLimiter
-from lamina.runtime.environment import Environment, EnvironmentGone, Invocation, Outcome
+from lamina.runtime.environment import Environment
+from lamina.runtime.invocation import EnvironmentGone, Invocation, Outcome
 from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.function_catalog import FunctionCatalog

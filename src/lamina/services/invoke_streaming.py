@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from lamina.domain.errors import TooManyRequestsException
-from lamina.runtime.environment import Outcome
+from lamina.runtime.invocation import Outcome
 from lamina.runtime.response_stream import ResponseStream
 from lamina.services.invoke import InvokeService, PreparedInvocation, log_tail
 

@@ -23,7 +23,7 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from lamina.runtime.environment import Outcome
+from lamina.runtime.invocation import Outcome
 
 if TYPE_CHECKING:
     from lamina.runtime.concurrency import ConcurrencyLimiter

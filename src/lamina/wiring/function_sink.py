@@ -8,7 +8,7 @@ from lamina.domain.errors import LambdaError
 from lamina.domain.ids import new_uuid
 from lamina.domain.models import LATEST
 from lamina.domain.tracing import new_trace_id
-from lamina.runtime.environment import Invocation
+from lamina.runtime.invocation import Invocation
 from lamina.services.function_ports import FunctionNotFound, FunctionRejected
 from lamina.services.invoke import ASYNC_PAYLOAD_LIMIT
 from lamina.wiring.host import served_regions

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from lamina.domain.errors import LambdaError, TooManyRequestsException
 from lamina.runtime.admission import BACKGROUND
-from lamina.runtime.environment import Invocation
+from lamina.runtime.invocation import Invocation
 from lamina.services.functions import FunctionService
 from lamina.services.invoke import InvokeService
 from lamina.services.recursion import RecursiveInvocationException, batch_trace_header
