@@ -164,6 +164,12 @@ def test_version_published_with_an_update_is_pending_then_active(
     assert_golden(golden(version), rec["get_function_version_result"])
     latest = lam.get_function(FunctionName=name, Qualifier="$LATEST")
     assert_golden(golden(latest), rec["get_function_latest_result"])
+    # A Pending version cannot be invoked yet, as on AWS ($LATEST still runs its old code).
+    refused = conflict(lambda: lam.invoke(FunctionName=name, Qualifier="1"))
+    assert refused["Error"]["Message"] == (
+        "The operation cannot be performed at this time. The function is currently in the "
+        "following state: Pending"
+    )
 
     lam.get_waiter("published_version_active").wait(
         FunctionName=name, Qualifier="1", WaiterConfig=FAST_WAIT

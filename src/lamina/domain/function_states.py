@@ -56,6 +56,15 @@ def is_pending(config: FunctionConfig) -> bool:
     return config.state == PENDING
 
 
+def not_invocable_while_pending() -> ResourceConflictException:
+    """AWS's 409 for an invocation of a function or version still ``Pending`` (being
+    created, or published during an update that is not applied yet)."""
+    return ResourceConflictException(
+        "The operation cannot be performed at this time. The function is currently in the "
+        "following state: Pending"
+    )
+
+
 def update_in_progress(config: FunctionConfig) -> ResourceConflictException:
     """AWS's 409 for an operation on a function whose update is in progress (recorded:
     TestLambdaFunction::test_lambda_concurrent_code_updates / _config_updates)."""

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lamina.domain import json_errors
+from lamina.domain import function_states, json_errors
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     InvalidRequestContentException,
@@ -109,6 +109,8 @@ class InvokeService:
         (size for the invocation type, JSON) and the client context; the invocation carries
         the request's id."""
         config = self._catalog.require(request.name, request.qualifier or LATEST, route=True)
+        if config.state == function_states.PENDING:
+            raise function_states.not_invocable_while_pending()
         payload = request.payload
         is_event = request.invocation_type == EVENT
         limit = ASYNC_PAYLOAD_LIMIT if is_event else SYNC_PAYLOAD_LIMIT
