@@ -70,7 +70,11 @@ class RuntimeAPIClient:
         self._host, self._port = _split_address(address)
         self._sock: Optional[socket.socket] = None
         self._reader: Optional[ResponseReader] = None
-        common = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, USER_AGENT)).encode("latin-1")
+        # Over the connection Lamina's sandbox made in advance (a socket pair to Lamina's own
+        # Runtime API), requests carry only the headers the API reads.
+        common = b""
+        if not _ADOPTED:
+            common = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, USER_AGENT)).encode("latin-1")
         next_path = API_PREFIX + "/runtime/invocation/next"
         self._next_request = b"GET " + next_path.encode() + b" HTTP/1.1\r\n" + common + b"\r\n"
         self._invocation_prefix = b"POST " + API_PREFIX.encode() + b"/runtime/invocation/"
