@@ -58,10 +58,11 @@ SHUTDOWN_GRACE_SECONDS = 0.5
 # freeze and thaw (the two largest costs of a warm invoke on the server); an idle one is
 # frozen within this time, so its background threads stop as before.
 FREEZE_AFTER_IDLE_SECONDS = 0.02
-# The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, ~10 µs). After an
-# invocation shorter than PEAK_REREAD_MS, the peak read less than PEAK_CACHE_SECONDS ago
-# stands: in so short a time a handler cannot grow by more than a few MB.
-PEAK_REREAD_MS = 0.5
+# The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, a system call per
+# invocation). After an invocation shorter than PEAK_REREAD_MS, the peak read less than
+# PEAK_CACHE_SECONDS ago stands: so short an invocation can grow its environment by a few
+# tens of MB at most, which the environment's next REPORT within that time shows.
+PEAK_REREAD_MS = 5.0
 PEAK_CACHE_SECONDS = 0.25
 
 
@@ -132,6 +133,9 @@ class Environment:
         # The pending freeze (one timer at most, re-armed while invocations keep coming) and
         # when the environment last became idle (event-loop time).
         self._freeze_timer: asyncio.TimerHandle | None = None
+        # The event loop, once known (``asyncio.get_running_loop`` costs a getpid system
+        # call per use on Python 3.11, several times per invocation).
+        self._loop: asyncio.AbstractEventLoop | None = None
         # The last peak memory read (MB), and when (time.perf_counter()).
         self._peak_mb = 0
         self._peak_read_at = -PEAK_CACHE_SECONDS
@@ -310,10 +314,16 @@ class Environment:
             return f"Runtime API limit exceeded: {self._api_abuse}"
         return exit_message(returncode)
 
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
+        return loop
+
     # --- invoking -------------------------------------------------------------------------
 
     async def invoke(self, invocation: Invocation) -> Outcome:
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         cold = self._invocations == 0 and not self._initialised_ahead
         running = _Running(invocation, loop.create_future(), cold=cold)
         self._invocations += 1
@@ -386,7 +396,7 @@ class Environment:
         return self._deliver(running)
 
     def _deliver(self, running: _Running) -> NextEvent:
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         invocation = running.invocation
         running.delivered = True
         running.started = time.perf_counter()
@@ -541,7 +551,7 @@ class Environment:
         self._freeze_timer = None
         if self.state is not State.IDLE:
             return  # busy again (its end re-arms the timer) or dead
-        loop = asyncio.get_running_loop()
+        loop = self._running_loop()
         remaining = self._idle_since + FREEZE_AFTER_IDLE_SECONDS - loop.time()
         if remaining > 0.001:
             # It ran an invocation since the timer was armed: wait out its idle time.
@@ -627,7 +637,7 @@ class Environment:
             # Frozen while idle, as on AWS: once idle FREEZE_AFTER_IDLE_SECONDS (the
             # runtime's response is acknowledged first, and a next invocation arriving
             # meanwhile needs no thaw).
-            self._freeze_later(asyncio.get_running_loop())
+            self._freeze_later(self._running_loop())
 
     def _max_memory_mb(self, duration_ms: float, now: float) -> int:
         if self._handle is None:
