@@ -23,6 +23,10 @@ from lamina.domain.errors import InvalidRequestContentException
 Shape = dict[str, Any]
 
 
+# Paths remembered with the operation their request matched first (``ServiceModel.match``).
+MATCH_CACHE_SIZE = 4096
+
+
 @dataclass(frozen=True)
 class Binding:
     member: str
@@ -62,6 +66,10 @@ class ServiceModel:
         self._by_method: dict[str, list[Operation]] = {}
         for op in self.operations:
             self._by_method.setdefault(op.method, []).append(op)
+        # (method, path) → the first operation whose path pattern matches it, and its labels
+        # (bounded: cleared when full). Only the first pattern that matches is remembered, so
+        # an earlier operation can never be the answer for another query.
+        self._first_match: dict[tuple[str, str], tuple[Operation, dict[str, str]]] = {}
 
     def _compile(self, op: dict[str, Any]) -> Operation:
         http = op["http"]
@@ -122,13 +130,25 @@ class ServiceModel:
     def match(
         self, method: str, path: str, query: dict[str, list[str]]
     ) -> tuple[Operation, dict[str, str]] | None:
+        remembered = self._first_match.get((method, path))
+        if remembered is not None:
+            op, labels = remembered
+            if not any(query.get(k, [None])[0] != v for k, v in op.fixed_query.items()):
+                return op, dict(labels)
+        first = True
         for op in self._by_method.get(method, ()):
             found = op.path_regex.match(path)
             if not found:
                 continue
+            labels = found.groupdict()
+            if first:
+                first = False
+                if len(self._first_match) >= MATCH_CACHE_SIZE:
+                    self._first_match.clear()
+                self._first_match[(method, path)] = (op, dict(labels))
             if any(query.get(k, [None])[0] != v for k, v in op.fixed_query.items()):
                 continue
-            return op, found.groupdict()
+            return op, labels
         return None
 
     # --- input --------------------------------------------------------------------------

@@ -230,13 +230,17 @@ class InvokeService:
         return outcome
 
 
+# One decoder for every payload check (json.loads with an argument builds one per call).
+_STRICT_JSON = json.JSONDecoder(parse_constant=json_errors.reject_non_numeric)
+
+
 def _check_json(payload: bytes) -> bytes:
     """The payload to run (``{}`` for an empty one); AWS's 400 with Jackson's description of
     the first error if it is not JSON (``domain.json_errors``)."""
     if not payload.strip():
         return b"{}"
     try:
-        json.loads(payload, parse_constant=json_errors.reject_non_numeric)
+        _STRICT_JSON.decode(payload.decode(json.detect_encoding(payload), "surrogatepass"))
     except (ValueError, RecursionError):  # RecursionError: nested too deep
         problem = json_errors.describe(payload) or "Invalid JSON"
         raise InvalidRequestContentException(
