@@ -173,7 +173,10 @@ class EdgeApp:
             if guard.is_preflight(method, headers):
                 return guard.PREFLIGHT_REFUSED
         path = request.path = request.raw_path.split("?", 1)[0]
-        query = request.query = parse_qs(request.query_string, keep_blank_values=True)
+        query_string = request.query_string
+        query = request.query = (
+            parse_qs(query_string, keep_blank_values=True) if query_string else {}
+        )
         if path.startswith("/_lamina/"):
             try:
                 return await self._internal(request.scope, request.receive, path, query, headers)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lamina.domain.arns import function_arn
 from lamina.domain.errors import (
@@ -249,10 +250,12 @@ def _check_location(
         )
 
 
+@lru_cache(maxsize=4096)
 def parse_function_name(
     value: str, *, operation: str, qualifier: str | None, region: str, account: str
 ) -> FunctionRef:
-    """Validate and resolve a ``FunctionName`` (+ optional ``Qualifier``) for ``operation``.
+    """Validate and resolve a ``FunctionName`` (+ optional ``Qualifier``) for ``operation``
+    (remembered: a pure function of its arguments, asked on every request; errors are not).
 
     Order: shape validation (ValidationException listing every failure) -> account in the ARN
     (AccessDeniedException) -> region in the ARN (ResourceNotFoundException) -> name/param
