@@ -546,8 +546,16 @@ def test_events_wait_for_capacity_then_run(lam: Any, server: LaminaServer) -> No
     name = create_python_function(lam, SLEEPER, Timeout=30)
     lam.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=1)
     logs = server.client("logs")
+
+    def hold() -> Any:
+        # The probes below may take the one slot first: then this is throttled; ask again.
+        while True:
+            held = invoke(lam, name, {"s": 1.5, "token": "sync"})
+            if not is_throttle(held, "ReservedFunctionConcurrentInvocationLimitExceeded"):
+                return held
+
     with ThreadPoolExecutor(1) as pool:
-        holder = pool.submit(invoke, lam, name, {"s": 1.5, "token": "sync"})
+        holder = pool.submit(hold)
         eventually(
             lambda: is_throttle(
                 invoke(lam, name), "ReservedFunctionConcurrentInvocationLimitExceeded"
