@@ -117,9 +117,9 @@ def denial_message(
     return implicit_denial(principal_arn, need.action, need.resource)
 
 
-def request_context(ctx: RequestContext) -> dict[str, str | Sequence[str]]:
+def request_keys(region: str) -> dict[str, str | Sequence[str]]:
     """The request's own condition keys (the evaluator derives the principal's)."""
-    return {"aws:RequestedRegion": ctx.region, "aws:SecureTransport": "false"}
+    return {"aws:RequestedRegion": region, "aws:SecureTransport": "false"}
 
 
 class Authorizer:
@@ -175,7 +175,7 @@ class Authorizer:
         if not needs:
             return
         policies = self.identities.policies_of(principal)
-        keys = request_context(ctx)
+        keys = request_keys(ctx.region)
         for need in needs:
             decision = self.decide(principal, need, policies, keys, ctx.account_id)
             if decision.allowed:
@@ -192,19 +192,14 @@ class Authorizer:
         if principal.kind == "root":
             return True
         policies = self.identities.policies_of(principal)
-        keys = {"aws:RequestedRegion": region, "aws:SecureTransport": "false"}
+        keys = request_keys(region)
         decision = self.decide(principal, need, policies, keys, principal.account_id)
         if decision.allowed:
             return True
         if self.enforcing:
             return False
-        log.warning(
-            "IAM audit: would deny %s %s on %s (%s)",
-            principal.arn,
-            need.action,
-            need.resource,
-            _deciding(decision),
-        )
+        message = denial_message(principal.arn, need, decision, "lambda")
+        log.warning("IAM audit: would deny: %s (%s)", message, _deciding(decision))
         return True
 
     def decide(
