@@ -576,6 +576,37 @@ def test_idle_connections_are_closed(own_server: Callable[..., LaminaServer]) ->
         assert 1.5 < time.monotonic() - started < 6
 
 
+def test_idle_after_an_invoke_and_slow_heads_are_closed(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    """The keep-alive timeout after an Invoke answered without ASGI (the lean path), and for
+    a client that dribbles an incomplete request head: its bytes do not keep it open."""
+    srv = own_server("--keep-alive-timeout", "2")
+    name = create_python_function(srv.client(), "def handler(e, c):\n    return 'up'\n")
+    head = (
+        f"POST /2015-03-31/functions/{name}/invocations HTTP/1.1\r\n"
+        f"Host: 127.0.0.1:{srv.port}\r\nAuthorization: {SIGNED['Authorization']}\r\n"
+        "Content-Length: 2\r\n\r\n{}"
+    )
+    with (
+        socket.create_connection(("127.0.0.1", srv.port), timeout=10) as invoking,
+        socket.create_connection(("127.0.0.1", srv.port), timeout=10) as dribbling,
+    ):
+        for _ in range(2):  # the connection is reused, then left idle
+            invoking.sendall(head.encode())
+            reply = b""
+            while not reply.endswith(b'"up"'):
+                reply += invoking.recv(4096)
+            assert reply.startswith(b"HTTP/1.1 200")
+        started = time.monotonic()
+        for part in (b"GET /2015-03-31/functions/ HTTP/1.1\r\n", b"X-A: 1\r\n", b"X-B: 2\r\n"):
+            dribbling.sendall(part)
+            time.sleep(0.8)
+        assert invoking.recv(4096) == b""
+        assert dribbling.recv(4096) == b""
+        assert 1.5 < time.monotonic() - started < 6
+
+
 def test_many_idle_sockets_leave_the_server_serving(
     own_server: Callable[..., LaminaServer],
 ) -> None:

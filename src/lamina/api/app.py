@@ -36,7 +36,7 @@ from lamina.api.endpoints import (
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
-from lamina.api.large_body import parse_off_loop
+from lamina.api.large_body import LARGE_BODY_BYTES, parse_off_loop
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
 from lamina.api.trigger_edge import TriggerEdge
@@ -156,12 +156,26 @@ class EdgeApp:
         scope: Scope = {"type": "http", "method": method, "client": client}
         request = _Request(scope, _no_receive, method, raw_path, "", query_string, headers, body)
         try:
-            status, out_headers, out_body = await self._dispatch(request, request_id)
+            if "x-amz-target" in headers:  # a JSON service's, whatever its path
+                status, out_headers, out_body = await self._dispatch(request, request_id)
+            else:
+                status, out_headers, out_body = await self._invoke(request, request_id)
         except Exception as exc:  # noqa: BLE001 - the one catch-all at the edge
             status, out_headers, out_body = unexpected_error(exc)
         out_headers.append((b"x-amzn-requestid", request_id.encode()))
         out_headers.append((b"content-length", str(len(out_body)).encode()))
         return status, out_headers, out_body
+
+    async def _invoke(self, request: _Request, request_id: str) -> WireResponse:
+        """``_dispatch`` of a lean Invoke, whose path the protocol matched: a POST (never a
+        preflight) to a Lambda API path (neither ``/_lamina/`` nor the query protocol's)."""
+        access = self.access
+        if access is not None and not access.hosts.allows(request.headers.get("host")):
+            return guard.BAD_HOST
+        request.path = request.raw_path
+        if request.query_string:
+            request.query = parse_qs(request.query_string, keep_blank_values=True)
+        return await self._rest_json(request, request_id)
 
     async def _dispatch(self, request: _Request, request_id: str) -> WireResponse:
         headers = request.headers
@@ -214,7 +228,12 @@ class EdgeApp:
                 raise UnknownOperationException(
                     f"Operation {op.name} is not supported by Lamina yet"
                 )
-            params = await parse_off_loop(model, op, labels, request.query, request.headers, body)
+            if len(body) < LARGE_BODY_BYTES:
+                params = model.parse_input(op, labels, request.query, request.headers, body)
+            else:
+                params = await parse_off_loop(
+                    model, op, labels, request.query, request.headers, body
+                )
             if service.check is not None:  # caller and IAM checks (api.access)
                 service.check(ctx, op.name, params)
             output = await handler(ctx, params)

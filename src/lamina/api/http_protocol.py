@@ -3,9 +3,10 @@
 - **Header size.** llhttp has no limit of its own: the bytes of a request line and headers
   are counted as they arrive, and beyond ``max_header_bytes`` the request is answered 431
   and the connection closed (what is buffered stays within that limit plus one read).
-- **Idle connections.** A connection that sends nothing is closed after the keep-alive
-  timeout, before its first request as after each response (uvicorn only arms the timer
-  after a response).
+- **Idle connections.** A connection with no request in flight is closed after the
+  keep-alive timeout, before its first request as after each response, even while it
+  dribbles the bytes of an incomplete request head (uvicorn only arms its timer after a
+  response, and disarms it at the first byte). One timer serves every connection.
 - **Connection count.** At most ``max_connections`` are open; a new one beyond that closes
   the connection idle the longest (no request being served), or is closed itself when
   every connection is busy. Idle sockets cannot exhaust the server's file descriptors or
@@ -158,7 +159,7 @@ def bounded_protocol(
     server: the idle queue is shared by its connections). With ``function_peers``, each
     connection from a function sharing the host's network is marked as such. With ``lean``,
     small Invoke and trigger requests are answered by it without ASGI."""
-    idle: OrderedDict[BoundedHttpToolsProtocol, None] = OrderedDict()
+    idle = _IdleConnections()
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         _in_headers = False
@@ -172,19 +173,15 @@ def bounded_protocol(
                 self._function_address = function_peers.connected(transport)
             if len(self.connections) > max_connections:
                 if idle:
-                    oldest, _ = idle.popitem(last=False)
-                    oldest.transport.close()
+                    idle.pop_oldest().transport.close()
                 else:
                     self._refused = True
                     transport.close()
                     return
-            idle[self] = None
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+            idle.add(self, self.loop, self.timeout_keep_alive)
 
         def connection_lost(self, exc: Exception | None) -> None:
-            idle.pop(self, None)
+            idle.discard(self)
             if function_peers is not None and self._function_address is not None:
                 function_peers.disconnected(self._function_address)
             super().connection_lost(exc)
@@ -206,18 +203,31 @@ def bounded_protocol(
                 self.transport.close()
 
         def on_message_begin(self) -> None:
-            super().on_message_begin()
+            # uvicorn's, but its ASGI scope is made only for a request that goes to ASGI
+            # (``_begin_scope``): the lean path never needs it.
+            self.url = b""
+            self.expect_100_continue = False
+            self.headers = []
             self._in_headers = True
             self._header_bytes = 0
 
+        def _begin_scope(self) -> None:
+            """uvicorn's ``on_message_begin`` (the request's ASGI scope), after the fact: the
+            head parsed so far is kept."""
+            url, headers, expect = self.url, self.headers, self.expect_100_continue
+            super().on_message_begin()
+            self.url, self.expect_100_continue = url, expect
+            self.headers.extend(headers)  # the scope's list
+
         def on_headers_complete(self) -> None:
             self._in_headers = False
-            idle.pop(self, None)
+            idle.discard(self)
             if lean is not None:
                 lean_cycle = _lean_candidate(self, lean)
                 if lean_cycle is not None:
                     self.cycle = lean_cycle  # type: ignore[assignment]
                     return
+            self._begin_scope()
             super().on_headers_complete()
             cycle = self.cycle
             if cycle is not None and not isinstance(cycle.transport, _OneWrite):
@@ -346,13 +356,64 @@ def bounded_protocol(
             super().shutdown()
 
         def on_response_complete(self) -> None:
-            super().on_response_complete()
-            if self.transport.is_closing():
-                return
+            if isinstance(self.cycle, _LeanCycle) and not self.pipeline:
+                # uvicorn's, without arming a keep-alive timer per response.
+                self.server_state.total_requests += 1
+                if self.transport.is_closing():
+                    return
+                self.flow.resume_reading()
+            else:
+                super().on_response_complete()
+                if self.transport.is_closing():
+                    return
+            # The keep-alive timeout: ``idle``'s one timer, not one per response.
+            self._unset_keepalive_if_required()
             if self.cycle is None or self.cycle.response_complete:
-                idle[self] = None
+                idle.add(self, self.loop, self.timeout_keep_alive)
 
     return BoundedHttpToolsProtocol
+
+
+class _IdleConnections:
+    """The connections with no request in flight, oldest first, with the loop time each went
+    idle. One timer closes those idle for the keep-alive timeout (instead of one timer armed
+    and cancelled per response)."""
+
+    def __init__(self) -> None:
+        self._since: OrderedDict[HttpToolsProtocol, float] = OrderedDict()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def __len__(self) -> int:
+        return len(self._since)
+
+    def add(
+        self, connection: HttpToolsProtocol, loop: asyncio.AbstractEventLoop, timeout: float
+    ) -> None:
+        since = self._since
+        since.pop(connection, None)
+        since[connection] = loop.time()
+        if self._timer is None:
+            self._timer = loop.call_later(timeout, self._sweep, loop, timeout)
+
+    def discard(self, connection: HttpToolsProtocol) -> None:
+        self._since.pop(connection, None)
+
+    def pop_oldest(self) -> HttpToolsProtocol:
+        return self._since.popitem(last=False)[0]
+
+    def _sweep(self, loop: asyncio.AbstractEventLoop, timeout: float) -> None:
+        self._timer = None
+        since = self._since
+        now = loop.time()
+        while since:
+            connection, idle_since = next(iter(since.items()))
+            if now - idle_since < timeout:
+                self._timer = loop.call_later(
+                    idle_since + timeout - now, self._sweep, loop, timeout
+                )
+                return
+            del since[connection]
+            connection.timeout_keep_alive_handler()
 
 
 # Bodies up to this size are joined to their head (larger ones would be copied for it).

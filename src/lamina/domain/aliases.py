@@ -111,9 +111,12 @@ def is_version_number(qualifier: str) -> bool:
     return qualifier.isascii() and qualifier.isdigit()
 
 
+_ALIAS_NAME = re.compile(ALIAS_PATTERN, re.ASCII)
+
+
 def is_alias_name(qualifier: str) -> bool:
     """Whether a qualifier (already shape-checked) can only name an alias."""
-    return re.fullmatch(ALIAS_PATTERN, qualifier, re.ASCII) is not None
+    return _ALIAS_NAME.fullmatch(qualifier) is not None
 
 
 # --- validation ----------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from lamina.domain.arns import function_arn, runtime_version_arn
@@ -79,7 +80,7 @@ class FunctionConfig:
     # (VpcConfig, DeadLetterConfig, KMSKeyArn, FileSystemConfigs, ImageConfigResponse...).
     passthrough: dict[str, Any] = field(default_factory=dict)
 
-    @property
+    @cached_property  # asked on every invocation (frozen: computed once per version)
     def arn(self) -> str:
         return function_arn(self.region, self.account, self.name)
 
