@@ -9,7 +9,8 @@ from lamina.domain.callers import FunctionCaller
 from lamina.domain.identity import Principal
 
 
-@dataclass(frozen=True, slots=True)
+# Made on every request: not frozen (a frozen dataclass's __init__ costs a call per field).
+@dataclass(slots=True)
 class RequestContext:
     """One API request's identity.
 

@@ -11,7 +11,8 @@ INVOCATION_TYPES = (EVENT, REQUEST_RESPONSE, DRY_RUN)
 LOG_TYPES = ("None", "Tail")
 
 
-@dataclass(frozen=True)
+# Made on every invocation: not frozen (a frozen dataclass's __init__ costs a call per field).
+@dataclass(slots=True)
 class InvokeRequest:
     """One invocation as asked: ``invocation_type`` one of ``INVOCATION_TYPES`` and
     ``log_type`` one of ``LOG_TYPES`` (checked by the api layer); ``payload`` the raw bytes
@@ -28,7 +29,8 @@ class InvokeRequest:
     payload_is_json: bool = False
 
 
-@dataclass(frozen=True)
+# Made on every invocation: not frozen (a frozen dataclass's __init__ costs a call per field).
+@dataclass(slots=True)
 class InvokeResult:
     """A synchronous invocation's answer: the version that ran, the function's response
     (or error document, with ``function_error`` set), and the base64 tail of its log when
