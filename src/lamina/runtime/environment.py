@@ -17,7 +17,7 @@ import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 from lamina.domain.arns import init_start_line
@@ -66,11 +66,12 @@ PEAK_REREAD_MS = 5.0
 PEAK_CACHE_SECONDS = 0.25
 
 
-@dataclass
+@dataclass(slots=True)
 class _Running:
     invocation: Invocation
     future: asyncio.Future[Outcome]
-    lines: TailLines = field(default_factory=TailLines)
+    # The log's last lines, kept when the invocation asked for them (``log_tail``).
+    lines: TailLines | None = None
     started: float = 0.0
     delivered: bool = False
     timer: asyncio.TimerHandle | None = None
@@ -325,7 +326,8 @@ class Environment:
     async def invoke(self, invocation: Invocation) -> Outcome:
         loop = self._running_loop()
         cold = self._invocations == 0 and not self._initialised_ahead
-        running = _Running(invocation, loop.create_future(), cold=cold)
+        lines = TailLines() if invocation.log_tail else None
+        running = _Running(invocation, loop.create_future(), lines, cold=cold)
         self._invocations += 1
         if self._launch_failure is not None:
             failure = self._launch_failure
@@ -409,7 +411,8 @@ class Environment:
         else:
             running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
         if self._orphan_lines:
-            running.lines.extend(self._orphan_lines)
+            if running.lines is not None:
+                running.lines.extend(self._orphan_lines)
             self._orphan_lines.clear()
         self._log(f"START RequestId: {invocation.request_id} Version: {self.config.version}")
         deadline_ms = int(time.time() * 1000) + self.config.timeout * 1000
@@ -616,7 +619,9 @@ class Environment:
                     report_error_type or error_type,
                 )
             )
-        lines = running.lines if running.lines else self._orphan_lines
+        lines = running.lines
+        if lines is not None and not lines:
+            lines = self._orphan_lines  # it ended before its event was delivered
         log_text = "\n".join(lines) + "\n" if lines else ""
         running.future.set_result(
             Outcome(
@@ -661,7 +666,7 @@ class Environment:
             self.log_group, self.log_stream, int(time.time() * 1000), message, droppable
         )
         running = self._running
-        if running is not None and running.delivered:
-            running.lines.append(message)
-        else:
+        if running is None or not running.delivered:
             self._orphan_lines.append(message)
+        elif running.lines is not None:
+            running.lines.append(message)

@@ -51,6 +51,9 @@ class Invocation:
     # Where a streamed response's chunks go as they come (InvokeWithResponseStream,
     # RESPONSE_STREAM URLs); None: a streamed response is collected into the payload.
     stream: ResponseStream | None = None
+    # The caller wants the log's last lines (``Outcome.log_text``: LogType Tail); else
+    # ``log_text`` is empty.
+    log_tail: bool = False
 
 
 @dataclass

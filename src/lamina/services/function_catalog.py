@@ -47,7 +47,9 @@ class FunctionCatalog:
         ResourceNotFoundException (naming the qualifier as given) if there is none. An
         invocation (``route``) of ``$LATEST`` while an update is in progress gets the
         configuration from before the update."""
-        version = self.aliases.resolve(name, qualifier or LATEST, route=route)
+        version = (
+            LATEST if qualifier is None else self.aliases.resolve(name, qualifier, route=route)
+        )
         if route and version == LATEST:
             serving = self._serving.get(name)
             if serving is not None:

@@ -138,6 +138,7 @@ class InvokeService:
             invoked_arn=invoked_arn,
             client_context=None if is_event else client_context,
             trace_id=trace_id,
+            log_tail=request.log_type == "Tail",
         )
         return PreparedInvocation(
             config, qualifier, invocation, request.invocation_type, request.log_type
