@@ -126,7 +126,8 @@ def test_lamina_logs_follow_streams_new_lines(short_lived: LaminaServer) -> None
         while time.monotonic() < deadline:
             line = follower.stdout.readline()
             lines.append(line)
-            if f"pid line {second_pid}" in line and sum("START RequestId:" in x for x in lines) >= 2:
+            started = sum("START RequestId:" in x for x in lines)
+            if f"pid line {second_pid}" in line and started >= 2:
                 break
         assert sum("START RequestId:" in x for x in lines) >= 2
     finally:

@@ -20,6 +20,7 @@ Standard library only, CPython 3.8 to 3.13 (see ``bootstrap.py``).
 
 from __future__ import annotations
 
+import select
 import socket
 import sys
 
@@ -27,7 +28,7 @@ from lamina_runtime_http import NoResponse, ResponseReader
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing is not imported at run time (it costs milliseconds at start)
-    from typing import Dict, List, Optional, Tuple
+    from typing import Callable, Dict, List, Optional, Tuple
 
 API_PREFIX = "/2018-06-01"
 USER_AGENT = "lamina-python/%d.%d.%d" % sys.version_info[:3]
@@ -62,6 +63,24 @@ def adopt_connection(fd: int) -> None:
     _ADOPTED[:] = [socket.socket(fileno=fd)]
 
 
+def _recv_after_poll(sock: socket.socket) -> Callable[[int], bytes]:
+    """``sock.recv`` for the adopted Unix socket, waiting for data in ``poll`` first. A
+    ``recv`` blocked on a Unix socket is woken each time the other end reads what this end
+    wrote (the kernel then wakes whoever sleeps on the socket, for whatever they wait):
+    after every response, a needless switch to this process and back. ``poll`` waits for
+    data only."""
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    wait = poller.poll
+    recv = sock.recv
+
+    def recv_after_poll(size: int) -> bytes:
+        wait()
+        return recv(size)
+
+    return recv_after_poll
+
+
 class RuntimeAPIClient:
     """HTTP/1.1 client for the Runtime API: one keep-alive connection, TCP_NODELAY, no timeout."""
 
@@ -86,7 +105,7 @@ class RuntimeAPIClient:
     def _connect(self) -> None:
         if _ADOPTED:
             self._sock = _ADOPTED.pop()
-            self._reader = ResponseReader(self._sock.recv)
+            self._reader = ResponseReader(_recv_after_poll(self._sock))
             return
         try:
             # A numeric IPv4 address (as AWS and Lamina set it) needs no name resolution:
