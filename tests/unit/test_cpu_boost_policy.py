@@ -265,6 +265,9 @@ class _Sink:
     def append(self, *args: object) -> None:
         pass
 
+    def append_platform(self, *args: object) -> None:
+        pass
+
 
 class _Handle:
     def __init__(self, window: float | None) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from lamina.domain.log_events import MAX_EVENT_BYTES
 from lamina.runtime.log_lines import (
@@ -51,6 +51,12 @@ class RecordingSink:
     ) -> None:
         self.events.append((group, stream, timestamp_ms, message, droppable))
 
+    def append_platform(
+        self, group: str, stream: str, timestamp_ms: int, messages: Sequence[str]
+    ) -> None:
+        for message in messages:
+            self.append(group, stream, timestamp_ms, message)
+
     def has_room(self, group: str, stream: str, size: int) -> bool:
         return size < 100
 
@@ -64,11 +70,14 @@ def test_lines_are_stored_ending_with_a_newline_as_on_aws() -> None:
     lines.append("g", "s", 1, "START RequestId: r Version: $LATEST")
     lines.append("g", "s", 2, "multi", droppable=True)
     lines.append("g", "s", 2, "", droppable=True)  # an empty line of output: no event
-    lines.append("g", "s", 3, "REPORT RequestId: r\tDuration: 1.00 ms\t")
-    assert [(e[3], e[4]) for e in sink.events] == [
-        ("START RequestId: r Version: $LATEST\n", False),
-        ("multi\n", True),
-        ("REPORT RequestId: r\tDuration: 1.00 ms\t\n", False),
+    lines.append_platform(
+        "g", "s", 3, ("END RequestId: r", "REPORT RequestId: r\tDuration: 1.00 ms\t")
+    )
+    assert [(e[2], e[3], e[4]) for e in sink.events] == [
+        (1, "START RequestId: r Version: $LATEST\n", False),
+        (2, "multi\n", True),
+        (3, "END RequestId: r\n", False),
+        (3, "REPORT RequestId: r\tDuration: 1.00 ms\t\n", False),
     ]
     assert lines.has_room("g", "s", 99) and not lines.has_room("g", "s", 100)
     lines.when_room(print)

@@ -394,9 +394,11 @@ def test_service_buffers_and_readers_see_everything(tmp_path: Path) -> None:
         page = await service.filter_log_events(G)  # a read flushes first
         assert [e.message for e in page.items] == [f"line {i}" for i in range(5)]
         service.append(G, S1, 9, "last")
+        service.append_platform(G, S1, 10, ("END RequestId: r", "REPORT RequestId: r"))
         await service.stop()  # final flush, then the store is closed
         reopened = SqliteLogStore(tmp_path / "logs.sqlite3")
-        assert len(reopened.filter_log_events(G).items) == 6
+        messages = [e.message for e in reopened.filter_log_events(G).items]
+        assert messages[5:] == ["last", "END RequestId: r", "REPORT RequestId: r"]
         reopened.close()
 
     asyncio.run(scenario())

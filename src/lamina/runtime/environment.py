@@ -607,18 +607,16 @@ class Environment:
         init_ms = self._init_duration_ms if running.cold else None
         memory = self._max_memory_mb(duration_ms, now)
         if running.delivered:
-            self._log(f"END RequestId: {request_id}")
-            self._log(
-                report_line(
-                    request_id,
-                    duration_ms,
-                    self.config.memory_size,
-                    memory,
-                    init_ms,
-                    status,
-                    report_error_type or error_type,
-                )
+            report = report_line(
+                request_id,
+                duration_ms,
+                self.config.memory_size,
+                memory,
+                init_ms,
+                status,
+                report_error_type or error_type,
             )
+            self._log_platform((f"END RequestId: {request_id}", report))
         lines = running.lines
         if lines is not None and not lines:
             lines = self._orphan_lines  # it ended before its event was delivered
@@ -660,6 +658,15 @@ class Environment:
 
     def _log_output(self, line: str) -> None:
         self._log(line, droppable=True)
+
+    def _log_platform(self, messages: tuple[str, ...]) -> None:
+        """Platform lines of the invocation running, logged together (its END and REPORT)."""
+        self._log_sink.append_platform(
+            self.log_group, self.log_stream, int(time.time() * 1000), messages
+        )
+        running = self._running
+        if running is not None and running.lines is not None:
+            running.lines.extend(messages)
 
     def _log(self, message: str, *, droppable: bool = False) -> None:
         self._log_sink.append(

@@ -13,7 +13,7 @@ joins its lines with one).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Protocol
 
 from lamina.domain.log_events import MAX_EVENT_BYTES
@@ -147,6 +147,10 @@ class LineSink(Protocol):
         self, group: str, stream: str, timestamp_ms: int, message: str, droppable: bool = False
     ) -> None: ...
 
+    def append_platform(
+        self, group: str, stream: str, timestamp_ms: int, messages: Sequence[str]
+    ) -> None: ...
+
     def has_room(self, group: str, stream: str, size: int) -> bool: ...
 
     def when_room(self, callback: Callable[[], None]) -> None: ...
@@ -167,6 +171,11 @@ class NewlineTerminated:
     ) -> None:
         if message or not droppable:
             self._sink.append(group, stream, timestamp_ms, message + "\n", droppable)
+
+    def append_platform(
+        self, group: str, stream: str, timestamp_ms: int, messages: Sequence[str]
+    ) -> None:
+        self._sink.append_platform(group, stream, timestamp_ms, [m + "\n" for m in messages])
 
     def has_room(self, group: str, stream: str, size: int) -> bool:
         return self._sink.has_room(group, stream, size)

@@ -14,7 +14,7 @@ import fcntl
 import os
 import struct
 import termios
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from lamina.domain.log_events import MAX_EVENT_BYTES
@@ -31,6 +31,11 @@ class LogSink(Protocol):
     ) -> None:
         """``droppable``: the function's own output, which the sink may drop (counted, with a
         marker) when it floods; platform lines (START, END, REPORT) never are."""
+
+    def append_platform(
+        self, group: str, stream: str, timestamp_ms: int, messages: Sequence[str]
+    ) -> None:
+        """Platform lines (END and REPORT) together, in order: never dropped."""
 
     def has_room(self, group: str, stream: str, size: int) -> bool:
         """Whether ``size`` more bytes of this stream's output would be kept."""

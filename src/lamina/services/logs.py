@@ -130,6 +130,18 @@ class LogService:
             self._full.set()
         self._pending.set()  # cheap when already set
 
+    def append_platform(
+        self, group: str, stream: str, timestamp_ms: int, messages: Sequence[str]
+    ) -> None:
+        """Buffer platform lines (END, REPORT) together, in order; never dropped."""
+        append = self._buffer.append
+        full = False
+        for message in messages:
+            full = append(group, stream, timestamp_ms, message, False) or full
+        if full:
+            self._full.set()
+        self._pending.set()
+
     def has_room(self, group: str, stream: str, size: int) -> bool:
         """Whether ``size`` more bytes of a stream's output would be kept, not dropped."""
         return self._buffer.has_room(group, stream, size)
