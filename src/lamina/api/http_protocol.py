@@ -160,6 +160,9 @@ def bounded_protocol(
     connection from a function sharing the host's network is marked as such. With ``lean``,
     small Invoke and trigger requests are answered by it without ASGI."""
     idle = _IdleConnections()
+    # uvicorn's default headers (date, server), as they go on the wire: uvicorn replaces the
+    # list each second (its date), so the bytes are made once per list.
+    default_head: list[tuple[list[tuple[bytes, bytes]] | None, bytes]] = [(None, b"")]
 
     class BoundedHttpToolsProtocol(HttpToolsProtocol):
         _in_headers = False
@@ -296,8 +299,13 @@ def bounded_protocol(
         ) -> list[bytes]:
             """A lean answer's status line and headers (uvicorn's defaults first), without
             the blank line that ends them."""
-            head = [STATUS_LINE[status]]
-            for name, value in (*self.server_state.default_headers, *headers):
+            defaults = self.server_state.default_headers
+            made_for, default_bytes = default_head[0]
+            if made_for is not defaults:
+                default_bytes = b"".join(b"%s: %s\r\n" % field for field in defaults)
+                default_head[0] = (defaults, default_bytes)
+            head = [STATUS_LINE[status], default_bytes]
+            for name, value in headers:
                 head += (name, b": ", value, b"\r\n")
             if not cycle.keep_alive:
                 head.append(b"connection: close\r\n")

@@ -9,10 +9,10 @@ floods its output slows only itself.
 
 from __future__ import annotations
 
+import array
 import asyncio
 import fcntl
 import os
-import struct
 import termios
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -62,6 +62,7 @@ class RuntimeOutput:
         self._stream = stream
         self._on_line = on_line
         self._partial = LineSplitter()  # output not yet cut into lines
+        self._unread = array.array("i", [0])  # FIONREAD's answer, written in place
         self._closed = False
 
     def watch(self) -> None:
@@ -91,9 +92,8 @@ class RuntimeOutput:
             # FIONREAD first: most invocations print nothing, and a read that finds the
             # pipe empty costs an exception.
             try:
-                available = struct.unpack("i", fcntl.ioctl(self.fd, termios.FIONREAD, b"\0\0\0\0"))[
-                    0
-                ]
+                fcntl.ioctl(self.fd, termios.FIONREAD, self._unread)
+                available = self._unread[0]
                 if available <= 0 and not final:
                     break
                 chunk = os.read(self.fd, min(max(available, READ_BYTES), READ_BUDGET_BYTES))
