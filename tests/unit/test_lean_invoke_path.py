@@ -10,9 +10,6 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 from lamina.api.http_protocol import _OneWrite
-from lamina.runtime import environment as environment_module
-from lamina.runtime.environment import Environment
-from lamina.runtime.invocation import State
 from lamina.runtime.runtime_api import ACCEPTED, ApiReply, NextEvent, RuntimeApiServer
 
 NEXT = b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\n\r\n"
@@ -194,55 +191,6 @@ def test_one_write_flushes_the_head_on_close() -> None:
     one.close()
     assert transport.writes == [b"HTTP/1.1 500 Internal Server Error\r\n\r\n"]
     assert transport.closed
-
-
-class _Handle:
-    def __init__(self) -> None:
-        self.freezes = 0
-
-    def freeze(self) -> None:
-        self.freezes += 1
-
-
-def _idle_environment() -> tuple[Environment, _Handle]:
-    config = SimpleNamespace(version="$LATEST", effective_log_group="/aws/lambda/f")
-    env = Environment(cast(Any, config), cast(Any, None), cast(Any, None), cast(Any, None), print)
-    handle = _Handle()
-    env._handle = cast(Any, handle)
-    env.state = State.IDLE
-    return env, handle
-
-
-def test_an_idle_environment_is_frozen_after_the_grace_not_at_once() -> None:
-    grace = environment_module.FREEZE_AFTER_IDLE_SECONDS
-
-    async def main() -> None:
-        env, handle = _idle_environment()
-        loop = asyncio.get_running_loop()
-        env._freeze_later(loop)
-        await asyncio.sleep(grace / 2)
-        assert handle.freezes == 0
-        # Busy and idle again before the timer: the grace restarts from the last idle.
-        env._freeze_later(loop)
-        await asyncio.sleep(grace * 0.75)
-        assert handle.freezes == 0
-        await asyncio.sleep(grace)
-        assert handle.freezes == 1
-
-    asyncio.run(main())
-
-
-def test_a_busy_environment_is_not_frozen_by_its_timer() -> None:
-    grace = environment_module.FREEZE_AFTER_IDLE_SECONDS
-
-    async def main() -> None:
-        env, handle = _idle_environment()
-        env._freeze_later(asyncio.get_running_loop())
-        env.state = State.BUSY
-        await asyncio.sleep(grace * 2)
-        assert handle.freezes == 0
-
-    asyncio.run(main())
 
 
 def test_one_write_does_not_copy_a_large_body_to_join_it() -> None:

@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 
 from lamina.domain.arns import init_start_line
 from lamina.domain.models import FunctionConfig
+from lamina.runtime.idle_freeze import IdleFreezer
 from lamina.runtime.invocation import (
     EnvironmentGone,
     Invocation,
@@ -53,11 +54,6 @@ log = logging.getLogger("lamina.environment")
 # On-demand init may take this long before the invocation's own timeout starts counting.
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
-# An environment is frozen once it has been idle this long after an invocation. Back-to-back
-# invocations (a client's next request, a busy function under load) then cost no cgroup
-# freeze and thaw (the two largest costs of a warm invoke on the server); an idle one is
-# frozen within this time, so its background threads stop as before.
-FREEZE_AFTER_IDLE_SECONDS = 0.02
 # The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, a system call per
 # invocation). After an invocation shorter than PEAK_REREAD_MS, the peak read less than
 # PEAK_CACHE_SECONDS ago stands: so short an invocation can grow its environment by a few
@@ -131,16 +127,14 @@ class Environment:
         self._api_abuse: str | None = None
         # Called once when init ends, however it ends (host admission: a cold start's slot).
         self.on_init_end: Callable[[], None] | None = None
-        # The pending freeze (one timer at most, re-armed while invocations keep coming) and
-        # when the environment last became idle (event-loop time).
-        self._freeze_timer: asyncio.TimerHandle | None = None
+        # Frozen once idle a moment, as on AWS (``runtime.idle_freeze``).
+        self._idle_freezer = IdleFreezer(lambda: self.state is State.IDLE, self._freeze_if_idle)
         # The event loop, once known (``asyncio.get_running_loop`` costs a getpid system
         # call per use on Python 3.11, several times per invocation).
         self._loop: asyncio.AbstractEventLoop | None = None
         # The last peak memory read (MB), and when (time.perf_counter()).
         self._peak_mb = 0
         self._peak_read_at = -PEAK_CACHE_SECONDS
-        self._idle_since = 0.0
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -279,9 +273,7 @@ class Environment:
         if self._next_waiter is not None and not self._next_waiter.done():
             self._next_waiter.cancel()
         self._next_deliver = None
-        if self._freeze_timer is not None:
-            self._freeze_timer.cancel()
-            self._freeze_timer = None
+        self._idle_freezer.cancel()
         if self._handle is not None:
             self._handle.kill()
         self._settle_init(False)
@@ -543,25 +535,6 @@ class Environment:
         if self.state is State.IDLE and self._handle is not None:
             self._handle.freeze()
 
-    def _freeze_later(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Freeze once idle for ``FREEZE_AFTER_IDLE_SECONDS`` (the environment just went
-        idle): one timer per environment, not one per invocation."""
-        self._idle_since = loop.time()
-        if self._freeze_timer is None:
-            self._freeze_timer = loop.call_later(FREEZE_AFTER_IDLE_SECONDS, self._freeze_due)
-
-    def _freeze_due(self) -> None:
-        self._freeze_timer = None
-        if self.state is not State.IDLE:
-            return  # busy again (its end re-arms the timer) or dead
-        loop = self._running_loop()
-        remaining = self._idle_since + FREEZE_AFTER_IDLE_SECONDS - loop.time()
-        if remaining > 0.001:
-            # It ran an invocation since the timer was armed: wait out its idle time.
-            self._freeze_timer = loop.call_later(remaining, self._freeze_due)
-            return
-        self._freeze_if_idle()
-
     # --- completion -------------------------------------------------------------------------
 
     def _on_boost_over(self, running: _Running) -> None:
@@ -637,10 +610,9 @@ class Environment:
         self.last_used = time.monotonic()
         if self.state is State.BUSY:
             self.state = State.IDLE
-            # Frozen while idle, as on AWS: once idle FREEZE_AFTER_IDLE_SECONDS (the
-            # runtime's response is acknowledged first, and a next invocation arriving
-            # meanwhile needs no thaw).
-            self._freeze_later(self._running_loop())
+            # Frozen while idle, as on AWS, once idle a moment (the runtime's response is
+            # acknowledged first, and a next invocation arriving meanwhile needs no thaw).
+            self._idle_freezer.went_idle(self._running_loop())
 
     def _max_memory_mb(self, duration_ms: float, now: float) -> int:
         if self._handle is None:
