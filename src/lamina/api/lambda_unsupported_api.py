@@ -11,15 +11,15 @@ does not retry a 501, so a client sees the error at once; never a 404 of an unkn
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from lamina.api.endpoints import Handler
 from lamina.api.model import load_model
+from lamina.api.model_constraints import ConstraintStyle, ModelConstraints
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import AwsError
-from lamina.domain.names import constraint_error, validation_exception
+from lamina.domain.names import validation_exception
 
 Shape = dict[str, Any]
 
@@ -54,86 +54,11 @@ def _unsupported(name: str, input_shape: str | None, shapes: dict[str, Shape]) -
     return handler
 
 
+# Lambda's validator (and KMS's): required members, then each member's lengths, enum and
+# pattern; a list's items under the list's own name.
+LAMBDA_STYLE = ConstraintStyle(required_members=True, indexed_items=False, enum_first=False)
+
+
 def model_errors(value: Any, shape: Shape, shapes: dict[str, Shape], path: str = "") -> list[str]:
     """The constraint failures of ``value`` against ``shape``, in the model's member order."""
-    errors: list[str] = []
-    kind = shape.get("type")
-    if kind == "structure" and isinstance(value, dict):
-        for member in shape.get("required", []):
-            if value.get(member) is None:
-                errors.append(
-                    constraint_error(_join(path, member), None, "Member must not be null")
-                )
-        for member, ref in shape.get("members", {}).items():
-            if value.get(member) is not None:
-                errors += model_errors(
-                    value[member], shapes[ref["shape"]], shapes, _join(path, member)
-                )
-    elif kind == "string" and isinstance(value, str):
-        if "max" in shape and len(value) > shape["max"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have length less than or equal to {shape['max']}"
-                )
-            )
-        if "min" in shape and len(value) < shape["min"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have length greater than or equal to {shape['min']}"
-                )
-            )
-        if "enum" in shape and value not in shape["enum"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must satisfy enum value set: [{', '.join(shape['enum'])}]"
-                )
-            )
-        pattern = shape.get("pattern")
-        if pattern and not _matches(pattern, value):
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must satisfy regular expression pattern: {pattern}"
-                )
-            )
-    elif kind in ("integer", "long") and isinstance(value, int):
-        if "max" in shape and value > shape["max"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have value less than or equal to {shape['max']}"
-                )
-            )
-        if "min" in shape and value < shape["min"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have value greater than or equal to {shape['min']}"
-                )
-            )
-    elif kind == "list" and isinstance(value, list):
-        if "max" in shape and len(value) > shape["max"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have length less than or equal to {shape['max']}"
-                )
-            )
-        if "min" in shape and len(value) < shape["min"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have length greater than or equal to {shape['min']}"
-                )
-            )
-        inner = shapes[shape["member"]["shape"]]
-        for item in value:
-            errors += model_errors(item, inner, shapes, path)
-    return errors
-
-
-def _join(path: str, member: str) -> str:
-    camel = member[:1].lower() + member[1:]
-    return f"{path}.{camel}" if path else camel
-
-
-def _matches(pattern: str, value: str) -> bool:
-    try:
-        return re.fullmatch(pattern, value) is not None
-    except re.error:  # a Java-only construct: not checked
-        return True
+    return ModelConstraints(shapes, LAMBDA_STYLE).errors(value, shape, path)

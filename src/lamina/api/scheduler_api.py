@@ -9,13 +9,13 @@ the wording of AWS's model validation; member paths in lowerCamelCase).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 from lamina.api.model import load_model
+from lamina.api.model_constraints import ConstraintStyle, ModelConstraints
 from lamina.domain.context import RequestContext
 from lamina.domain.names import constraint_error, validation_message
 from lamina.services.scheduler.errors import SchedulerValidationException
@@ -288,81 +288,7 @@ def _shapes() -> dict[str, Any]:
 
 
 def _validate(shape_name: str, params: dict[str, Any]) -> None:
-    errors: list[str] = []
-    _check(_shapes()[shape_name], params, "", errors)
+    shapes = _shapes()
+    errors = ModelConstraints(shapes, ConstraintStyle()).errors(params, shapes[shape_name])
     if errors:
         raise SchedulerValidationException(validation_message(errors))
-
-
-def _camel(name: str) -> str:
-    return name[:1].lower() + name[1:]
-
-
-def _check(shape: dict[str, Any], value: Any, path: str, errors: list[str]) -> None:
-    kind = shape["type"]
-    if kind == "structure":
-        if not isinstance(value, dict):
-            return
-        for member in shape.get("required", ()):
-            if value.get(member) is None:
-                member_path = f"{path}.{_camel(member)}" if path else _camel(member)
-                errors.append(constraint_error(member_path, None, "Member must not be null"))
-        for member, ref in shape.get("members", {}).items():
-            if value.get(member) is not None:
-                member_path = f"{path}.{_camel(member)}" if path else _camel(member)
-                _check(_shapes()[ref["shape"]], value[member], member_path, errors)
-    elif kind == "list":
-        if not isinstance(value, list):
-            return
-        _check_size(shape, len(value), value, path, errors)
-        inner = _shapes()[shape["member"]["shape"]]
-        for index, item in enumerate(value):
-            _check(inner, item, f"{path}.{index + 1}.member", errors)
-    elif kind == "string" and isinstance(value, str):
-        if "enum" in shape and value not in shape["enum"]:
-            enum = ", ".join(shape["enum"])
-            errors.append(
-                constraint_error(path, value, f"Member must satisfy enum value set: [{enum}]")
-            )
-            return
-        _check_size(shape, len(value), value, path, errors)
-        pattern = shape.get("pattern")
-        if pattern is not None and not _regex(pattern).fullmatch(value):
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must satisfy regular expression pattern: {pattern}"
-                )
-            )
-    elif kind in ("integer", "long") and isinstance(value, int):
-        if "max" in shape and value > shape["max"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have value less than or equal to {shape['max']}"
-                )
-            )
-        if "min" in shape and value < shape["min"]:
-            errors.append(
-                constraint_error(
-                    path, value, f"Member must have value greater than or equal to {shape['min']}"
-                )
-            )
-
-
-def _check_size(shape: dict[str, Any], size: int, value: Any, path: str, errors: list[str]) -> None:
-    if "max" in shape and size > shape["max"]:
-        errors.append(
-            constraint_error(
-                path, value, f"Member must have length less than or equal to {shape['max']}"
-            )
-        )
-    if "min" in shape and size < shape["min"]:
-        errors.append(
-            constraint_error(
-                path, value, f"Member must have length greater than or equal to {shape['min']}"
-            )
-        )
-
-
-@lru_cache(maxsize=64)
-def _regex(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
