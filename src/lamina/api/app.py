@@ -37,6 +37,7 @@ from lamina.api.endpoints import (
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
 from lamina.api.large_body import LARGE_BODY_BYTES, parse_off_loop
+from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
 from lamina.api.trigger_edge import TriggerEdge
@@ -93,6 +94,7 @@ class EdgeApp:
         self.triggers: list[HttpTrigger] = triggers if triggers is not None else []
         self.trigger_edge = TriggerEdge(self.triggers, access.hosts if access else None)
         self.model = services.rest_json.model
+        self._invoke_wire = InvokeWire(self.model)  # the lean path's Invoke (``_invoke``)
         self.internal = internal or {}
         self.access = access
         self.account_id = account_id
@@ -175,7 +177,23 @@ class EdgeApp:
         request.path = request.raw_path
         if request.query_string:
             request.query = parse_qs(request.query_string, keep_blank_values=True)
-        return await self._rest_json(request, request_id)
+        service = self.services.rest_json
+        handler = service.handlers.get(INVOKE)
+        if handler is None:
+            return await self._rest_json(request, request_id)
+        # ``_rest_json`` with Invoke's wire form (``api.lean_invoke``) for the model's.
+        try:
+            ctx, body = await self._authenticate(request, request_id, service.signing_name)
+            params = self._invoke_wire.params(request.path, request.query, request.headers, body)
+            if params is None:
+                raise UnknownOperationException(f"Unknown operation POST {request.path}")
+            if service.check is not None:  # caller and IAM checks (api.access)
+                service.check(ctx, INVOKE, params)
+            return self._invoke_wire.answer(await handler(ctx, params))
+        except AwsError as error:
+            return error_response(error)
+        except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
+            return error_response(unexpected_as_error(exc, lambda_api=True))
 
     async def _dispatch(self, request: _Request, request_id: str) -> WireResponse:
         headers = request.headers
