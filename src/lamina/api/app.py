@@ -36,7 +36,7 @@ from lamina.api.endpoints import (
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
-from lamina.api.large_body import LARGE_BODY_BYTES, parse_off_loop
+from lamina.api.large_body import parse_off_loop
 from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
@@ -246,12 +246,7 @@ class EdgeApp:
                 raise UnknownOperationException(
                     f"Operation {op.name} is not supported by Lamina yet"
                 )
-            if len(body) < LARGE_BODY_BYTES:
-                params = model.parse_input(op, labels, request.query, request.headers, body)
-            else:
-                params = await parse_off_loop(
-                    model, op, labels, request.query, request.headers, body
-                )
+            params = await parse_off_loop(model, op, labels, request.query, request.headers, body)
             if service.check is not None:  # caller and IAM checks (api.access)
                 service.check(ctx, op.name, params)
             output = await handler(ctx, params)

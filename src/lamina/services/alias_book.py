@@ -13,6 +13,7 @@ import random
 from collections.abc import Callable
 
 from lamina.domain.aliases import Alias, is_alias_name, version_in_use
+from lamina.domain.models import LATEST
 from lamina.store.ports import AliasStore
 
 
@@ -54,7 +55,7 @@ class AliasBook:
         """The version ``qualifier`` names: an existing alias's version (picked by its weights
         when ``route``), else the qualifier itself (a version number, ``$LATEST``, or a name
         that is no alias, which the caller reports as not found)."""
-        if not is_alias_name(qualifier):
+        if qualifier == LATEST or not is_alias_name(qualifier):
             return qualifier
         alias = self.lookup(function, qualifier)
         if alias is None:

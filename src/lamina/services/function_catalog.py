@@ -47,9 +47,7 @@ class FunctionCatalog:
         ResourceNotFoundException (naming the qualifier as given) if there is none. An
         invocation (``route``) of ``$LATEST`` while an update is in progress gets the
         configuration from before the update."""
-        version = (
-            LATEST if qualifier is None else self.aliases.resolve(name, qualifier, route=route)
-        )
+        version = self.aliases.resolve(name, qualifier or LATEST, route=route)
         if route and version == LATEST:
             serving = self._serving.get(name)
             if serving is not None:
