@@ -51,6 +51,8 @@ DEFAULT_ADMISSION_WAIT = 10.0
 # Logs (docs/security.md): retentionInDays of the log groups Lamina creates (None: never
 # expire, as on AWS) and the size logs.sqlite3 may reach before its oldest events go (0: no cap).
 DEFAULT_LOG_STORAGE_MB = 1024
+# Lines of its output one environment may log a second (runtime/runtime_output.py).
+DEFAULT_LOG_LINES_PER_SECOND = 10_000
 
 
 def default_data_dir() -> Path:
@@ -101,6 +103,7 @@ class Settings:
     function_update_seconds: float = 0.0
     log_retention_days: int | None = None
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
+    log_lines_per_second: int = DEFAULT_LOG_LINES_PER_SECOND
     queue_durability: str = "kill"
     queue_max_messages: int = 1_000_000
     iam: str = "off"
@@ -365,6 +368,12 @@ OPTIONS: tuple[Option, ...] = (
         "log_storage_mb",
         non_negative_int,
         "size logs.sqlite3 may reach before its oldest events are deleted, 0 for no cap",
+    ),
+    Option(
+        "log_lines_per_second",
+        non_negative_int,
+        "lines of its output each environment may log a second (one second's worth saved "
+        "for bursts); a function writing faster waits on its output, 0 for no bound",
     ),
     _choice(
         "iam",

@@ -46,7 +46,7 @@ from lamina.runtime.runtime_api import (
     runtime_error,
 )
 from lamina.runtime.runtime_api_stream import invalid_mode_reply
-from lamina.runtime.runtime_output import LogSink, RuntimeOutput
+from lamina.runtime.runtime_output import LineRate, LogSink, RuntimeOutput
 from lamina.runtime.sandbox import Sandbox, SandboxError, SandboxHandle, SandboxSpec
 
 log = logging.getLogger("lamina.environment")
@@ -87,8 +87,12 @@ class Environment:
         network: str = "none",
         serve_lamina_api: Callable[[socket.socket], Awaitable[asyncio.AbstractServer]]
         | None = None,
+        log_lines_per_second: int = 0,
     ) -> None:
+        """``log_lines_per_second``: the lines of its output read a second at most, while
+        the runtime's writes wait (0: no bound; ``runtime_output.LineRate``)."""
         self.config = config
+        self._log_lines_per_second = log_lines_per_second
         self.network = network
         self._serve_lamina_api = serve_lamina_api
         self._proxy: asyncio.AbstractServer | None = None
@@ -198,8 +202,14 @@ class Environment:
         lamina_api = handle.listeners.pop("lamina_api", None)
         if lamina_api is not None and self._serve_lamina_api is not None:
             self._proxy = await self._serve_lamina_api(lamina_api)
+        rate = self._log_lines_per_second
         self._output = RuntimeOutput(
-            handle.log_fd, self._log_sink, self.log_group, self.log_stream, self._log_output
+            handle.log_fd,
+            self._log_sink,
+            self.log_group,
+            self.log_stream,
+            self._log_output,
+            LineRate(rate) if rate > 0 else None,
         )
         self._output.watch()
         self._exit_task = asyncio.ensure_future(self._watch_exit(handle))

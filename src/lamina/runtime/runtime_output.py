@@ -1,10 +1,18 @@
 """A runtime's output (its stdout and stderr, one pipe) read into log events.
 
 The event loop reads the pipe when it is readable, at most ``READ_BUDGET_BYTES`` per turn,
-and cuts what it reads into lines of at most one CloudWatch event (``LineSplitter``). When
-the log sink has no room for this stream (the store is behind), reading stops until it has:
-meanwhile the runtime's writes wait on its full pipe (back-pressure), so a function that
-floods its output slows only itself.
+and cuts what it reads into lines of at most one CloudWatch event (``LineSplitter``).
+Reading stops for a while, and the runtime's writes wait on its full pipe (back-pressure),
+so that a function that floods its output slows only itself:
+
+- when the environment has written more lines than its rate allows (``LineRate``: a token
+  bucket, ``--log-lines-per-second`` a second, one second's worth saved), until the
+  bucket has a line again. Each line costs the server's event loop a few microseconds
+  (cut, stored, indexed), which this keeps from one function's flood; and AWS's log
+  delivery, which runs beside the function in its own VM, holds it to some thousands of
+  lines a second too (an init that recursed printing each level was still printing at its
+  timeout on AWS, where a full-speed one fills 128 MB in seconds);
+- when the log sink has no room for this stream (the store is behind), until it has.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ import asyncio
 import fcntl
 import os
 import termios
+import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
@@ -21,6 +30,32 @@ from lamina.domain.log_events import MAX_EVENT_BYTES
 from lamina.runtime.log_lines import READ_BUDGET_BYTES, LineSplitter
 
 READ_BYTES = 65536
+
+
+class LineRate:
+    """A token bucket of log lines: ``per_second`` lines a second, with up to one second's
+    worth saved; the lines read are spent after the read (a read may overdraw: the next
+    waits until the debt is paid)."""
+
+    __slots__ = ("per_second", "_tokens", "_at", "_clock")
+
+    def __init__(self, per_second: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.per_second = per_second
+        self._clock = clock
+        self._tokens = per_second
+        self._at = clock()
+
+    def spend(self, lines: int) -> None:
+        self._tokens -= lines
+
+    def wait_seconds(self) -> float:
+        """How long until a line may be read (0: now)."""
+        now = self._clock()
+        self._tokens = min(self.per_second, self._tokens + (now - self._at) * self.per_second)
+        self._at = now
+        if self._tokens >= 1:
+            return 0.0
+        return (1 - self._tokens) / self.per_second
 
 
 class LogSink(Protocol):
@@ -55,7 +90,9 @@ class RuntimeOutput:
         group: str,
         stream: str,
         on_line: Callable[[str], None],
+        rate: LineRate | None = None,
     ) -> None:
+        """``rate``: the lines a second this output is read at most (None: no bound)."""
         self.fd = fd
         self._sink = sink
         self._group = group
@@ -63,6 +100,7 @@ class RuntimeOutput:
         self._on_line = on_line
         self._partial = LineSplitter()  # output not yet cut into lines
         self._unread = array.array("i", [0])  # FIONREAD's answer, written in place
+        self._rate = rate
         self._closed = False
 
     def watch(self) -> None:
@@ -111,6 +149,13 @@ class RuntimeOutput:
         return read
 
     def _readable(self) -> None:
+        if self._rate is not None:
+            wait = self._rate.wait_seconds()
+            if wait > 0:  # over its rate: stop reading until the bucket has a line again
+                loop = asyncio.get_running_loop()
+                loop.remove_reader(self.fd)
+                loop.call_later(wait, self._resume)
+                return
         if not self._sink.has_room(self._group, self._stream, READ_BUDGET_BYTES + MAX_EVENT_BYTES):
             # Back-pressure: stop reading until the logs waiting are stored.
             asyncio.get_running_loop().remove_reader(self.fd)
@@ -137,5 +182,9 @@ class RuntimeOutput:
             self.watch()
 
     def _lines(self, chunk: bytes) -> None:
+        count = 0
         for line in self._partial.feed(chunk):
             self._on_line(line)
+            count += 1
+        if self._rate is not None:
+            self._rate.spend(count)

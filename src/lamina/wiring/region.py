@@ -391,6 +391,7 @@ class RegionalLambda:
             died,
             network=settings.function_network,
             serve_lamina_api=serve_lamina_api,
+            log_lines_per_second=settings.log_lines_per_second,
         )
 
 

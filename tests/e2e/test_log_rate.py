@@ -1,0 +1,112 @@
+"""A function's output is read at a bounded rate of lines (``--log-lines-per-second``): a
+flood of output waits on its pipe instead of taking the server's event loop, and an init
+that recurses without end while printing each level times out as on AWS (recorded in
+``tests/fixtures/aws-recorded/lambda/test_lambda.snapshot.json``) instead of filling its
+memory in seconds."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from support import LaminaServer, create_python_function
+
+RECORDED = Path(__file__).parent.parent / "fixtures/aws-recorded/lambda/test_lambda.snapshot.json"
+SEGFAULT_CASE = (
+    "tests/aws/services/lambda_/test_lambda.py::TestLambdaErrors::test_lambda_runtime_exit_segfault"
+)
+
+# At import (the init phase): a recursion limit that is never reached before the memory is
+# full, and a line printed at every level.
+RECURSING_INIT = """
+import sys
+sys.setrecursionlimit(1_000_000)
+
+def descend(depth):
+    print(f"In recursion {depth}")
+    descend(depth + 1)
+
+descend(1)
+
+def handler(event, context):
+    return "never reached"
+"""
+
+FLOOD = """
+def handler(event, context):
+    for number in range(event["lines"]):
+        print(f"line {number}")
+    return event["lines"]
+"""
+
+
+def stream_messages(server: LaminaServer, function: str) -> list[str]:
+    logs = server.client("logs")
+    group = f"/aws/lambda/{function}"
+    (stream,) = logs.describe_log_streams(logGroupName=group)["logStreams"]
+    messages: list[str] = []
+    token: str | None = None
+    while True:
+        page = logs.get_log_events(
+            logGroupName=group,
+            logStreamName=stream["logStreamName"],
+            startFromHead=True,
+            **({"nextToken": token} if token else {}),
+        )
+        messages += [event["message"] for event in page["events"]]
+        if not page["events"] or page["nextForwardToken"] == token:
+            return messages
+        token = page["nextForwardToken"]
+
+
+def test_unbounded_recursion_in_init_times_out_as_on_aws(lam: Any, server: LaminaServer) -> None:
+    recorded = json.loads(RECORDED.read_text())[SEGFAULT_CASE]["recorded-content"]
+    expected = recorded["invocation_error"]
+    name = create_python_function(
+        lam, RECURSING_INIT, runtime="python3.12", MemorySize=128, Timeout=30
+    )
+    started = time.monotonic()
+    response = lam.invoke(FunctionName=name)
+    elapsed = time.monotonic() - started
+    body = json.loads(response["Payload"].read())
+    body["errorMessage"] = re.sub(r"[0-9a-f-]{36}", "<uuid>", body["errorMessage"])
+    assert response["FunctionError"] == expected["FunctionError"]
+    assert (response["StatusCode"], body) == (expected["StatusCode"], expected["Payload"])
+    # The invocation's timeout, after the init's own 10 s (docs/invocation.md).
+    assert 30 <= elapsed < 45
+    printed = [m for m in stream_messages(server, name) if m.startswith("In recursion ")]
+    # The lines were read at the default rate (10,000 a second, one second's worth saved):
+    # far fewer than the ~900,000 levels that fill 128 MB, and none lost.
+    assert 200_000 <= len(printed) <= 10_000 * (elapsed + 2)
+    assert printed[-1] == f"In recursion {len(printed)}\n"
+
+
+LINES = 30_000
+
+
+def flood(server: LaminaServer) -> float:
+    """Seconds an invocation printing ``LINES`` lines took; checks that none was lost."""
+    lam = server.client()
+    name = create_python_function(lam, FLOOD, MemorySize=1769)
+    started = time.monotonic()
+    response = lam.invoke(FunctionName=name, Payload=json.dumps({"lines": LINES}))
+    elapsed = time.monotonic() - started
+    assert json.loads(response["Payload"].read()) == LINES
+    lines = [m for m in stream_messages(server, name) if m.startswith("line ")]
+    assert lines == [f"line {n}\n" for n in range(LINES)]
+    return elapsed
+
+
+def test_a_flood_of_output_waits_for_its_rate(own_server: Callable[..., LaminaServer]) -> None:
+    # 5,000 lines saved, then 5,000 a second; the invocation ends once the rest fits in
+    # its pipe (64 KB, ~5,800 of these lines): after about (30,000 - 5,800 - 5,000) / 5,000
+    # = 3.8 s.
+    assert flood(own_server("--log-lines-per-second", "5000")) >= 2.5
+
+
+def test_no_bound_when_zero(own_server: Callable[..., LaminaServer]) -> None:
+    assert flood(own_server("--log-lines-per-second", "0")) < 2.5  # about 0.1 s
