@@ -343,9 +343,18 @@ class Environment:
         if self._handle is not None:
             self._handle.thaw()
         if running.cold:
-            running.timer = loop.call_later(
-                INIT_LIMIT_SECONDS + self.config.timeout, self._on_timeout, running
-            )
+            since_spawn = time.perf_counter() - self._spawned_at
+            if invocation.suppressed_init:
+                # The init runs inside the invocation: its duration and timeout count from
+                # the environment's start.
+                running.started = self._spawned_at
+                running.timer = loop.call_later(
+                    max(0.0, self.config.timeout - since_spawn), self._on_timeout, running
+                )
+            else:
+                running.timer = loop.call_later(
+                    max(0.0, INIT_LIMIT_SECONDS - since_spawn), self._on_init_limit, running
+                )
         deliver = self._next_deliver
         if deliver is not None:
             # The runtime waits in /next: its event goes out now, from this task.
@@ -403,21 +412,26 @@ class Environment:
         loop = self._running_loop()
         invocation = running.invocation
         running.delivered = True
-        running.started = time.perf_counter()
+        now = time.perf_counter()
+        timeout: float = self.config.timeout
+        if invocation.suppressed_init:
+            timeout -= now - running.started  # what the init inside it left
+        else:
+            running.started = now
         if running.timer is not None:
             running.timer.cancel()
         # Under the boost CPU policy the one timer first ends the boost window.
         window = self._handle.cpu_boost() if self._handle is not None else None
-        if window is not None and window < self.config.timeout:
+        if window is not None and window < timeout:
             running.timer = loop.call_later(window, self._on_boost_over, running)
         else:
-            running.timer = loop.call_later(self.config.timeout, self._on_timeout, running)
+            running.timer = loop.call_later(max(0.0, timeout), self._on_timeout, running)
         if self._orphan_lines:
             if running.lines is not None:
                 running.lines.extend(self._orphan_lines)
             self._orphan_lines.clear()
         self._log(f"START RequestId: {invocation.request_id} Version: {self.config.version}")
-        deadline_ms = int(time.time() * 1000) + self.config.timeout * 1000
+        deadline_ms = int((time.time() + timeout) * 1000)
         return NextEvent(
             request_id=invocation.request_id,
             payload=invocation.payload,
@@ -558,6 +572,25 @@ class Environment:
         loop = asyncio.get_running_loop()
         running.timer = loop.call_later(max(0.0, remaining), self._on_timeout, running)
 
+    def _on_init_limit(self, running: _Running) -> None:
+        """A cold start's init outlived ``INIT_LIMIT_SECONDS`` (on AWS: the init phase's 10 s):
+        the environment is reset and the invocation retried on a new one, whose init runs
+        inside the invocation (``Invocation.suppressed_init``)."""
+        if running.future.done() or running.delivered:
+            return
+        duration = (time.perf_counter() - self._spawned_at) * 1000
+        if duration < INIT_LIMIT_SECONDS * 1000:  # the loop's timers may fire a bit early
+            early = INIT_LIMIT_SECONDS - duration / 1000
+            running.timer = self._running_loop().call_later(early, self._on_init_limit, running)
+            return
+        self._kill()
+        self._drain_logs(final=True)
+        self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
+        running.invocation.suppressed_init = True
+        self._running = None
+        running.future.set_exception(EnvironmentGone("init timed out"))
+        self._die()
+
     def _on_timeout(self, running: _Running) -> None:
         if running.future.done():
             return
@@ -565,6 +598,14 @@ class Environment:
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
         self._kill()
         self._drain_logs(final=True)
+        if not running.delivered and running.invocation.suppressed_init:
+            # The init inside the invocation used up its timeout (AWS's lines, in order).
+            duration = (time.perf_counter() - self._spawned_at) * 1000
+            self._log(
+                f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: invoke\tStatus: timeout"
+            )
+            self._log(f"START RequestId: {request_id} Version: {self.config.version}")
+            running.delivered = True  # for its END and REPORT
         self._log(f"{iso_now()} {request_id} {message}")
         body = platform_error(request_id, "Sandbox.Timedout", message)
         self._finish(running, body, "Unhandled", "Sandbox.Timedout", "timeout")
@@ -587,7 +628,12 @@ class Environment:
         now = time.perf_counter()
         duration_ms = (now - running.started) * 1000 if running.delivered else 0.0
         request_id = running.invocation.request_id
-        init_ms = self._init_duration_ms if running.cold else None
+        # A suppressed init is part of the invocation's Duration, not an Init Duration.
+        init_ms = (
+            self._init_duration_ms
+            if running.cold and not running.invocation.suppressed_init
+            else None
+        )
         memory = self._max_memory_mb(duration_ms, now)
         if running.delivered:
             report = report_line(

@@ -30,7 +30,8 @@ _SIGNAL_NAMES = {
 
 
 class EnvironmentGone(Exception):
-    """A warm environment ended before the invocation was handed to it: run it elsewhere."""
+    """An environment ended before the invocation was handed to it (a warm one that had
+    crashed, or a cold start whose init outlived ``INIT_LIMIT_SECONDS``): run it elsewhere."""
 
 
 class State(enum.Enum):
@@ -54,6 +55,9 @@ class Invocation:
     # The caller wants the log's last lines (``Outcome.log_text``: LogType Tail); else
     # ``log_text`` is empty.
     log_tail: bool = False
+    # A cold start's init outlived its 10 s: as AWS does, the invocation is retried on a
+    # new environment whose init runs inside it, within its timeout (a suppressed init).
+    suppressed_init: bool = False
 
 
 @dataclass

@@ -202,8 +202,9 @@ class InvokeService:
                 return await self._run_once(config, invocation, priority=priority, wait=wait)
             except EnvironmentGone:
                 # The warm environment exited just before it got the event (its runtime had
-                # crashed after the previous invocation): the invocation never ran; run it on
-                # a fresh environment.
+                # crashed after the previous invocation), or a cold start's init outlived its
+                # 10 s (the retry's init then runs inside the invocation, as on AWS): the
+                # invocation never ran; run it on a fresh environment.
                 return await self._run_once(config, invocation, priority=priority, wait=wait)
         finally:
             self.limiter.release(lease)
