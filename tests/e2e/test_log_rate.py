@@ -104,7 +104,7 @@ LINES = 30_000
 def flood(server: LaminaServer) -> float:
     """Seconds an invocation printing ``LINES`` lines took; checks that none was lost."""
     lam = server.client()
-    name = create_python_function(lam, FLOOD, MemorySize=1769)
+    name = create_python_function(lam, FLOOD, MemorySize=1769, Timeout=30)
     started = time.monotonic()
     response = lam.invoke(FunctionName=name, Payload=json.dumps({"lines": LINES}))
     elapsed = time.monotonic() - started
