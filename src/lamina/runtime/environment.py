@@ -51,7 +51,8 @@ from lamina.runtime.sandbox import Sandbox, SandboxError, SandboxHandle, Sandbox
 
 log = logging.getLogger("lamina.environment")
 
-# On-demand init may take this long before the invocation's own timeout starts counting.
+# An on-demand init's own time (AWS's init phase); past it the environment is reset and the
+# invocation runs the init again inside its own timeout (``Invocation.suppressed_init``).
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
 # The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, a system call per
@@ -99,6 +100,8 @@ class Environment:
         self.id = uuid.uuid4().hex
         today = datetime.now(timezone.utc).strftime("%Y/%m/%d")
         self.log_stream = f"{today}/[{config.version}]{self.id}"
+        # Continuing an environment reset after its init outlived its limit (``continues``).
+        self._continued = False
         self.log_group = config.effective_log_group
         self.state = State.STARTING
         self.retired = False
@@ -142,6 +145,12 @@ class Environment:
 
     # --- lifecycle ------------------------------------------------------------------------
 
+    def continues(self, log_stream: str) -> None:
+        """Before ``start``: this environment continues one whose init outlived its limit,
+        as AWS's reset environment does: the same log stream, no second INIT_START."""
+        self.log_stream = log_stream
+        self._continued = True
+
     async def start(self) -> None:
         address = self._sandbox.runtime_api_address(self.network)
         if address is None:
@@ -156,7 +165,7 @@ class Environment:
             self._launch_failure = failure
             return
         self._spawned_at = time.perf_counter()
-        if self.config.runtime:
+        if self.config.runtime and not self._continued:
             # In the log stream only: no invocation's tail (LogType=Tail) shows it.
             line = init_start_line(self.config.region, self.config.runtime)
             self._log_sink.append(
@@ -588,7 +597,7 @@ class Environment:
         self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
         running.invocation.suppressed_init = True
         self._running = None
-        running.future.set_exception(EnvironmentGone("init timed out"))
+        running.future.set_exception(EnvironmentGone("init timed out", self.log_stream))
         self._die()
 
     def _on_timeout(self, running: _Running) -> None:

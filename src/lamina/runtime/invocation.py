@@ -31,7 +31,13 @@ _SIGNAL_NAMES = {
 
 class EnvironmentGone(Exception):
     """An environment ended before the invocation was handed to it (a warm one that had
-    crashed, or a cold start whose init outlived ``INIT_LIMIT_SECONDS``): run it elsewhere."""
+    crashed, or a cold start whose init outlived ``INIT_LIMIT_SECONDS``): run it elsewhere.
+    ``log_stream``: the stream the new environment continues (the init's reset: on AWS the
+    same environment runs the init again), else None."""
+
+    def __init__(self, reason: str, log_stream: str | None = None) -> None:
+        super().__init__(reason)
+        self.log_stream = log_stream
 
 
 class State(enum.Enum):

@@ -81,11 +81,16 @@ class EnvironmentPool:
         return set(self._all)
 
     async def acquire(
-        self, config: FunctionConfig, priority: int = INTERACTIVE, wait: float | None = None
+        self,
+        config: FunctionConfig,
+        priority: int = INTERACTIVE,
+        wait: float | None = None,
+        continues: str | None = None,
     ) -> Environment:
         """A warm environment of this function version, or a new one once the host has room
         for it. Without room, wait up to ``wait`` seconds (None: as long as it takes), then
-        ``TooManyRequestsException`` (``ConcurrentInvocationLimitExceeded``)."""
+        ``TooManyRequestsException`` (``ConcurrentInvocationLimitExceeded``). ``continues``:
+        the log stream a new one continues (``Environment.continues``)."""
         if self.closed:
             raise ResourceNotReadyException(
                 "Lamina is shutting down: no new execution environments are started."
@@ -103,6 +108,8 @@ class EnvironmentPool:
                 return got  # a warm environment another invocation released
             room = got
         env = self._factory(config)
+        if continues is not None:
+            env.continues(continues)
         self._all.add(env)
         self._rooms[env] = room
         env.on_init_end = partial(self.admission.init_ended, room)

@@ -200,12 +200,14 @@ class InvokeService:
         try:
             try:
                 return await self._run_once(config, invocation, priority=priority, wait=wait)
-            except EnvironmentGone:
+            except EnvironmentGone as gone:
                 # The warm environment exited just before it got the event (its runtime had
                 # crashed after the previous invocation), or a cold start's init outlived its
-                # 10 s (the retry's init then runs inside the invocation, as on AWS): the
-                # invocation never ran; run it on a fresh environment.
-                return await self._run_once(config, invocation, priority=priority, wait=wait)
+                # 10 s (the retry's init then runs inside the invocation, in the same log
+                # stream, as on AWS): the invocation never ran; run it on a fresh environment.
+                return await self._run_once(
+                    config, invocation, priority=priority, wait=wait, continues=gone.log_stream
+                )
         finally:
             self.limiter.release(lease)
             self._signals.capacity_freed.emit()
@@ -218,13 +220,14 @@ class InvokeService:
         *,
         priority: int = INTERACTIVE,
         wait: float | None = None,
+        continues: str | None = None,
     ) -> Outcome:
         """On ``env`` (a provisioned environment, given back by the caller) or on one of the
-        pool's."""
+        pool's (a new one continuing the log stream ``continues``, if it is new)."""
         if env is not None:
             outcome = await env.invoke(invocation)
         else:
-            env = await self.pool.acquire(config, priority, wait)
+            env = await self.pool.acquire(config, priority, wait, continues)
             try:
                 outcome = await env.invoke(invocation)
             finally:
