@@ -73,6 +73,8 @@ class _Running:
     delivered: bool = False
     timer: asyncio.TimerHandle | None = None
     cold: bool = False
+    # A cold start retried after its first init outlived its limit: its init runs inside it.
+    init_inside: bool = False
     # The runtime's streamed response, once it started one.
     stream: ResponseStream | None = None
 
@@ -356,6 +358,7 @@ class Environment:
             if invocation.suppressed_init:
                 # The init runs inside the invocation: its duration and timeout count from
                 # the environment's start.
+                running.init_inside = True
                 running.started = self._spawned_at
                 running.timer = loop.call_later(
                     max(0.0, self.config.timeout - since_spawn), self._on_timeout, running
@@ -423,7 +426,7 @@ class Environment:
         running.delivered = True
         now = time.perf_counter()
         timeout: float = self.config.timeout
-        if invocation.suppressed_init:
+        if running.init_inside:
             timeout -= now - running.started  # what the init inside it left
         else:
             running.started = now
@@ -607,7 +610,7 @@ class Environment:
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
         self._kill()
         self._drain_logs(final=True)
-        if not running.delivered and running.invocation.suppressed_init:
+        if not running.delivered and running.init_inside:
             # The init inside the invocation used up its timeout (AWS's lines, in order).
             duration = (time.perf_counter() - self._spawned_at) * 1000
             self._log(
@@ -638,11 +641,7 @@ class Environment:
         duration_ms = (now - running.started) * 1000 if running.delivered else 0.0
         request_id = running.invocation.request_id
         # A suppressed init is part of the invocation's Duration, not an Init Duration.
-        init_ms = (
-            self._init_duration_ms
-            if running.cold and not running.invocation.suppressed_init
-            else None
-        )
+        init_ms = self._init_duration_ms if running.cold and not running.init_inside else None
         memory = self._max_memory_mb(duration_ms, now)
         if running.delivered:
             report = report_line(
