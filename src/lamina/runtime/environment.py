@@ -115,6 +115,9 @@ class Environment:
         self._api = RuntimeApiServer(self)
         self._handle: SandboxHandle | None = None
         self._spawned_at = 0.0
+        # When the sandbox had started the runtime: the init limit counts from there, not
+        # from waits of Lamina's own before it (a Java runtime's first build).
+        self._launched_at = 0.0
         self._init_duration_ms: float | None = None
         self._init_error: tuple[bytes, str | None] | None = None
         self._launch_failure: LaunchFailure | None = None
@@ -193,6 +196,7 @@ class Environment:
             self._launch_failure = LaunchFailure("Sandbox.Failure", str(exc))
             return
         self._handle = handle
+        self._launched_at = time.perf_counter()
         if self.state is State.DEAD:
             # Stopped (server shutdown, function deleted) while it was being set up.
             self._launch_failure = LaunchFailure(
@@ -354,18 +358,18 @@ class Environment:
         if self._handle is not None:
             self._handle.thaw()
         if running.cold:
-            since_spawn = time.perf_counter() - self._spawned_at
+            since_launch = time.perf_counter() - self._launched_at
             if invocation.suppressed_init:
                 # The init runs inside the invocation: its duration and timeout count from
-                # the environment's start.
+                # the runtime's start.
                 running.init_inside = True
-                running.started = self._spawned_at
+                running.started = self._launched_at
                 running.timer = loop.call_later(
-                    max(0.0, self.config.timeout - since_spawn), self._on_timeout, running
+                    max(0.0, self.config.timeout - since_launch), self._on_timeout, running
                 )
             else:
                 running.timer = loop.call_later(
-                    max(0.0, INIT_LIMIT_SECONDS - since_spawn), self._on_init_limit, running
+                    max(0.0, INIT_LIMIT_SECONDS - since_launch), self._on_init_limit, running
                 )
         deliver = self._next_deliver
         if deliver is not None:
@@ -590,7 +594,7 @@ class Environment:
         inside the invocation (``Invocation.suppressed_init``)."""
         if running.future.done() or running.delivered:
             return
-        duration = (time.perf_counter() - self._spawned_at) * 1000
+        duration = (time.perf_counter() - self._launched_at) * 1000
         if duration < INIT_LIMIT_SECONDS * 1000:  # the loop's timers may fire a bit early
             early = INIT_LIMIT_SECONDS - duration / 1000
             running.timer = self._running_loop().call_later(early, self._on_init_limit, running)
@@ -612,7 +616,7 @@ class Environment:
         self._drain_logs(final=True)
         if not running.delivered and running.init_inside:
             # The init inside the invocation used up its timeout (AWS's lines, in order).
-            duration = (time.perf_counter() - self._spawned_at) * 1000
+            duration = (time.perf_counter() - self._launched_at) * 1000
             self._log(
                 f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: invoke\tStatus: timeout"
             )
