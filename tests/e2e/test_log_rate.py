@@ -94,8 +94,9 @@ def test_unbounded_recursion_in_init_times_out_as_on_aws(lam: Any, server: Lamin
         # fewer than the ~900,000 levels that fill 128 MB, and none lost.
         assert levels == [f"In recursion {n}\n" for n in range(1, len(levels) + 1)]
         printed += len(levels)
-    # Each environment's saved second and what its pipe held at the end (~3,300 lines) on top.
-    assert 250_000 <= printed <= 10_000 * (elapsed + 2) + 10_000
+    # On top of the rate: each environment's saved second, what its pipe held at the end
+    # (~3,300 lines) and its last read's overdraft (up to 64 KB, ~3,300 lines).
+    assert 250_000 <= printed <= 10_000 * (elapsed + 2) + 20_000
 
 
 LINES = 30_000

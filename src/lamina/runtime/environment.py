@@ -137,6 +137,9 @@ class Environment:
         self._exit_task: asyncio.Task[None] | None = None
         # Which Runtime API limit the runtime broke, if it did (it loses the environment).
         self._api_abuse: str | None = None
+        # The cold start whose init outlived its limit, and how long it ran (ms): retried
+        # once the runtime is gone (``_on_init_limit``).
+        self._init_reset: tuple[_Running, float] | None = None
         # Called once when init ends, however it ends (host admission: a cold start's slot).
         self.on_init_end: Callable[[], None] | None = None
         # Frozen once idle a moment, as on AWS (``runtime.idle_freeze``).
@@ -309,6 +312,12 @@ class Environment:
         if self._output is not None:
             self._output.drain(final=True)
             self._output.close()
+        if self._init_reset is not None:
+            reset, duration = self._init_reset
+            self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
+            if not reset.future.done():  # (its caller may have gone)
+                reset.invocation.suppressed_init = True
+                reset.future.set_exception(EnvironmentGone("init timed out", self.log_stream))
         running = self._running
         if running is not None and not running.future.done():
             if not running.delivered and not running.cold and self._init_error is None:
@@ -599,13 +608,11 @@ class Environment:
             early = INIT_LIMIT_SECONDS - duration / 1000
             running.timer = self._running_loop().call_later(early, self._on_init_limit, running)
             return
-        self._kill()
-        self._drain_logs(final=True)
-        self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
-        running.invocation.suppressed_init = True
+        # Reported and retried once the runtime is gone (``_watch_exit``): its last output
+        # goes to the log before the INIT_REPORT line. No event reaches it meanwhile.
         self._running = None
-        running.future.set_exception(EnvironmentGone("init timed out", self.log_stream))
-        self._die()
+        self._init_reset = (running, duration)
+        self._kill()
 
     def _on_timeout(self, running: _Running) -> None:
         if running.future.done():
