@@ -125,3 +125,28 @@ def test_a_flood_of_output_waits_for_its_rate(own_server: Callable[..., LaminaSe
 
 def test_no_bound_when_zero(own_server: Callable[..., LaminaServer]) -> None:
     assert flood(own_server("--log-lines-per-second", "0")) < 2.5  # about 0.1 s
+
+
+PRINT_FOREVER = """
+def handler(event, context):
+    number = 0
+    while True:
+        print(f"tick {number}")
+        number += 1
+"""
+
+
+def test_output_until_a_timeout_is_logged_before_the_timeout_lines(
+    lam: Any, server: LaminaServer
+) -> None:
+    # The runtime prints until it is killed (waiting on its full pipe, over the rate): its
+    # last lines, written as the kill lands, still come before the timeout's, as on AWS.
+    name = create_python_function(lam, PRINT_FOREVER, MemorySize=1769, Timeout=1)
+    for _ in range(3):
+        response = lam.invoke(FunctionName=name)
+        assert json.loads(response["Payload"].read())["errorType"] == "Sandbox.Timedout"
+    for stream in streams(server, name):
+        ticks = [n for n, m in enumerate(stream) if m.startswith("tick ")]
+        (timed_out,) = [n for n, m in enumerate(stream) if "Task timed out after" in m]
+        assert ticks and ticks[-1] < timed_out
+        assert [m.split(" ", 1)[0] for m in stream[timed_out + 1 :]] == ["END", "REPORT"]

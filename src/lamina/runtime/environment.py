@@ -55,6 +55,8 @@ log = logging.getLogger("lamina.environment")
 # invocation runs the init again inside its own timeout (``Invocation.suppressed_init``).
 INIT_LIMIT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 0.5
+# How long a timed-out invocation waits for its killed runtime to be gone (its last output).
+KILL_WAIT_SECONDS = 1.0
 # The REPORT line's "Max Memory Used" is the cgroup's peak (a file read, a system call per
 # invocation). After an invocation shorter than PEAK_REREAD_MS, the peak read less than
 # PEAK_CACHE_SECONDS ago stands: so short an invocation can grow its environment by a few
@@ -140,6 +142,8 @@ class Environment:
         # The cold start whose init outlived its limit, and how long it ran (ms): retried
         # once the runtime is gone (``_on_init_limit``).
         self._init_reset: tuple[_Running, float] | None = None
+        # The invocation that timed out, ended once the runtime is gone (``_on_timeout``).
+        self._timing_out: _Running | None = None
         # Called once when init ends, however it ends (host admission: a cold start's slot).
         self.on_init_end: Callable[[], None] | None = None
         # Frozen once idle a moment, as on AWS (``runtime.idle_freeze``).
@@ -312,6 +316,8 @@ class Environment:
         if self._output is not None:
             self._output.drain(final=True)
             self._output.close()
+        if self._timing_out is not None:
+            self._timed_out()
         if self._init_reset is not None:
             reset, duration = self._init_reset
             self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
@@ -474,6 +480,7 @@ class Environment:
             or not running.delivered
             or running.future.done()
             or running.invocation.request_id != request_id
+            or running is self._timing_out  # too late: it timed out
         ):
             return None
         return running
@@ -615,11 +622,22 @@ class Environment:
         self._kill()
 
     def _on_timeout(self, running: _Running) -> None:
-        if running.future.done():
+        """The invocation's time is up: the runtime is killed, and the invocation ends once
+        it is gone (``_watch_exit``), so that what it wrote until then is logged before the
+        timeout's lines; one that is not gone within ``KILL_WAIT_SECONDS`` (stuck in the
+        kernel) is not waited for."""
+        if running.future.done() or self._timing_out is not None:
+            return
+        self._timing_out = running
+        self._kill()
+        running.timer = self._running_loop().call_later(KILL_WAIT_SECONDS, self._timed_out)
+
+    def _timed_out(self) -> None:
+        running, self._timing_out = self._timing_out, None
+        if running is None or running.future.done():
             return
         request_id = running.invocation.request_id
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
-        self._kill()
         self._drain_logs(final=True)
         if not running.delivered and running.init_inside:
             # The init inside the invocation used up its timeout (AWS's lines, in order).
