@@ -1,8 +1,8 @@
 """The ``boost`` CPU policy: its two modes' arithmetic, one cgroup write per switch (v1 and
 v2, against the kernel's rules), a group that switches only when it must, a handle whose
 failed writes never fail an invocation, and the environment's one timer that ends the
-boost window and then keeps the timeout exact; as root on a cgroup v1 host, the real
-kernel taking every switch."""
+boost window and then keeps the timeout exact (also when the init ran inside the
+invocation); as root on a cgroup v1 host, the real kernel taking every switch."""
 
 from __future__ import annotations
 
