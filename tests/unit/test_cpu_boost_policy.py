@@ -391,7 +391,7 @@ def test_an_init_inside_the_invocation_takes_its_time_from_the_timeout() -> None
     async def scenario() -> None:
         loop = asyncio.get_running_loop()
         invocation = Invocation("r", b"{}", "arn", suppressed_init=True)
-        running = _Running(invocation, loop.create_future(), cold=True, init_inside=True)
+        running = _Running(invocation, loop.create_future(), cold=True)  # its init inside it
         running.started = time.perf_counter() - 2.0  # the environment started 2 s ago
         left, deadline = _deliver_clock(running, 5.0)
         assert left == pytest.approx(3.0, abs=0.01)

@@ -29,6 +29,7 @@ from lamina.runtime.invocation import (
     Outcome,
     State,
     exit_message,
+    init_report_line,
     iso_now,
     platform_error,
     report_line,
@@ -75,10 +76,14 @@ class _Running:
     delivered: bool = False
     timer: asyncio.TimerHandle | None = None
     cold: bool = False
-    # A cold start retried after its first init outlived its limit: its init runs inside it.
-    init_inside: bool = False
     # The runtime's streamed response, once it started one.
     stream: ResponseStream | None = None
+
+    @property
+    def init_inside(self) -> bool:
+        """A cold start retried after its first init outlived its limit: its init runs
+        inside it (``Invocation.suppressed_init``)."""
+        return self.cold and self.invocation.suppressed_init
 
 
 class Environment:
@@ -139,11 +144,10 @@ class Environment:
         self._exit_task: asyncio.Task[None] | None = None
         # Which Runtime API limit the runtime broke, if it did (it loses the environment).
         self._api_abuse: str | None = None
-        # The cold start whose init outlived its limit, and how long it ran (ms): retried
-        # once the runtime is gone (``_on_init_limit``).
-        self._init_reset: tuple[_Running, float] | None = None
-        # The invocation that timed out, ended once the runtime is gone (``_on_timeout``).
-        self._timing_out: _Running | None = None
+        # What ends an invocation whose runtime was killed, run once the runtime is gone
+        # (``_end_when_gone``), and the invocation it ends.
+        self._ending: Callable[[], None] | None = None
+        self._ending_for: _Running | None = None
         # Called once when init ends, however it ends (host admission: a cold start's slot).
         self.on_init_end: Callable[[], None] | None = None
         # Frozen once idle a moment, as on AWS (``runtime.idle_freeze``).
@@ -316,14 +320,7 @@ class Environment:
         if self._output is not None:
             self._output.drain(final=True)
             self._output.close()
-        if self._timing_out is not None:
-            self._timed_out()
-        if self._init_reset is not None:
-            reset, duration = self._init_reset
-            self._log(f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: timeout")
-            if not reset.future.done():  # (its caller may have gone)
-                reset.invocation.suppressed_init = True
-                reset.future.set_exception(EnvironmentGone("init timed out", self.log_stream))
+        self._run_ending()
         running = self._running
         if running is not None and not running.future.done():
             if not running.delivered and not running.cold and self._init_error is None:
@@ -377,7 +374,6 @@ class Environment:
             if invocation.suppressed_init:
                 # The init runs inside the invocation: its duration and timeout count from
                 # the runtime's start.
-                running.init_inside = True
                 running.started = self._launched_at
                 running.timer = loop.call_later(
                     max(0.0, self.config.timeout - since_launch), self._on_timeout, running
@@ -480,7 +476,7 @@ class Environment:
             or not running.delivered
             or running.future.done()
             or running.invocation.request_id != request_id
-            or running is self._timing_out  # too late: it timed out
+            or running is self._ending_for  # too late: it is being ended
         ):
             return None
         return running
@@ -525,10 +521,7 @@ class Environment:
         self._init_error = (body, error_type)
         self._settle_init(False)
         duration = (time.perf_counter() - self._spawned_at) * 1000
-        self._log(
-            f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: init\tStatus: error\t"
-            f"Error Type: {error_type or 'Runtime.Unknown'}"
-        )
+        self._log(init_report_line(duration, "init", "error", error_type or "Runtime.Unknown"))
         running = self._running
         if running is not None and not running.future.done():
             self._finish(running, body, "Unhandled", error_type or "Runtime.Unknown", "error")
@@ -615,42 +608,56 @@ class Environment:
             early = INIT_LIMIT_SECONDS - duration / 1000
             running.timer = self._running_loop().call_later(early, self._on_init_limit, running)
             return
-        # Reported and retried once the runtime is gone (``_watch_exit``): its last output
-        # goes to the log before the INIT_REPORT line. No event reaches it meanwhile.
+        # No event reaches the runtime meanwhile: the invocation is no longer its.
         self._running = None
-        self._init_reset = (running, duration)
-        self._kill()
+        self._end_when_gone(running, lambda: self._reset_init(running, duration))
+
+    def _reset_init(self, running: _Running, duration: float) -> None:
+        self._log(init_report_line(duration, "init", "timeout"))
+        if not running.future.done():  # (its caller may have gone)
+            running.invocation.suppressed_init = True
+            running.future.set_exception(EnvironmentGone("init timed out", self.log_stream))
+        self._die()
 
     def _on_timeout(self, running: _Running) -> None:
-        """The invocation's time is up: the runtime is killed, and the invocation ends once
-        it is gone (``_watch_exit``), so that what it wrote until then is logged before the
-        timeout's lines; one that is not gone within ``KILL_WAIT_SECONDS`` (stuck in the
-        kernel) is not waited for."""
-        if running.future.done() or self._timing_out is not None:
+        if running.future.done() or self._ending is not None:
             return
-        self._timing_out = running
-        self._kill()
-        running.timer = self._running_loop().call_later(KILL_WAIT_SECONDS, self._timed_out)
+        self._end_when_gone(running, lambda: self._timed_out(running))
 
-    def _timed_out(self) -> None:
-        running, self._timing_out = self._timing_out, None
-        if running is None or running.future.done():
+    def _timed_out(self, running: _Running) -> None:
+        if running.future.done():
             return
         request_id = running.invocation.request_id
         message = f"Task timed out after {self.config.timeout:.2f} seconds"
-        self._drain_logs(final=True)
         if not running.delivered and running.init_inside:
             # The init inside the invocation used up its timeout (AWS's lines, in order).
             duration = (time.perf_counter() - self._launched_at) * 1000
-            self._log(
-                f"INIT_REPORT Init Duration: {duration:.2f} ms\tPhase: invoke\tStatus: timeout"
-            )
+            self._log(init_report_line(duration, "invoke", "timeout"))
             self._log(f"START RequestId: {request_id} Version: {self.config.version}")
             running.delivered = True  # for its END and REPORT
         self._log(f"{iso_now()} {request_id} {message}")
         body = platform_error(request_id, "Sandbox.Timedout", message)
         self._finish(running, body, "Unhandled", "Sandbox.Timedout", "timeout")
         self._die()
+
+    def _end_when_gone(self, running: _Running, ending: Callable[[], None]) -> None:
+        """Kill the runtime and end ``running`` with ``ending`` once the runtime is gone
+        (``_watch_exit``), so that what it wrote until then is logged before the lines that
+        end it; a runtime not gone within ``KILL_WAIT_SECONDS`` (stuck in the kernel) is
+        not waited for."""
+        self._ending, self._ending_for = ending, running
+        self._kill()
+        running.timer = self._running_loop().call_later(KILL_WAIT_SECONDS, self._run_ending)
+
+    def _run_ending(self) -> None:
+        ending, running = self._ending, self._ending_for
+        if ending is None or running is None:
+            return
+        self._ending = self._ending_for = None
+        if running.timer is not None:
+            running.timer.cancel()
+        self._drain_logs(final=True)
+        ending()
 
     def _finish(
         self,

@@ -100,6 +100,15 @@ def iso_now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
+def init_report_line(
+    duration_ms: float, phase: str, status: str, error_type: str | None = None
+) -> str:
+    """The ``INIT_REPORT`` line of an init that did not end well (``phase``: init, or invoke
+    for an init run inside the invocation; ``status``: timeout or error)."""
+    line = f"INIT_REPORT Init Duration: {duration_ms:.2f} ms\tPhase: {phase}\tStatus: {status}"
+    return line if error_type is None else f"{line}\tError Type: {error_type}"
+
+
 def report_line(
     request_id: str,
     duration_ms: float,
