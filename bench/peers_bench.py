@@ -276,14 +276,19 @@ def start_sls(ctx: Context, rep: int) -> tuple[Proc, Target]:
     return sls_proc(ctx, rep, "lambda"), invoke_target(SLS_FUNCTION)
 
 
-def lamina_with_function(ctx: Context, rep: int, memory: int) -> tuple[Proc, Any]:
+def lamina_with_function(
+    ctx: Context, rep: int, memory: int, env: dict[str, str] | None = None, tag: str = ""
+) -> tuple[Proc, Any]:
     """``lamina server`` on a fresh data directory with the echo function ``FUNCTION`` of
-    ``memory`` MB, Active; returns the server and a boto3 Lambda client for it."""
+    ``memory`` MB, Active; returns the server and a boto3 Lambda client for it. ``env``: the
+    server's extra environment (``PYTHONPATH`` to run another checkout's package); ``tag``
+    tells its files apart from another server's of the same repeat."""
     port = ib.free_port()
-    data = ctx.tmp / f"lamina{memory}.{rep}"
+    name = f"lamina{memory}{tag}"
+    data = ctx.tmp / f"{name}.{rep}"
     argv = [*ib.lamina_command(), "server", "--host", HOST, "--port", str(port)]
     argv += ["--data-dir", str(data)]
-    proc = Proc(f"lamina{memory}", argv, port, ctx.tmp / f"lamina{memory}.{rep}.log")
+    proc = Proc(name, argv, port, ctx.tmp / f"{name}.{rep}.log", env=env)
     proc.start()
     lam = ib.lambda_client(port)
     lam.create_function(
@@ -609,6 +614,11 @@ def run_repeats(
     return results if completed else None
 
 
+def repeat_ratios(ours: list[Sample], peer: list[Sample]) -> list[float]:
+    """Our invokes/s over the peer's, each repeat's pair (measured back to back)."""
+    return [a.rps / b.rps for a, b in zip(ours, peer, strict=False) if b.rps]
+
+
 def run(args: argparse.Namespace) -> int:
     keys = available_keys(KEYS, args.peers_dir)
     if keys is None:
@@ -634,6 +644,14 @@ def run(args: argparse.Namespace) -> int:
         rps = ", ".join(f"{s.rps:,.0f}" for s in samples)
         p99 = ", ".join(f"{s.warm_p99_ms:.2f}" for s in samples)
         print(f"per repeat, {TITLES[key]}: invokes/s [{rps}], warm p99 ms [{p99}]")
+    ratios = repeat_ratios(results.get("lamina128", []), results.get("sls", []))
+    if ratios:
+        listed = ", ".join(f"{r:.2f}" for r in ratios)
+        print(
+            f"Lamina 128 MB / serverless-offline invokes/s, repeat by repeat (each pair minutes"
+            f" apart, so the host's drift between repeats cancels): [{listed}],"
+            f" median {statistics.median(ratios):.2f}x"
+        )
     procs = {TITLES[k]: median_of(v, "processes") for k, v in results.items()}
     print(f"processes in the tree at load (median): {procs}")
     return 0

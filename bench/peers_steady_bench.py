@@ -1,0 +1,150 @@
+#!/usr/bin/env python3
+"""Steady-state invokes/s: Lamina and serverless-offline 13 both running, measured in short
+alternating ``wrk -c16`` windows (issue 11's throughput target, drift cancelled).
+
+    .venv/bin/python bench/peers_steady_bench.py --peers-dir /tmp/peers   # about 1.5 minutes
+
+``peers_bench.py`` starts each server fresh and measures it for 8 s after a 1 s warm-up, one
+server after the other: two figures of one repeat are taken about half a minute apart, and on a
+shared machine the host's speed drifts by tens of percent within minutes. It also measures the
+peer before its JIT has warmed up (serverless-offline's invokes/s rises by a fifth over its
+first half minute). Here both servers start once (the same echo function, ``--memory`` MB for
+Lamina, 128 by default), get ``--warmup`` seconds of load each, then ``--rounds`` pairs of
+``--window``-second windows, in alternating order, so that each pair is measured within
+seconds. It prints every window, the median of each server, the ratio of the medians and the
+median of the pairwise ratios, against the target (>= 1.5x). The scratch directory is the one
+``peers_bench.py --setup DIR`` installs. Always exits 0 after a run: a benchmark, not a test.
+
+``--versus-src DIR`` measures a change instead: the second server is Lamina too, running the
+package of another checkout (``DIR``: its ``src``, put first on the server's ``PYTHONPATH``,
+e.g. a ``git worktree`` of the commit before), so the ratio is this code's speed over that
+code's. Two servers measured this way differ by a few percent at most when they run the same
+code; fresh servers measured one after the other, by up to a third.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import invoke_bench as ib  # noqa: E402 - the wrk runner
+import peers_bench as pb  # noqa: E402 - the servers of the side-by-side benchmark
+from invoke_bench import say  # noqa: E402
+
+
+def windows(
+    servers: dict[str, tuple[pb.Proc, pb.Target]], rounds: int, seconds: float, clients: int
+) -> dict[str, list[float]]:
+    """``rounds`` windows per server, the order alternating from one round to the next."""
+    names = list(servers)
+    rates: dict[str, list[float]] = {name: [] for name in names}
+    for n in range(rounds):
+        for name in names if n % 2 == 0 else reversed(names):
+            proc, target = servers[name]
+            load = ib.run_wrk(proc.port, target.path, clients, seconds, target.script)
+            if load.errors:
+                raise RuntimeError(f"{name}: {load.errors} failed requests under load")
+            rates[name].append(load.rps)
+        latest = ", ".join(f"{name} {rate[-1]:,.0f}/s" for name, rate in rates.items())
+        say(f"round {n + 1}/{rounds}: {latest}")
+    return rates
+
+
+def report(rates: dict[str, list[float]], title: str, args: argparse.Namespace) -> None:
+    """Every window, the medians and their ratio; against the target unless ``--versus-src``."""
+    ours, other = rates["lamina"], rates["other"]
+    pairwise = [a / b for a, b in zip(ours, other, strict=True)]
+    ratio = statistics.median(ours) / statistics.median(other)
+    verdict = ""
+    if args.versus_src is None:
+        passed = ratio >= pb.TARGET_RPS_VS_PEER
+        verdict = f" (target >= {pb.TARGET_RPS_VS_PEER:g}x: {'PASS' if passed else 'FAIL'})"
+    print()
+    print(
+        f"Steady-state invokes/s, wrk -c{args.clients}, {args.rounds} alternating windows of"
+        f" {args.window:g} s after {args.warmup:g} s of load each ({os.cpu_count()} CPUs,"
+        f" load avg {os.getloadavg()[0]:.2f})"
+    )
+    ours_title = f"Lamina {args.memory:,} MB"
+    width = max(len(ours_title), len(title)) + 1
+    print(f"{ours_title + ':':<{width}} " + ", ".join(f"{x:,.0f}" for x in ours))
+    print(f"{title + ':':<{width}} " + ", ".join(f"{x:,.0f}" for x in other))
+    print(
+        f"medians: {statistics.median(ours):,.0f}/s vs {statistics.median(other):,.0f}/s:"
+        f" {ratio:.2f}x{verdict}; pairwise ratios {', '.join(f'{r:.2f}' for r in pairwise)},"
+        f" median {statistics.median(pairwise):.2f}x"
+    )
+
+
+def start_other(ctx: pb.Context, args: argparse.Namespace) -> tuple[pb.Proc, pb.Target]:
+    """serverless-offline, or Lamina running ``--versus-src``'s package."""
+    if args.versus_src is None:
+        return pb.start_sls(ctx, 0)
+    env = {"PYTHONPATH": str(args.versus_src.resolve())}
+    proc, _ = pb.lamina_with_function(ctx, 0, args.memory, env=env, tag="-versus")
+    return proc, pb.invoke_target(pb.FUNCTION)
+
+
+def run(args: argparse.Namespace) -> int:
+    keys = pb.available_keys(("lamina", "sls"), args.peers_dir)
+    if keys is None or ("sls" not in keys and args.versus_src is None):
+        return 0
+    title = "serverless-offline 13" if args.versus_src is None else f"Lamina of {args.versus_src}"
+    tmp = Path(tempfile.mkdtemp(prefix="lamina-steady-"))
+    ctx = pb.Context(tmp, args.peers_dir, pb.floor_python_of(args.peers_dir))
+    servers: dict[str, tuple[pb.Proc, pb.Target]] = {}
+    with pb.signals_as_interrupt():
+        try:
+            servers["lamina"] = pb.start_lamina(ctx, 0, args.memory)
+            servers["other"] = start_other(ctx, args)
+            for name, (proc, target) in servers.items():
+                say(f"warming {name} for {args.warmup:g} s ...")
+                ib.run_wrk(proc.port, target.path, args.clients, args.warmup, target.script)
+            rates = windows(servers, args.rounds, args.window, args.clients)
+        except KeyboardInterrupt:
+            say("interrupted")
+            return 0
+        except Exception as exc:  # noqa: BLE001 - report, clean up, exit 0
+            say(f"benchmark failed: {exc!r}; logs kept in {tmp}")
+            return 0
+        finally:
+            for proc, _ in servers.values():
+                proc.stop()
+            time.sleep(0.5)
+    shutil.rmtree(tmp, ignore_errors=True)
+    report(rates, title, args)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--peers-dir",
+        type=Path,
+        default=Path(os.environ["PEERS_DIR"]) if os.environ.get("PEERS_DIR") else None,
+        help="the DIR of peers_bench.py --setup (default $PEERS_DIR)",
+    )
+    parser.add_argument("--memory", type=int, default=128, help="Lamina's MemorySize (MB)")
+    parser.add_argument("--clients", type=int, default=16, help="wrk connections")
+    parser.add_argument("--warmup", type=float, default=20.0, help="seconds of load per server")
+    parser.add_argument("--rounds", type=int, default=10, help="windows per server")
+    parser.add_argument("--window", type=float, default=2.0, help="seconds per window")
+    parser.add_argument(
+        "--versus-src",
+        type=Path,
+        metavar="DIR",
+        help="compare with Lamina running the package in DIR (another checkout's src)",
+    )
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
