@@ -94,8 +94,12 @@ def start_other(ctx: pb.Context, args: argparse.Namespace) -> tuple[pb.Proc, pb.
 
 
 def run(args: argparse.Namespace) -> int:
-    keys = pb.available_keys(("lamina", "sls"), args.peers_dir)
-    if keys is None or ("sls" not in keys and args.versus_src is None):
+    if args.versus_src is None:
+        keys = pb.available_keys(("lamina", "sls"), args.peers_dir)
+        if keys is None or "sls" not in keys:
+            return 0
+    elif shutil.which("wrk") is None:
+        say("wrk is not installed: run peers_bench.py --setup DIR first (or apt-get install wrk)")
         return 0
     title = "serverless-offline 13" if args.versus_src is None else f"Lamina of {args.versus_src}"
     tmp = Path(tempfile.mkdtemp(prefix="lamina-steady-"))
