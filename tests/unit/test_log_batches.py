@@ -16,7 +16,7 @@ from lamina.store.log_records import LogEvent
 from lamina.store.log_store import SqliteLogStore
 from lamina.store.log_writes import (
     MAX_ROWS,
-    PAD_ROWS,
+    STEP_ROWS,
     chunk_bounds,
     insert_parameters,
     insert_sql,
@@ -64,29 +64,31 @@ def test_chunks_hold_about_the_byte_limit_and_at_least_one_row() -> None:
     assert chunk_bounds(["x" * 20, "y", "z" * 20], limit=8) == [1, 2, 3]  # big rows alone
 
 
-def test_one_insert_per_chunk_padded_with_rows_it_skips() -> None:
-    def rows_of_statements(n: int, bounds: list[int]) -> list[tuple[int, int]]:
-        """(rows of the statement, rows of real parameters) per statement."""
+def test_a_chunk_goes_in_a_multiple_of_the_step_and_the_rest_without_null_rows() -> None:
+    def rows_of_statements(n: int, bounds: list[int]) -> list[int]:
+        """The rows of each statement (every parameter bound is one of the rows')."""
         statements = list(insert_statements(list(range(5 * n)), bounds))
-        real = [value for _, chunk in statements for value in chunk if value is not None]
-        assert real == list(range(5 * n))  # every row once, in order
-        return [
-            (sql.count("(?, ?, ?, ?, ?)"), sum(v is not None for v in chunk) // 5)
-            for sql, chunk in statements
-        ]
+        values = [value for _, chunk in statements for value in chunk]
+        assert values == list(range(5 * n))  # every row once, in order, and nothing else
+        counts = []
+        for sql, chunk in statements:
+            rows = sql.count("(?, ?, ?, ?, ?)")
+            assert len(chunk) == 5 * rows
+            counts.append(rows)
+        return counts
 
-    assert rows_of_statements(13, [13]) == [(PAD_ROWS, 13)]
-    assert rows_of_statements(MAX_ROWS + 70, [MAX_ROWS + 70]) == [
-        (MAX_ROWS, MAX_ROWS),
-        (2 * PAD_ROWS, 70),
-    ]
-    assert rows_of_statements(7, [3, 7]) == [(PAD_ROWS, 3), (PAD_ROWS, 4)]  # chunks apart
+    assert rows_of_statements(13, [13]) == [13]
+    assert rows_of_statements(STEP_ROWS, [STEP_ROWS]) == [STEP_ROWS]
+    assert rows_of_statements(MAX_ROWS + 70, [MAX_ROWS + 70]) == [MAX_ROWS, STEP_ROWS, 6]
+    assert rows_of_statements(200, [200]) == [3 * STEP_ROWS, 8]
+    assert rows_of_statements(7, [3, 7]) == [3, 4]  # chunks apart
     for sql, _ in insert_statements([1, 2, 3, 4, "m"], [1]):
         assert sql.startswith("INSERT OR IGNORE INTO log_events")
-    with pytest.raises(ValueError):
-        insert_sql(PAD_ROWS + 1)
-    with pytest.raises(ValueError):
-        insert_sql(MAX_ROWS + PAD_ROWS)
+    shapes = {sql for n in range(1, 3 * MAX_ROWS) for sql, _ in insert_statements([0] * 5 * n, [n])}
+    assert len(shapes) == MAX_ROWS // STEP_ROWS + STEP_ROWS - 1  # 79: the statement cache's 128
+    for wrong in (0, STEP_ROWS + 1, MAX_ROWS + STEP_ROWS):
+        with pytest.raises(ValueError):
+            insert_sql(wrong)
 
 
 def test_parameters_are_laid_out_row_by_row() -> None:

@@ -3,13 +3,15 @@
 A batch costs a handful of statements whatever its size, and no Python code per event:
 
 - the events go in with multi-row ``INSERT … VALUES`` statements of up to ``MAX_ROWS`` rows
-  (and about ``INSERT_CHUNK_BYTES`` of messages): one statement per chunk, its row count
-  rounded up to a multiple of ``PAD_ROWS`` with rows of NULLs that ``OR IGNORE`` skips (they
-  break NOT NULL), so SQLite prepares at most ``MAX_ROWS / PAD_ROWS`` statements, once, and
-  the sqlite3 module's cache keeps them. ``OR IGNORE`` also spares SQLite a statement
-  journal (with ``ABORT``, the journal of a big INSERT spilled to a temporary file, every
-  batch). The parameters are laid out by C-level ``zip``/``chain``, and the rows keep their
-  order (ids ascending in order of arrival);
+  (and about ``INSERT_CHUNK_BYTES`` of messages): per chunk, one statement of the largest
+  multiple of ``STEP_ROWS`` rows and one of the few rows left, so SQLite prepares at most
+  ``MAX_ROWS / STEP_ROWS + STEP_ROWS - 1`` statements (79), once, and the sqlite3 module's
+  cache (128) keeps them. Every parameter is a str or an int: the sqlite3 module binds those
+  directly, while a ``None`` (the rows of NULLs chunks were once padded with) goes through
+  its adaptation protocol, two failed attribute lookups each, with the GIL held. ``OR
+  IGNORE`` spares SQLite a statement journal (with ``ABORT``, the journal of a big INSERT
+  spilled to a temporary file, every batch). The parameters are laid out by C-level
+  ``zip``/``chain``, and the rows keep their order (ids ascending in order of arrival);
 - the streams' and groups' statistics (first and last timestamp, stored bytes: UTF-8 bytes
   of the messages plus CloudWatch's 26 per event) are summed per stream in one pass over the
   batch (``stream_stats``) and added with one UPDATE for the streams and one for the groups.
@@ -32,7 +34,7 @@ from lamina.store.log_batch import StreamKey
 
 INSERT_CHUNK_BYTES = 1 << 20  # characters of messages per INSERT statement (about)
 MAX_ROWS = 1024  # rows per INSERT statement: 5,120 parameters (SQLite takes 32,766)
-PAD_ROWS = 64  # an INSERT's rows are a multiple of this (the rest padded with NULLs)
+STEP_ROWS = 64  # an INSERT's rows are a multiple of this, or fewer
 _COLUMNS = 5  # group id, stream id, timestamp, ingestion time, message
 
 # A batch's statistics per stream, a JSON array of [stream id, first timestamp, last
@@ -61,17 +63,16 @@ FROM (
 WHERE log_groups.id = new.id
 """
 
-_INSERT_SQL: dict[int, str] = {}  # rows -> statement (multiples of PAD_ROWS up to MAX_ROWS)
+_INSERT_SQL: dict[int, str] = {}  # rows -> statement
 
 
 def insert_sql(rows: int) -> str:
-    """The INSERT of ``rows`` events (a multiple of ``PAD_ROWS``, at most ``MAX_ROWS``); a
-    row of NULLs is skipped (``OR IGNORE``: the columns are NOT NULL, and nothing else can
-    conflict, ids being AUTOINCREMENT)."""
+    """The INSERT of ``rows`` events: fewer than ``STEP_ROWS``, or a multiple of it up to
+    ``MAX_ROWS`` (the statements a batch is written with, ``insert_statements``)."""
     sql = _INSERT_SQL.get(rows)
     if sql is None:
-        if not 0 < rows <= MAX_ROWS or rows % PAD_ROWS:
-            raise ValueError(f"not a multiple of {PAD_ROWS} up to {MAX_ROWS}: {rows}")
+        if not 0 < rows <= MAX_ROWS or (rows > STEP_ROWS and rows % STEP_ROWS):
+            raise ValueError(f"not under {STEP_ROWS} nor a multiple of it up to {MAX_ROWS}: {rows}")
         values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
         sql = _INSERT_SQL[rows] = (
             "INSERT OR IGNORE INTO log_events"
@@ -165,17 +166,15 @@ def chunk_bounds(messages: Sequence[str], limit: int | None = None) -> list[int]
 
 def insert_statements(
     parameters: list[int | str], bounds: Sequence[int]
-) -> Iterator[tuple[str, list[int | str | None]]]:
+) -> Iterator[tuple[str, list[int | str]]]:
     """Each INSERT of a batch with its parameters, in row order: per chunk
-    (``chunk_bounds``), statements of ``MAX_ROWS`` rows and one for the rest, padded."""
+    (``chunk_bounds``), statements of ``MAX_ROWS`` rows, then one of the largest multiple of
+    ``STEP_ROWS`` rows left and one of the rest."""
     start = 0
     for end in bounds:
         while start < end:
             rows = min(MAX_ROWS, end - start)
-            padded = -(-rows // PAD_ROWS) * PAD_ROWS
-            chunk: list[int | str | None] = []
-            chunk += parameters[start * _COLUMNS : (start + rows) * _COLUMNS]
-            if padded > rows:
-                chunk += [None] * ((padded - rows) * _COLUMNS)
-            yield insert_sql(padded), chunk
+            if rows > STEP_ROWS:
+                rows -= rows % STEP_ROWS
+            yield insert_sql(rows), parameters[start * _COLUMNS : (start + rows) * _COLUMNS]
             start += rows
