@@ -84,7 +84,8 @@ def test_a_chunk_goes_in_a_multiple_of_the_step_and_the_rest_without_null_rows()
     assert rows_of_statements(7, [3, 7]) == [3, 4]  # chunks apart
     for sql, _ in insert_statements([1, 2, 3, 4, "m"], [1]):
         assert sql.startswith("INSERT OR IGNORE INTO log_events")
-    shapes = {sql for n in range(1, 3 * MAX_ROWS) for sql, _ in insert_statements([0] * 5 * n, [n])}
+    row: list[int | str] = [0] * 5
+    shapes = {sql for n in range(1, 3 * MAX_ROWS) for sql, _ in insert_statements(row * n, [n])}
     assert len(shapes) == MAX_ROWS // STEP_ROWS + STEP_ROWS - 1  # 79: the statement cache's 128
     for wrong in (0, STEP_ROWS + 1, MAX_ROWS + STEP_ROWS):
         with pytest.raises(ValueError):
