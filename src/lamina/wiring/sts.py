@@ -41,12 +41,11 @@ class IamRoles:
 
 
 def build_sts(host: HostParts, iam: IamService | None) -> StsService:
-    """The service; its sessions join the edge's key book (after the root key, IAM users'
-    keys and the environments' credentials)."""
+    """The service; its sessions join the edge's key book (after the root key, the
+    environments' credentials and IAM users' keys, which ``build_iam`` added)."""
     sessions = SessionBook(SqliteStsStore(host.data / STS_DATABASE))
     roles = IamRoles(iam) if iam is not None else None
-    if iam is not None and roles is not None:
-        host.keys.add(iam.key_book)
+    if roles is not None:
         host.credentials.role_ids = roles.role_id
     host.keys.add(sessions)
     policies = iam.identity_policies if iam is not None else None
