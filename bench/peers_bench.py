@@ -306,8 +306,11 @@ def lamina_with_function(
     return proc, lam
 
 
-def start_lamina(ctx: Context, rep: int, memory: int) -> tuple[Proc, Target]:
-    proc, _ = lamina_with_function(ctx, rep, memory)
+def start_lamina(
+    ctx: Context, rep: int, memory: int, env: dict[str, str] | None = None, tag: str = ""
+) -> tuple[Proc, Target]:
+    """``lamina_with_function``'s server and its Invoke target."""
+    proc, _ = lamina_with_function(ctx, rep, memory, env, tag)
     return proc, invoke_target(FUNCTION)
 
 
@@ -657,14 +660,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """The options of a run (this benchmark's and peers_http_bench.py's)."""
+def add_peers_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--peers-dir``: the scratch directory of ``--setup`` (every side-by-side benchmark's)."""
     parser.add_argument(
         "--peers-dir",
         type=Path,
         default=Path(os.environ["PEERS_DIR"]) if os.environ.get("PEERS_DIR") else None,
-        help="the DIR of --setup (default $PEERS_DIR)",
+        help="the DIR of peers_bench.py --setup (default $PEERS_DIR)",
     )
+
+
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a run (this benchmark's and peers_http_bench.py's)."""
+    add_peers_dir_argument(parser)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--n", type=int, default=1000, help="sequential invokes timed")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections")

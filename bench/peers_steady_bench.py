@@ -89,8 +89,7 @@ def start_other(ctx: pb.Context, args: argparse.Namespace) -> tuple[pb.Proc, pb.
     if args.versus_src is None:
         return pb.start_sls(ctx, 0)
     env = {"PYTHONPATH": str(args.versus_src.resolve())}
-    proc, _ = pb.lamina_with_function(ctx, 0, args.memory, env=env, tag="-versus")
-    return proc, pb.invoke_target(pb.FUNCTION)
+    return pb.start_lamina(ctx, 0, args.memory, env=env, tag="-versus")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -130,12 +129,7 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--peers-dir",
-        type=Path,
-        default=Path(os.environ["PEERS_DIR"]) if os.environ.get("PEERS_DIR") else None,
-        help="the DIR of peers_bench.py --setup (default $PEERS_DIR)",
-    )
+    pb.add_peers_dir_argument(parser)
     parser.add_argument("--memory", type=int, default=128, help="Lamina's MemorySize (MB)")
     parser.add_argument("--clients", type=int, default=16, help="wrk connections")
     parser.add_argument("--warmup", type=float, default=20.0, help="seconds of load per server")

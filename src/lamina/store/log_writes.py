@@ -72,7 +72,7 @@ def insert_sql(rows: int) -> str:
     sql = _INSERT_SQL.get(rows)
     if sql is None:
         if not 0 < rows <= MAX_ROWS or (rows > STEP_ROWS and rows % STEP_ROWS):
-            raise ValueError(f"not under {STEP_ROWS} nor a multiple of it up to {MAX_ROWS}: {rows}")
+            raise ValueError(f"not at most {STEP_ROWS} nor a multiple up to {MAX_ROWS}: {rows}")
         values = ", ".join(["(?, ?, ?, ?, ?)"] * rows)
         sql = _INSERT_SQL[rows] = (
             "INSERT OR IGNORE INTO log_events"
