@@ -272,6 +272,10 @@ async def serve(settings: Settings) -> None:
     # Requests free what they allocate as they go (reference counting); a young-generation
     # collection every 700 net allocations mostly scans in-flight requests' objects again.
     gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
+    # The event loop gives the GIL up at every poll; while a thread works through an upload
+    # (decoding, hashing, reading a zip's directory) it waited up to the switch interval to
+    # get it back, each time: 5 ms by default, tens of milliseconds per warm invoke.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     # The API port's bounds (api/http_protocol.py): header size, idle connections, and a
     # connection cap well below the open-files limit.
     max_connections = connection_cap(settings.max_connections, raise_open_files_limit())
@@ -310,6 +314,10 @@ async def serve(settings: Settings) -> None:
 
 # Net container allocations between young-generation collections (CPython's default: 700).
 YOUNG_COLLECTION_THRESHOLD = 10_000
+
+# How long a thread that wants the GIL waits before the holder is made to give it up
+# (CPython's default: 5 ms). Throughput under load is the same at 1 ms (A/B, 16 clients).
+GIL_SWITCH_INTERVAL_S = 0.001
 
 # Modules uvicorn imports as it starts serving (its lifespan and WebSocket protocol
 # modules, the IDNA codec of the listening address): missing ones are skipped.

@@ -458,11 +458,13 @@ def test_large_create_does_not_stall_other_functions(
     assert uploader.returncode == 0, uploader.stderr.read() if uploader.stderr else ""
     latencies.sort()
     assert len(latencies) > 100, len(latencies)
-    # Before: stalls of 0.2 to 2.2 s (0.6 to 1.3 s with this test). The bound leaves room
-    # for a busy shared CPU: warm invocations alone peak near 0.1 s under a load average of
-    # 20 on 2 cores.
+    # Before: stalls of 0.2 to 2.2 s (0.6 to 1.3 s with this test); then 40 to 90 ms at
+    # most (0.23 s on a CI machine), from joining the body's pieces and converting the
+    # decoded package on the loop or with the GIL held, and from the loop waiting the GIL's
+    # 5 ms switch interval at every poll while a thread decoded; now 12 to 17 ms. The bound
+    # leaves room for a busy shared CPU.
     p99 = latencies[int(len(latencies) * 0.99)]
-    assert p99 < 0.05 and latencies[-1] < 0.2, (p99, latencies[-5:])
+    assert p99 < 0.03 and latencies[-1] < 0.12, (p99, latencies[-5:])
 
 
 # --- item 10: a full disk ---------------------------------------------------------------------

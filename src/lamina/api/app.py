@@ -36,7 +36,7 @@ from lamina.api.endpoints import (
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
-from lamina.api.large_body import parse_off_loop
+from lamina.api.large_body import join_off_loop, parse_off_loop
 from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
@@ -486,7 +486,7 @@ async def _read_body(request: _Request) -> bytes:
         if size > request.limit:
             raise _over_limit(request)
         chunks.append(chunk)
-    return b"".join(chunks)
+    return await join_off_loop(chunks)
 
 
 async def _send_streamed(

@@ -1,0 +1,106 @@
+"""A package upload's body, read and parsed without stalling the event loop
+(``api.large_body``): the ``ZipFile`` string left out of ``json.loads`` and decoded in chunks,
+and a large body's pieces joined where the copy lets the GIL go."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import random
+
+import pytest
+
+from lamina.api.large_body import (
+    CHUNK_CHARS,
+    LARGE_BODY_BYTES,
+    LargeBase64,
+    join_off_loop,
+    loads_leaving_blob,
+)
+
+
+def _upload(package: bytes, **members: object) -> bytes:
+    document = {"FunctionName": "f", "Code": {"ZipFile": base64.b64encode(package).decode()}}
+    document.update(members)
+    return json.dumps(document).encode()
+
+
+def test_a_large_upload_leaves_its_zip_file_undecoded_and_decodes_it_in_chunks() -> None:
+    package = random.Random(1).randbytes(3 * CHUNK_CHARS + 7)  # several chunks and a tail
+    body = _upload(package, Runtime="python3.12")
+    assert len(body) > LARGE_BODY_BYTES
+    document = loads_leaving_blob(body)
+    blob = document["Code"]["ZipFile"]
+    assert isinstance(blob, LargeBase64)
+    assert document["Runtime"] == "python3.12"
+    assert blob.to_bytes() == package
+
+
+@pytest.mark.parametrize("tail", [0, 1, 2])  # no padding, "==" and "="
+def test_every_padding_decodes_as_b64decode_does(tail: int) -> None:
+    package = random.Random(tail).randbytes(LARGE_BODY_BYTES + tail)
+    blob = loads_leaving_blob(_upload(package))["Code"]["ZipFile"]
+    assert blob.to_bytes() == base64.b64decode(base64.b64encode(package), validate=True)
+
+
+def test_a_small_body_is_parsed_plainly() -> None:
+    body = _upload(b"PK tiny")
+    document = loads_leaving_blob(body)
+    assert not isinstance(document["Code"]["ZipFile"], LargeBase64)
+    assert document == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # An escape inside the string, the member twice: the plain parse.
+        b'{"Code": {"ZipFile": "QUJD\\/' + b"A" * LARGE_BODY_BYTES + b'"}}',
+        b'{"ZipFile": "QUJD", "Code": {"ZipFile": "' + b"A" * LARGE_BODY_BYTES + b'"}}',
+    ],
+)
+def test_anything_unusual_falls_back_to_the_plain_parse(body: bytes) -> None:
+    assert loads_leaving_blob(body) == json.loads(body)
+
+
+@pytest.mark.parametrize(
+    "digits",
+    [
+        b"A" * (LARGE_BODY_BYTES + 1),  # not a multiple of 4
+        b"A" * LARGE_BODY_BYTES + b"A===",  # too much padding
+        b"A" * CHUNK_CHARS + b"A*AA" + b"A" * LARGE_BODY_BYTES,  # not a base64 digit
+        b"A" * LARGE_BODY_BYTES + b"A=AA",  # padding inside
+    ],
+)
+def test_what_b64decode_refuses_is_refused(digits: bytes) -> None:
+    with pytest.raises(binascii.Error):
+        base64.b64decode(digits, validate=True)
+    blob = loads_leaving_blob(b'{"ZipFile": "' + digits + b'"}')["ZipFile"]
+    with pytest.raises(ValueError):
+        blob.to_bytes()
+
+
+def test_a_large_body_is_joined_while_the_loop_keeps_turning() -> None:
+    """64 MB of pieces: joined in a thread, where the copy (tens of milliseconds, most of
+    it faulting fresh pages in) does not hold the GIL, so the loop goes on meanwhile."""
+    pieces = [bytes([i % 256]) * (1 << 16) for i in range(1024)]
+
+    async def joined_with_turns() -> tuple[bytes, int]:
+        turns = 0
+        joining = asyncio.ensure_future(join_off_loop(pieces))
+        while not joining.done():
+            turns += 1
+            await asyncio.sleep(0)
+        return joining.result(), turns
+
+    joined, turns = asyncio.run(joined_with_turns())
+    assert joined == b"".join(pieces)
+    assert turns > 50, turns
+
+
+def test_a_small_body_is_joined_inline() -> None:
+    async def join() -> bytes:
+        return await join_off_loop([b"a", b"b"])
+
+    assert asyncio.run(join()) == b"ab"
