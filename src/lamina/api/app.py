@@ -31,11 +31,12 @@ from lamina.api.endpoints import (
     QUEUE_URL_PATH,
     QueryService,
     ServiceDirectory,
+    StreamingBody,
     WireResponse,
     is_query_request,
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
-from lamina.api.lambda_streaming_api import StreamedOutput, StreamingBody
+from lamina.api.lambda_streaming_api import StreamedOutput
 from lamina.api.large_body import join_off_loop, parse_off_loop
 from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
@@ -492,7 +493,8 @@ async def _read_body(request: _Request) -> bytes:
 async def _send_streamed(
     send: Send, status: int, headers: list[tuple[bytes, bytes]], body: StreamingBody
 ) -> None:
-    """A streamed answer: chunked, each piece written as soon as it is produced."""
+    """A streamed answer (chunked unless its headers give its length), each piece written as
+    soon as it is produced."""
     await send({"type": "http.response.start", "status": status, "headers": headers})
     try:
         async for piece in body.pieces():

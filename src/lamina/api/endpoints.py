@@ -17,7 +17,7 @@ input and output shapes as dicts; only codecs see bytes.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,6 +26,21 @@ from lamina.domain.context import RequestContext
 from lamina.domain.errors import AwsError
 
 WireResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
+
+
+class StreamingBody(bytes):
+    """A wire body sent as it is produced (``pieces()``), not as these (empty) bytes: the
+    response is chunked unless its headers give its ``content-length``."""
+
+    pieces: Callable[[], AsyncIterator[bytes]]
+
+    @classmethod
+    def of(cls, pieces: Callable[[], AsyncIterator[bytes]]) -> StreamingBody:
+        body = cls(b"")
+        body.pieces = pieces
+        return body
+
+
 Handler = Callable[[RequestContext, dict[str, Any]], Awaitable[dict[str, Any]]]
 # An access check: raises the service's AccessDenied error (or returns None).
 AccessCheck = Callable[[RequestContext, str, dict[str, Any]], None]

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from lamina.api import eventstream
-from lamina.api.endpoints import Handler, WireResponse
+from lamina.api.endpoints import Handler, StreamingBody, WireResponse
 from lamina.api.lambda_wire.refs import function_ref
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import ValidationException
@@ -26,18 +26,6 @@ from lamina.services.invoke import InvokeService
 from lamina.services.invoke_streaming import StreamingInvocation
 
 STREAM_INVOCATION_TYPES = (REQUEST_RESPONSE, DRY_RUN)
-
-
-class StreamingBody(bytes):
-    """A wire body sent as it is produced (``pieces()``), not as these (empty) bytes."""
-
-    pieces: Callable[[], AsyncIterator[bytes]]
-
-    @classmethod
-    def of(cls, pieces: Callable[[], AsyncIterator[bytes]]) -> StreamingBody:
-        body = cls(b"")
-        body.pieces = pieces
-        return body
 
 
 class StreamedOutput(dict[str, Any]):
