@@ -114,6 +114,7 @@ class Lamina:
             lifecycle.add("schedule runner", start=runner.start, stop=runner.stop)
         lifecycle.add("environments", stop=self.stop_environments)
         lifecycle.add("bytecode compiler", stop=self.host.bytecode.close)
+        lifecycle.add("payload checker", stop=self.host.payloads.close)
 
     async def start(self) -> None:
         await self.lifecycle.start()

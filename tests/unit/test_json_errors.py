@@ -13,7 +13,7 @@ from aws_recorded import RECORDED
 
 from lamina.domain import json_errors
 from lamina.domain.errors import InvalidRequestContentException
-from lamina.services.invoke import _check_json
+from lamina.services.payload_check import check_payload
 
 PREFIX = "Could not parse request body into json: Could not parse payload into json: "
 AT = " at [Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); "
@@ -43,7 +43,7 @@ def test_both_recorded_cases_are_found() -> None:
 @pytest.mark.parametrize(("payload", "message"), RECORDED_CASES)
 def test_recorded_messages_exactly(payload: bytes, message: str) -> None:
     with pytest.raises(InvalidRequestContentException) as excinfo:
-        _check_json(payload)
+        check_payload(payload)
     assert excinfo.value.args[0] == message
     assert excinfo.value.status == 400
 
@@ -102,7 +102,7 @@ def test_common_mistakes(payload: bytes, description: str, where: str) -> None:
 )
 def test_json_is_accepted(payload: bytes) -> None:
     assert json_errors.describe(payload) is None
-    assert _check_json(payload) == payload
+    assert check_payload(payload) == payload
 
 
 @pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity"])
@@ -110,7 +110,7 @@ def test_non_numeric_numbers_are_refused(token: str) -> None:
     """Python's json takes them, JSON (and Lambda's parser) does not."""
     payload = f'{{"a": [{token}]}}'.encode()
     with pytest.raises(InvalidRequestContentException) as excinfo:
-        _check_json(payload)
+        check_payload(payload)
     assert excinfo.value.args[0] == (
         f"{PREFIX}Non-standard token '{token}': enable "
         "`JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS` to allow\n"
@@ -119,7 +119,7 @@ def test_non_numeric_numbers_are_refused(token: str) -> None:
 
 
 def test_empty_payload_is_an_empty_object() -> None:
-    assert _check_json(b"  ") == b"{}"
+    assert check_payload(b"  ") == b"{}"
 
 
 def test_deep_nesting_is_described_without_recursion() -> None:
@@ -133,5 +133,5 @@ def test_long_payloads_are_described_without_the_scan() -> None:
     message = json_errors.describe(payload)
     assert message is not None and message.startswith("Expecting value\n" + AT)
     with pytest.raises(InvalidRequestContentException) as excinfo:
-        _check_json(payload)
+        check_payload(payload)
     assert excinfo.value.args[0].startswith(PREFIX)

@@ -110,7 +110,7 @@ def invoke_handlers(invoke: InvokeService, async_invoke: AsyncInvoker) -> dict[s
     deprecated InvokeAsync."""
 
     async def invoke_function(ctx: RequestContext, params: Params) -> Output:
-        prepared = invoke.prepare(ctx, invoke_wire.invoke_request(ctx, params))
+        prepared = await invoke.prepare(ctx, invoke_wire.invoke_request(ctx, params))
         if prepared.invocation_type == DRY_RUN:
             return {"StatusCode": 204}
         if prepared.invocation_type == EVENT:
@@ -119,7 +119,7 @@ def invoke_handlers(invoke: InvokeService, async_invoke: AsyncInvoker) -> dict[s
         return invoke_wire.result_to_wire(await invoke.call(prepared))
 
     async def invoke_async(ctx: RequestContext, params: Params) -> Output:
-        prepared = invoke.prepare(ctx, invoke_wire.invoke_async_request(ctx, params))
+        prepared = await invoke.prepare(ctx, invoke_wire.invoke_async_request(ctx, params))
         await async_invoke.enqueue(prepared.config, prepared.qualifier, prepared.invocation)
         return {"Status": 202}
 

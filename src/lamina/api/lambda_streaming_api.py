@@ -89,7 +89,7 @@ def event_stream(invocation: StreamingInvocation) -> Callable[[], AsyncIterator[
 
 def streaming_handlers(invoke: InvokeService) -> dict[str, Handler]:
     async def invoke_with_response_stream(ctx: RequestContext, params: dict[str, Any]) -> Any:
-        prepared = invoke.prepare(ctx, stream_request(ctx, params))
+        prepared = await invoke.prepare(ctx, stream_request(ctx, params))
         if prepared.invocation_type == DRY_RUN:
             return {"StatusCode": 204}
         invocation = await invoke.stream(prepared)

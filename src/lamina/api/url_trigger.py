@@ -238,7 +238,7 @@ class FunctionUrlTrigger:
         ctx = RequestContext(request_id, self.account_id, regional.region)
         invoke = regional.invoke
         try:
-            prepared = invoke.prepare(
+            prepared = await invoke.prepare(
                 ctx,
                 InvokeRequest(
                     config.function,

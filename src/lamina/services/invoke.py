@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from lamina.domain import function_states, json_errors
+from lamina.domain import function_states
 from lamina.domain.context import RequestContext
 from lamina.domain.errors import (
     InvalidRequestContentException,
@@ -45,6 +45,7 @@ from lamina.runtime.pool import EnvironmentPool
 from lamina.runtime.provisioned import ProvisionedEnvironments
 from lamina.services.function_catalog import FunctionCatalog
 from lamina.services.metrics import MetricsCollector
+from lamina.services.payload_check import PayloadChecker
 from lamina.services.signals import LambdaSignals
 
 if TYPE_CHECKING:
@@ -89,8 +90,11 @@ class InvokeService:
         signals: LambdaSignals,
         admission_wait: float = DEFAULT_ADMISSION_WAIT,
         recursion: RecursionGuard | None = None,
+        payloads: PayloadChecker | None = None,
     ) -> None:
         self._catalog = catalog
+        # Whether a payload is JSON (a large one in a worker process: ``services.payload_check``).
+        self._payloads = payloads if payloads is not None else PayloadChecker()
         # Recursive loop detection (``services.recursion``): every invocation path asks it.
         self.recursion = recursion
         self.pool = pool
@@ -105,7 +109,7 @@ class InvokeService:
         # cannot decrypt its variables (set by the wiring when KMS is served).
         self.kms_key_check: Callable[[str, str], Awaitable[None]] | None = None
 
-    def prepare(self, ctx: RequestContext, request: InvokeRequest) -> PreparedInvocation:
+    async def prepare(self, ctx: RequestContext, request: InvokeRequest) -> PreparedInvocation:
         """Resolve the function (an alias picks its version by weight), check the payload
         (size for the invocation type, JSON) and the client context; the invocation carries
         the request's id."""
@@ -120,7 +124,7 @@ class InvokeService:
                 f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
             )
         if not request.payload_is_json:
-            payload = _check_json(payload)
+            payload = await self._payloads.check(payload)
         client_context = _decode_client_context(request.client_context)
         qualifier = request.qualifier
         invoked_arn = config.arn if qualifier is None else f"{config.arn}:{qualifier}"
@@ -234,35 +238,6 @@ class InvokeService:
                 self.pool.release(env)
         self.metrics.invoked(config.name, invocation.invoked_arn, config.version, outcome)
         return outcome
-
-
-# One decoder for every payload check (json.loads with an argument builds one per call).
-_STRICT_JSON = json.JSONDecoder(parse_constant=json_errors.reject_non_numeric)
-
-
-def _check_json(payload: bytes) -> bytes:
-    """The payload to run (``{}`` for an empty one); AWS's 400 with Jackson's description of
-    the first error if it is not JSON (``domain.json_errors``)."""
-    if not payload.strip():
-        return b"{}"
-    try:
-        _STRICT_JSON.decode(payload.decode(_encoding(payload), "surrogatepass"))
-    except (ValueError, RecursionError):  # RecursionError: nested too deep
-        problem = json_errors.describe(payload) or "Invalid JSON"
-        raise InvalidRequestContentException(
-            f"Could not parse request body into json: Could not parse payload into json: {problem}"
-        ) from None
-    return payload
-
-
-def _encoding(payload: bytes) -> str:
-    """``json.detect_encoding`` of a payload that is not empty, without its call for what
-    nearly every payload is: text that starts with an ASCII character other than NUL (no
-    BOM, not UTF-16 or UTF-32), which it reads as UTF-8."""
-    first = payload[0]
-    if 0 < first < 0x80 and (len(payload) == 1 or payload[1]):
-        return "utf-8"
-    return json.detect_encoding(payload)
 
 
 def _decode_client_context(value: str | None) -> str | None:

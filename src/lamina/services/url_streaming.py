@@ -61,7 +61,7 @@ async def stream_url_response(
     )
     invoke = regional.invoke
     try:
-        prepared = invoke.prepare(
+        prepared = await invoke.prepare(
             ctx, InvokeRequest(config.function, config.qualifier, payload=encode_event(event))
         )
         invocation = await invoke.stream(prepared)

@@ -64,7 +64,7 @@ class RegionsFunctionInvoker:
         try:
             # The payload is the event Lamina encoded: not parsed again.
             request = InvokeRequest(name, qualifier, payload=payload, payload_is_json=True)
-            prepared = regional.invoke.prepare(ctx, request)
+            prepared = await regional.invoke.prepare(ctx, request)
             result = await regional.invoke.call(prepared)
         except AwsError as error:
             raise FunctionInvokeFailed(f"{error.code}: {error.message}") from None

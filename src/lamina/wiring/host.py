@@ -26,6 +26,7 @@ from lamina.runtime.sandbox import Sandbox
 from lamina.services.destination_gate import DestinationGate
 from lamina.services.event_sources.poll_gate import PollGate
 from lamina.services.keys.key_book import KeyBooks
+from lamina.services.payload_check import PayloadChecker
 from lamina.store.code import CodeStore
 from lamina.store.data_dir import prepare_data_dir
 from lamina.store.disk_full import SpaceReserve
@@ -64,6 +65,8 @@ class HostParts:
     legacy_sdks: LegacySdks = field(default_factory=LegacySdks)
     # Lamina's Java runtime, compiled once per JDK (runtime/java_build.py).
     java_builds: JavaBuilds = field(default_factory=JavaBuilds)
+    # Whether Invoke payloads are JSON; large ones in a worker process (one for every region).
+    payloads: PayloadChecker = field(default_factory=PayloadChecker)
 
     @property
     def function_policy(self) -> FunctionApiPolicy:

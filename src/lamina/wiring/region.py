@@ -180,6 +180,7 @@ class RegionalLambda:
             self.signals,
             admission_wait=settings.admission_wait,
             recursion=self.recursion,
+            payloads=host.payloads,
         )
         self.concurrency = ConcurrencyService(
             SqliteConcurrencyStore(database), self.catalog, self.limiter, self.signals
