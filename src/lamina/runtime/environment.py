@@ -91,7 +91,7 @@ class Environment:
         self,
         config: FunctionConfig,
         sandbox: Sandbox,
-        plan_factory: Callable[[str, str], LaunchPlan],
+        plan_factory: Callable[[str, str], Awaitable[LaunchPlan]],
         log_sink: LogSink,
         on_dead: Callable[[Environment], None],
         network: str = "none",
@@ -176,7 +176,7 @@ class Environment:
                 # On the host's loopback: serve only the runtime's own connections.
                 self._api.check_peers()
         try:
-            plan = self._plan_factory(address, self.log_stream)
+            plan = await self._plan_factory(address, self.log_stream)
         except LaunchFailure as failure:
             self._launch_failure = failure
             return

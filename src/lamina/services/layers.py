@@ -278,10 +278,18 @@ class LayerService:
     def layers_dir(self, config: FunctionConfig) -> Path | None:
         """The merged ``/opt`` tree of a function version's layers (None without layers).
         Built when the function is created or updated (``prepare_opt``, in a thread); built
-        here only for a data directory from before that."""
+        here if it is missing (a data directory from before that). Blocking when it builds:
+        see ``layers_dir_ready``."""
         if not config.layers:
             return None
         return self.prepare_opt([layer.code_sha256 for layer in config.layers])
+
+    def layers_dir_ready(self, config: FunctionConfig) -> bool:
+        """Whether ``layers_dir`` returns at once (no layers, or their tree is built)."""
+        if not config.layers:
+            return True
+        key = rules.opt_key([layer.code_sha256 for layer in config.layers])
+        return (self.opt_root / key).is_dir()
 
     def prepare_opt(self, shas: Sequence[str]) -> Path:
         """The merged ``/opt`` tree of an ordered list of layer packages, built if missing.

@@ -196,6 +196,10 @@ class CodeStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
+    def is_extracted(self, sha256_hex: str) -> bool:
+        """Whether ``extracted`` returns at once (the tree is there)."""
+        return self.tree_path(sha256_hex).is_dir()
+
     def extracted(self, sha256_hex: str) -> Path:
         """The unpacked tree of a stored package (unpacked by ``put``; unpacked here only for
         a data directory from before trees were made at upload)."""

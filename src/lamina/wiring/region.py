@@ -12,6 +12,7 @@ import asyncio
 import socket
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 
 from lamina.api.endpoints import Handler
 from lamina.api.event_source_api import event_source_handlers, with_mapping_tags
@@ -349,13 +350,18 @@ class RegionalLambda:
         sandbox = host.sandbox
         issued: list[str] = []
 
-        def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
+        def trees() -> tuple[Path, Path | None]:
+            return host.code.extracted(config.code_sha256), self.layers.layers_dir(config)
+
+        async def plan(runtime_api: str, log_stream: str) -> LaunchPlan:
+            if host.code.is_extracted(config.code_sha256) and self.layers.layers_dir_ready(config):
+                task_root, opt_root = trees()
+            else:
+                # Made at upload, so missing only in a data directory from before that (or
+                # removed meanwhile): unpacked now, off the event loop.
+                task_root, opt_root = await asyncio.to_thread(trees)
             where = EnvironmentPaths.isolated if sandbox.isolated_fs else EnvironmentPaths.plain
-            paths = where(
-                host.code.extracted(config.code_sha256),
-                host.sdk_for(config.runtime),
-                self.layers.layers_dir(config),
-            )
+            paths = where(task_root, host.sdk_for(config.runtime), opt_root)
             role = host.credentials.issue(config.name, config.role, config.effective_log_group)
             issued.append(role.access_key_id)
             launch = plan_launch(
