@@ -104,6 +104,8 @@ class Settings:
     log_retention_days: int | None = None
     log_storage_mb: int = DEFAULT_LOG_STORAGE_MB
     log_lines_per_second: int = DEFAULT_LOG_LINES_PER_SECOND
+    # Milliseconds after which a stall of the event loop is reported (0: not watched).
+    stall_report_ms: int = 0
     queue_durability: str = "kill"
     queue_max_messages: int = 1_000_000
     iam: str = "off"
@@ -407,5 +409,11 @@ OPTIONS: tuple[Option, ...] = (
         "master key sealing environment variables and KMS keys at rest: the base64 of 32 "
         "random bytes (prefer the variable: a flag shows in the process list)",
         "the data directory's master.key, created at first start",
+    ),
+    Option(
+        "stall_report_ms",
+        non_negative_int,
+        "a diagnostic: when the event loop is held this many milliseconds, every thread's "
+        "stack is written to stderr (what held it up), 0 for off",
     ),
 )

@@ -34,6 +34,7 @@ from lamina.services.iam.service import IamService
 from lamina.services.router_destinations import RouterSinks
 from lamina.services.sns.service import SnsService
 from lamina.services.sqs.service import SqsService
+from lamina.stall_watch import watch_stalls
 from lamina.wiring.apigateway import add_apigateway_services, build_apigateway
 from lamina.wiring.authorization import install_authorizer
 from lamina.wiring.edge import build_access, build_edge, build_services
@@ -306,9 +307,14 @@ async def serve(settings: Settings) -> None:
         f"data {settings.data_dir}, sandbox: {lamina.sandbox.name})",
         flush=True,
     )
+    stalls = None
+    if settings.stall_report_ms:
+        stalls = asyncio.ensure_future(watch_stalls(settings.stall_report_ms))
     try:
         await server.serve()
     finally:
+        if stalls is not None:
+            stalls.cancel()
         await lamina.stop()
         print("Lamina stopped", flush=True)
 
