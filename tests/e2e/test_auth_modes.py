@@ -390,8 +390,11 @@ def test_a_streaming_signed_body_is_verified_chunk_by_chunk_and_decoded(
     status, _, body = chunked_invoke(server, name, key, secret, payload, 8192)
     assert (status, json.loads(body)) == (200, json.loads(payload))
     # A key the server does not know (--auth off): decoded, its chunk signatures unchecked.
-    status, _, body = chunked_invoke(server, name, "test", "test", payload, 4096)
+    status, _, body = chunked_invoke(server, name, "test", "test", payload, 9000)
     assert (status, json.loads(body)) == (200, json.loads(payload))
+    # Chunks under AWS's 8 KB minimum (but the last): refused at the second one.
+    status, headers, _ = chunked_invoke(server, name, "test", "test", payload, 4096)
+    assert (status, headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")
     # The root key with a wrong secret: the seed signature fails.
     status, headers, _ = chunked_invoke(server, name, key, "w" * 40, payload, 8192)
     assert (status, headers["x-amzn-errortype"]) == (403, "InvalidSignatureException")

@@ -17,7 +17,7 @@ from botocore.credentials import Credentials
 from lamina.api import sigv4_canonical
 from lamina.api.sigv4 import SignedRequest, read_claim, verify
 from lamina.api.sigv4_canonical import EMPTY_SHA256, derive_signing_key, sign
-from lamina.api.sigv4_chunked import CHUNK_ALGORITHM
+from lamina.api.sigv4_chunked import CHUNK_ALGORITHM, ChunkError, decode_chunks
 from lamina.domain.errors import (
     IncompleteSignatureException,
     InvalidSignatureException,
@@ -216,7 +216,7 @@ def test_streaming_signed_payload_is_verified_and_decoded() -> None:
     claim = read_claim(headers, {})
     key = derive_signing_key(SECRET, claim.date, claim.region, claim.service)
     amz_date = headers["x-amz-date"]
-    body = _chunked(payload, 4096, amz_date, claim.scope, claim.signature, key)
+    body = _chunked(payload, 8192, amz_date, claim.scope, claim.signature, key)
     signed = SignedRequest("PUT", raw_path, raw_query, headers, body)
     decoded = verify(
         claim, signed, secret=SECRET, session_token=None, region="us-east-1", service="lambda"
@@ -232,6 +232,22 @@ def test_streaming_signed_payload_is_verified_and_decoded() -> None:
             region="us-east-1",
             service="lambda",
         )
+
+
+@pytest.mark.parametrize("chunk", [8192, 20000, 4096, 1])
+def test_only_the_last_chunk_may_be_under_8_kb(chunk: int) -> None:
+    """AWS's minimum chunk size: a body cut finer (one byte a chunk: a 70 MB body would take
+    millions of steps to decode) is refused."""
+    payload = bytes(range(256)) * 80  # 20,480 bytes
+    body = b"".join(
+        f"{len(piece):x}\r\n".encode() + piece + b"\r\n"
+        for piece in [payload[i : i + chunk] for i in range(0, len(payload), chunk)] + [b""]
+    )
+    if chunk >= 8192:
+        assert decode_chunks(body) == payload
+    else:
+        with pytest.raises(ChunkError, match="under 8192 bytes"):
+            decode_chunks(body)
 
 
 def test_a_body_that_differs_from_its_claimed_hash_fails() -> None:

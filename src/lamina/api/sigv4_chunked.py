@@ -3,8 +3,9 @@
 or sent with ``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` (chunks unsigned, trailing headers).
 
 A chunk is ``<hex size>[;chunk-signature=<64 hex>]\\r\\n<data>\\r\\n``; the last has size 0
-and, with a trailer, is followed by ``name:value\\r\\n`` lines and an empty line. A signed
-chunk's string to sign is::
+and, with a trailer, is followed by ``name:value\\r\\n`` lines and an empty line. Every chunk
+but the last two holds at least 8 KB (AWS's minimum), so decoding takes one step per 8 KB at
+most, not one per byte. A signed chunk's string to sign is::
 
     AWS4-HMAC-SHA256-PAYLOAD\\n<amz date>\\n<scope>\\n<previous signature>\\n
     <sha256 of "">\\n<sha256 of the chunk's data>
@@ -18,6 +19,7 @@ import hmac
 from lamina.api.sigv4_canonical import EMPTY_SHA256, sign
 
 CHUNK_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
+MIN_CHUNK_BYTES = 8192
 _SIGNATURE_FIELD = "chunk-signature="
 
 
@@ -38,6 +40,7 @@ def decode_chunks(
     out: list[bytes] = []
     previous = seed_signature
     at = 0
+    short = False  # the chunk before was under the minimum: it must have been the last
     while True:
         end = body.find(b"\r\n", at)
         if end < 0:
@@ -72,6 +75,9 @@ def decode_chunks(
             previous = claimed
         if size == 0:
             return b"".join(out)  # trailing headers (checksums), if any, are not payload
+        if short:
+            raise ChunkError(f"a chunk other than the last is under {MIN_CHUNK_BYTES} bytes")
+        short = size < MIN_CHUNK_BYTES
         out.append(data)
         at = start + size
         if body[at : at + 2] != b"\r\n":
