@@ -416,6 +416,22 @@ def _large_package(total: int, files: int) -> bytes:
     return buf.getvalue()
 
 
+def _latencies_during(lam: Any, warm: str, script: str, *args: str) -> list[float]:
+    """Warm invocations of ``warm``, one after another, while a Python ``script`` runs in a
+    process of its own (niced: the client's own work competes for the 2 cores, not the
+    server): their latencies, sorted. The script must succeed."""
+    busy = subprocess.Popen(
+        ["nice", "-n", "10", sys.executable, "-c", script, *args], stderr=subprocess.PIPE
+    )
+    latencies: list[float] = []
+    while busy.poll() is None:
+        started = time.perf_counter()
+        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
+        latencies.append(time.perf_counter() - started)
+    assert busy.returncode == 0, busy.stderr.read() if busy.stderr else ""
+    return sorted(latencies)
+
+
 UPLOADER = """
 import sys, boto3
 from botocore.config import Config
@@ -447,18 +463,7 @@ def test_large_create_does_not_stall_other_functions(
     package = tmp_path / "big.zip"
     package.write_bytes(_large_package(40 * 1024 * 1024, 4000))
 
-    uploader = subprocess.Popen(
-        # Niced: the client's own encoding competes for the 2 cores, not the server.
-        ["nice", "-n", "10", sys.executable, "-c", UPLOADER, srv.endpoint, str(package), "2"],
-        stderr=subprocess.PIPE,
-    )
-    latencies: list[float] = []
-    while uploader.poll() is None:
-        started = time.perf_counter()
-        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
-        latencies.append(time.perf_counter() - started)
-    assert uploader.returncode == 0, uploader.stderr.read() if uploader.stderr else ""
-    latencies.sort()
+    latencies = _latencies_during(lam, warm, UPLOADER, srv.endpoint, str(package), "2")
     assert len(latencies) > 100, len(latencies)
     # Before: stalls of 0.2 to 2.2 s (0.6 to 1.3 s with this test); then 40 to 90 ms at
     # most (0.23 s on a CI machine), from joining the body's pieces and converting the
@@ -496,17 +501,7 @@ def test_code_download_does_not_stall_other_functions(
     location = lam.get_function(FunctionName=big)["Code"]["Location"]
     digest = created["CodeSha256"]
 
-    downloader = subprocess.Popen(
-        ["nice", "-n", "10", sys.executable, "-c", DOWNLOADER, location, digest, "5"],
-        stderr=subprocess.PIPE,
-    )
-    latencies: list[float] = []
-    while downloader.poll() is None:
-        started = time.perf_counter()
-        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
-        latencies.append(time.perf_counter() - started)
-    assert downloader.returncode == 0, downloader.stderr.read() if downloader.stderr else ""
-    latencies.sort()
+    latencies = _latencies_during(lam, warm, DOWNLOADER, location, digest, "5")
     assert len(latencies) > 50, len(latencies)
     # Before: each download held the loop for 25 to 45 ms (the whole file read at once); now
     # the slowest invocations take 6 to 13 ms. One download in fifty invocations.
@@ -548,17 +543,7 @@ def test_large_payloads_do_not_stall_other_functions(
     _create(lam, warm, make_zip({"lambda_function.py": HANDLER}))
     _invoke(lam, warm)
 
-    sender = subprocess.Popen(
-        ["nice", "-n", "10", sys.executable, "-c", LARGE_PAYLOADS, srv.endpoint, warm, "4"],
-        stderr=subprocess.PIPE,
-    )
-    latencies: list[float] = []
-    while sender.poll() is None:
-        started = time.perf_counter()
-        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
-        latencies.append(time.perf_counter() - started)
-    assert sender.returncode == 0, sender.stderr.read() if sender.stderr else ""
-    latencies.sort()
+    latencies = _latencies_during(lam, warm, LARGE_PAYLOADS, srv.endpoint, warm, "4")
     assert len(latencies) > 50, len(latencies)
     # Before: each payload held the event loop for 90 to 160 ms (p99 63 to 69 ms, the
     # slowest 0.11 s); now p99 10 to 18 ms on 2 busy cores (the sender encodes and signs).
