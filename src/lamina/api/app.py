@@ -37,7 +37,7 @@ from lamina.api.endpoints import (
 )
 from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerResponse
 from lamina.api.lambda_streaming_api import StreamedOutput
-from lamina.api.large_body import join_off_loop, parse_off_loop
+from lamina.api.large_body import PARSE_INLINE_BYTES, join_off_loop, parse_off_loop
 from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
@@ -68,8 +68,6 @@ MAX_REQUEST_BYTES = 70167211
 SERVICE_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 # Bodies larger than this are hashed (signature verification) on a worker thread.
 HASH_INLINE_BYTES = 256 * 1024
-# JSON bodies larger than this are decoded on a worker thread.
-PARSE_INLINE_BYTES = 128 * 1024
 # Lamina's endpoints that need no signature: code links carry their own, health is public.
 UNSIGNED_INTERNAL = ("/_lamina/code/", "/_lamina/health")
 

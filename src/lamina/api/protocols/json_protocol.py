@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from lamina.api.large_body import loads_sharing_the_gil
 from lamina.api.protocols.errors import SerializationException, missing_parameter
 from lamina.api.protocols.json_decode import BadValue, Decoder, MissingMember, compile_decoder
 from lamina.api.protocols.shapes import ShapeGraph
@@ -104,7 +105,7 @@ class JsonCodec:
             data: Any = {}
         else:
             try:
-                data = json.loads(body)
+                data = loads_sharing_the_gil(body)  # large bodies: called in a thread
             except (ValueError, RecursionError):  # RecursionError: nested too deep
                 raise self._serialization_error("The request body is not valid JSON.") from None
             if type(data) is not dict:
