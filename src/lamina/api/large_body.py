@@ -1,4 +1,5 @@
-"""Parsing a package upload without stalling everything else.
+"""Reading and parsing large request bodies (package uploads, dense JSON) without stalling
+everything else.
 
 A CreateFunction, UpdateFunctionCode or PublishLayerVersion body is JSON holding one base64
 string of up to ~70 MB (``ZipFile``). ``json.loads`` and ``b64decode`` of that are single C
