@@ -593,6 +593,27 @@ def test_dense_json_bodies_do_not_stall_other_functions(
     assert p99 < 0.03 and latencies[-1] < 0.12, (p99, latencies[-5:])
 
 
+def test_stalls_are_reported_with_every_threads_stack(
+    own_server: Callable[..., LaminaServer],
+) -> None:
+    """``--stall-report-ms``: at 1 ms, ordinary work (a function's creation and first
+    start) holds the loop long enough to be reported, with the stacks, in the server's log;
+    without it, nothing is."""
+    for args in (("--stall-report-ms", "1"), ()):
+        srv = own_server(*args)
+        lam = srv.client()
+        name = unique()
+        _create(lam, name, make_zip({"lambda_function.py": HANDLER}))
+        assert _invoke(lam, name) == {"ok": True}
+        assert srv.log_path is not None
+        log = srv.log_path.read_text()
+        if args:
+            assert "Timeout (0:00:00.001000)!" in log, log[-2000:]
+            assert re.search(r'File ".*lamina/.*", line \d+ in \w+', log), log[-2000:]
+        else:
+            assert "Timeout (" not in log
+
+
 def test_a_missing_layers_tree_is_rebuilt_off_the_event_loop(
     own_server: Callable[..., LaminaServer],
 ) -> None:
