@@ -586,9 +586,9 @@ def test_dense_json_bodies_do_not_stall_other_functions(
     warm = unique()
     _create(lam, warm, make_zip({"lambda_function.py": HANDLER}))
     _invoke(lam, warm)
-    latencies = _latencies_during(lam, warm, DENSE_BODIES, srv.endpoint, "3")
+    latencies = _latencies_during(lam, warm, DENSE_BODIES, srv.endpoint, "2")
     assert len(latencies) > 50, len(latencies)
-    # Before: the slowest 0.15 to 0.23 s (the C decoder); now 17 to 25 ms.
+    # Before: the slowest 0.15 to 0.23 s (the C decoder); now 14 to 25 ms on a quiet host.
     p99 = latencies[int(len(latencies) * 0.99)]
     assert p99 < 0.03 and latencies[-1] < 0.12, (p99, latencies[-5:])
 
