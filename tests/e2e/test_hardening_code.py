@@ -469,7 +469,7 @@ def test_large_create_does_not_stall_other_functions(
     # most (0.23 s on a CI machine), from joining the body's pieces and converting the
     # decoded package on the loop or with the GIL held, and from the loop waiting the GIL's
     # 5 ms switch interval at every poll while a thread decoded; now 12 to 17 ms. The bound
-    # leaves room for a busy shared CPU.
+    # leaves room for a busy host.
     p99 = latencies[int(len(latencies) * 0.99)]
     assert p99 < 0.03 and latencies[-1] < 0.12, (p99, latencies[-5:])
 

@@ -92,7 +92,7 @@ def test_a_large_body_is_joined_while_the_loop_keeps_turning() -> None:
 
     async def joined_with_turns() -> tuple[bytes, int]:
         turns = 0
-        joining = asyncio.ensure_future(join_off_loop(pieces))
+        joining = asyncio.ensure_future(join_off_loop(pieces, 1 << 26))
         while not joining.done():
             turns += 1
             await asyncio.sleep(0)
@@ -105,7 +105,7 @@ def test_a_large_body_is_joined_while_the_loop_keeps_turning() -> None:
 
 def test_a_small_body_is_joined_inline() -> None:
     async def join() -> bytes:
-        return await join_off_loop([b"a", b"b"])
+        return await join_off_loop([b"a", b"b"], 2)
 
     assert asyncio.run(join()) == b"ab"
 

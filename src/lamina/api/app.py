@@ -488,7 +488,7 @@ async def _read_body(request: _Request) -> bytes:
         if size > request.limit:
             raise _over_limit(request)
         chunks.append(chunk)
-    return await join_off_loop(chunks)
+    return await join_off_loop(chunks, size)
 
 
 async def _send_streamed(

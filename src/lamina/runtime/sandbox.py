@@ -22,6 +22,8 @@ import subprocess
 from dataclasses import dataclass
 from typing import Protocol
 
+from lamina.runtime import fd_ready
+
 # A start (an environment set up until its runtime is released) that takes longer has
 # failed: well under on-demand init's 10 s, and every start takes milliseconds normally.
 START_DEADLINE_SECONDS = 5.0
@@ -219,17 +221,8 @@ async def _exit_status(process: subprocess.Popen[bytes]) -> int:
         while (code := process.poll()) is None:
             await asyncio.sleep(EXIT_POLL_SECONDS)
         return code
-    loop = asyncio.get_running_loop()
-    exited: asyncio.Future[None] = loop.create_future()
-
-    def readable() -> None:
-        if not exited.done():
-            exited.set_result(None)
-
-    loop.add_reader(pidfd, readable)
     try:
-        await exited
+        await fd_ready.readable(pidfd)  # a pidfd is readable once its process has exited
     finally:
-        loop.remove_reader(pidfd)
         os.close(pidfd)
     return process.wait()

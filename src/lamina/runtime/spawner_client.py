@@ -21,6 +21,7 @@ import signal
 import socket
 from typing import Any
 
+from lamina.runtime import fd_ready
 from lamina.runtime.ephemeral import TmpDisk
 from lamina.runtime.launch import RUNTIMES_DIR
 from lamina.runtime.sandbox import SandboxError
@@ -264,7 +265,6 @@ class Spawner:
 
         One sender at a time: a file descriptor has a single writer callback, so
         concurrent waiters would replace each other's and be left waiting forever."""
-        loop = asyncio.get_running_loop()
         async with self._send_lock:
             while True:
                 assert self._sock is not None
@@ -275,7 +275,7 @@ class Spawner:
                         self._sock.send(data)
                     return
                 except BlockingIOError:
-                    await _writable(loop, self._sock.fileno())
+                    await fd_ready.writable(self._sock.fileno())
 
     async def prepare(
         self,
@@ -334,24 +334,9 @@ async def _log_output(pid: int, stream: asyncio.StreamReader | None) -> None:
 
 async def send_message(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
     data = json.dumps(message).encode()
-    loop = asyncio.get_running_loop()
     while True:
         try:
             socket.send_fds(sock, [data], fds)
             return
         except BlockingIOError:
-            await _writable(loop, sock.fileno())
-
-
-async def _writable(loop: asyncio.AbstractEventLoop, fileno: int) -> None:
-    ready: asyncio.Future[None] = loop.create_future()
-
-    def wake() -> None:
-        if not ready.done():
-            ready.set_result(None)
-
-    loop.add_writer(fileno, wake)
-    try:
-        await ready
-    finally:
-        loop.remove_writer(fileno)
+            await fd_ready.writable(sock.fileno())

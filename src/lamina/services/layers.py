@@ -282,25 +282,24 @@ class LayerService:
         see ``layers_dir_ready``."""
         if not config.layers:
             return None
-        return self.prepare_opt([layer.code_sha256 for layer in config.layers])
+        return self.prepare_opt(_layer_shas(config))
 
     def layers_dir_ready(self, config: FunctionConfig) -> bool:
         """Whether ``layers_dir`` returns at once (no layers, or their tree is built)."""
-        if not config.layers:
-            return True
-        key = rules.opt_key([layer.code_sha256 for layer in config.layers])
-        return (self.opt_root / key).is_dir()
+        return not config.layers or self._opt_path(_layer_shas(config)).is_dir()
+
+    def _opt_path(self, shas: Sequence[str]) -> Path:
+        return self.opt_root / rules.opt_key(shas)
 
     def prepare_opt(self, shas: Sequence[str]) -> Path:
         """The merged ``/opt`` tree of an ordered list of layer packages, built if missing.
         Blocking when it builds: call from a thread."""
-        key = rules.opt_key(shas)
-        target = self.opt_root / key
+        target = self._opt_path(shas)
         if target.is_dir():
             return target
         with self._opt_lock:
             if not target.is_dir():
-                self.code.charge(f"opt:{key}", self._build_opt(shas, target))
+                self.code.charge(f"opt:{target.name}", self._build_opt(shas, target))
         return target
 
     def _build_opt(self, shas: Sequence[str], target: Path) -> int:
@@ -330,7 +329,7 @@ class LayerService:
         """At start-up (no environment runs yet): drop trees no function version uses any more
         and builds a crash interrupted."""
         keep = {
-            rules.opt_key([layer.code_sha256 for layer in config.layers])
+            rules.opt_key(_layer_shas(config))
             for config in self.functions.all_versions()
             if config.layers
         }
@@ -346,7 +345,7 @@ class LayerService:
     def _kept_size(self, key: str) -> int:
         """The size of a merged tree kept from an earlier run: its layers' unzipped sizes."""
         for config in self.functions.all_versions():
-            shas = [layer.code_sha256 for layer in config.layers]
+            shas = _layer_shas(config)
             if config.layers and rules.opt_key(shas) == key:
                 return sum(_unzipped_or_zero(self.code, sha) for sha in shas)
         return 0
@@ -377,3 +376,8 @@ def _unzipped_or_zero(code: CodeStore, sha: str) -> int:
 def _check_revision(current: LayerPolicy | None, expected: str | None) -> None:
     if expected is not None and (current is None or current.revision_id != expected):
         raise PreconditionFailedException(rules.POLICY_REVISION_MISMATCH)
+
+
+def _layer_shas(config: FunctionConfig) -> list[str]:
+    """The packages of a function version's layers, in order."""
+    return [layer.code_sha256 for layer in config.layers]

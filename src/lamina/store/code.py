@@ -204,7 +204,7 @@ class CodeStore:
         """The unpacked tree of a stored package (unpacked by ``put``; unpacked here only for
         a data directory from before trees were made at upload)."""
         target = self.tree_path(sha256_hex)
-        if target.is_dir():
+        if self.is_extracted(sha256_hex):
             return target
         with self.lock:
             try:
