@@ -5,6 +5,7 @@ has a quota, the data directory is private, and compilation never races deletion
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import json
 import os
@@ -419,15 +420,22 @@ def _large_package(total: int, files: int) -> bytes:
 def _latencies_during(lam: Any, warm: str, script: str, *args: str) -> list[float]:
     """Warm invocations of ``warm``, one after another, while a Python ``script`` runs in a
     process of its own (niced: the client's own work competes for the 2 cores, not the
-    server): their latencies, sorted. The script must succeed."""
+    server): their latencies, sorted. The script must succeed. The measuring process's own
+    garbage collector is held meanwhile: late in the suite, one full collection of this
+    process's objects takes a few hundred milliseconds, which is not the server's stall."""
     busy = subprocess.Popen(
         ["nice", "-n", "10", sys.executable, "-c", script, *args], stderr=subprocess.PIPE
     )
     latencies: list[float] = []
-    while busy.poll() is None:
-        started = time.perf_counter()
-        lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
-        latencies.append(time.perf_counter() - started)
+    gc.collect()
+    gc.disable()
+    try:
+        while busy.poll() is None:
+            started = time.perf_counter()
+            lam.invoke(FunctionName=warm, Payload=b"{}")["Payload"].read()
+            latencies.append(time.perf_counter() - started)
+    finally:
+        gc.enable()
     assert busy.returncode == 0, busy.stderr.read() if busy.stderr else ""
     return sorted(latencies)
 
@@ -608,10 +616,10 @@ def test_stalls_are_reported_with_every_threads_stack(
         assert srv.log_path is not None
         log = srv.log_path.read_text()
         if args:
-            assert "Timeout (0:00:00.001000)!" in log, log[-2000:]
-            assert re.search(r'File ".*lamina/.*", line \d+ in \w+', log), log[-2000:]
+            assert "lamina: the event loop has been held" in log, log[-2000:]
+            assert re.search(r'File ".*lamina/.*", line \d+, in \w+', log), log[-2000:]
         else:
-            assert "Timeout (" not in log
+            assert "the event loop has been held" not in log
 
 
 def test_a_missing_layers_tree_is_rebuilt_off_the_event_loop(
