@@ -873,6 +873,46 @@ def test_request_over_the_api_limit(lam: Any, raw_lam: Any, capture: Capture) ->
     )
 
 
+def test_update_configuration_request_over_its_limit(
+    lam: Any, raw_lam: Any, capture: Capture, victim: str
+) -> None:
+    """UpdateFunctionConfiguration's requests are bounded at 5,120 bytes, before anything in
+    them is read: environment variables over their 4 KB limit get AWS's 413 here, as SDK
+    users meet it (CreateFunction's answer is the 4 KB message); a request of exactly 5,120 bytes is
+    read."""
+    variables = {"BIG": "x" * 6000}
+    rejected(
+        lam,
+        capture,
+        lambda: raw_lam.update_function_configuration(
+            FunctionName=victim, Environment={"Variables": variables}
+        ),
+        status=413,
+        code="RequestEntityTooLargeException",
+        message="Request must be smaller than 5120 bytes for the UpdateFunctionConfiguration "
+        "operation",
+        names=[victim],
+    )
+    # A hostile one (60 MB of description) is refused as cheaply, without being parsed.
+    rejected(
+        lam,
+        capture,
+        lambda: raw_lam.update_function_configuration(
+            FunctionName=victim, Description="x" * 60_000_000
+        ),
+        status=413,
+        code="RequestEntityTooLargeException",
+        message="Request must be smaller than 5120 bytes for the UpdateFunctionConfiguration "
+        "operation",
+        names=[victim],
+    )
+    at_limit = 5120 - len(json.dumps({"Description": ""}))  # botocore's own serialisation
+    with pytest.raises(ClientError) as caught:  # read and validated: too long a description
+        raw_lam.update_function_configuration(FunctionName=victim, Description="d" * at_limit)
+    assert caught.value.response["Error"]["Code"] == "ValidationException"
+    assert capture.last["status_code"] == 400
+
+
 def test_unzipped_over_250mb(
     lam: Any, raw_lam: Any, capture: Capture, victim: str, unzips_to_250mb: bytes
 ) -> None:

@@ -64,6 +64,11 @@ RawHandler = Callable[
 
 # The largest request body Lambda accepts (CreateFunction with a 50 MB zip, base64).
 MAX_REQUEST_BYTES = 70167211
+# Lambda operations whose request AWS bounds below ``MAX_REQUEST_BYTES``: 413
+# RequestEntityTooLargeException, "Request must be smaller than 5120 bytes for the
+# UpdateFunctionConfiguration operation" (what SDK users have met since 2016, e.g. with
+# environment variables near their 4 KB limit), before the body is parsed.
+LAMBDA_OPERATION_LIMITS = {"UpdateFunctionConfiguration": 5120}
 # The largest body of the JSON and query services (SQS's 1 MiB batches, however encoded).
 SERVICE_MAX_REQUEST_BYTES = 8 * 1024 * 1024
 # Bodies larger than this are hashed (signature verification) on a worker thread.
@@ -215,10 +220,10 @@ class EdgeApp:
                 return error_response(error)
         target = headers.get("x-amz-target")
         if target is not None:
-            request.limit = SERVICE_MAX_REQUEST_BYTES
+            request.limit, request.lambda_limits = SERVICE_MAX_REQUEST_BYTES, False
             return await self._json(request, request_id, target)
         if is_query_request(method, path, headers, query) and self.services.query:
-            request.limit = SERVICE_MAX_REQUEST_BYTES
+            request.limit, request.lambda_limits = SERVICE_MAX_REQUEST_BYTES, False
             return await self._query(request, request_id)
         return await self._rest_json(request, request_id)
 
@@ -232,9 +237,12 @@ class EdgeApp:
                 request.path, _signing_name(request.headers, request.query)
             )
         try:
-            ctx, body = await self._authenticate(request, request_id, service.signing_name)
             model = service.model
             found = model.match(request.method, request.path, request.query)
+            if found is not None and service is services.rest_json:
+                request.operation = found[0].name
+                request.limit = LAMBDA_OPERATION_LIMITS.get(request.operation, MAX_REQUEST_BYTES)
+            ctx, body = await self._authenticate(request, request_id, service.signing_name)
             if found is None:
                 raise UnknownOperationException(
                     f"Unknown operation {request.method} {request.path}"
@@ -432,6 +440,10 @@ class _Request:
     body: bytes | None = None
     query: dict[str, list[str]] = field(default_factory=dict)
     limit: int = MAX_REQUEST_BYTES
+    # Over ``limit``: Lambda's RequestEntityTooLargeException (naming ``operation`` when it
+    # is known), else the JSON and query services' RequestEntityTooLarge.
+    lambda_limits: bool = True
+    operation: str | None = None
 
 
 async def _no_receive() -> dict[str, Any]:
@@ -456,20 +468,26 @@ _BROWSER_INTERNAL = "Lamina's own endpoints do not answer web pages."
 
 
 def _too_large(request: _Request, model: ServiceModel) -> AwsError:
-    if request.limit != MAX_REQUEST_BYTES:
+    if not request.lambda_limits:
         return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
-    found = model.match(request.method, request.path, {})
-    name = found[0].name if found else "unknown"
+    name = request.operation
+    if name is None:
+        found = model.match(request.method, request.path, {})
+        name = found[0].name if found else "unknown"
     return RequestEntityTooLargeException(
-        f"Request must be smaller than {MAX_REQUEST_BYTES} bytes for the {name} operation"
+        f"Request must be smaller than {request.limit} bytes for the {name} operation"
     )
 
 
 def _over_limit(request: _Request) -> AwsError:
     """A body that turned out larger than its limit while being read."""
-    if request.limit != MAX_REQUEST_BYTES:
+    if not request.lambda_limits:
         return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
-    return RequestEntityTooLargeException(f"Request must be smaller than {MAX_REQUEST_BYTES} bytes")
+    if request.operation is None:
+        return RequestEntityTooLargeException(f"Request must be smaller than {request.limit} bytes")
+    return RequestEntityTooLargeException(
+        f"Request must be smaller than {request.limit} bytes for the {request.operation} operation"
+    )
 
 
 async def _read_body(request: _Request) -> bytes:
