@@ -148,6 +148,7 @@ def validation(member: str, value: Any, text: str) -> str:
 
 
 GE = "Member must have value greater than or equal to"
+LENGTH_LE = "Member must have length less than or equal to"
 LE = "Member must have value less than or equal to"
 NAME_PATTERN = (
     r"(arn:(aws[a-zA-Z-]*)?:lambda:)?((eusc-)?[a-z]{2}((-gov)|(-iso([a-z]?)))?-[a-z]+-\d{1}:)?"
@@ -911,6 +912,25 @@ def test_update_configuration_request_over_its_limit(
         raw_lam.update_function_configuration(FunctionName=victim, Description="d" * at_limit)
     assert caught.value.response["Error"]["Code"] == "ValidationException"
     assert capture.last["status_code"] == 400
+
+
+def test_a_long_value_is_echoed_whole(lam: Any, raw_lam: Any, capture: Capture) -> None:
+    """A validation message echoes the value, however long (2 MB here: rendered in a thread
+    and sent in pieces, with its length)."""
+    name = unique("echo")
+    description = "d" * 2_000_000
+    rejected(
+        lam,
+        capture,
+        lambda: raw_lam.create_function(**create_args(name, Description=description)),
+        status=400,
+        code="ValidationException",
+        message=validation(
+            "description", description, "Member must have length less than or equal to 256"
+        ),
+        names=[name],
+    )
+    assert capture.last["headers"]["content-length"] == str(len(capture.last["body"]))
 
 
 def test_unzipped_over_250mb(

@@ -42,7 +42,12 @@ from lamina.api.lean_invoke import INVOKE, InvokeWire
 from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
 from lamina.api.trigger_edge import TriggerEdge
-from lamina.api.wire import error_response, unexpected_as_error, unexpected_error
+from lamina.api.wire import (
+    error_response,
+    error_response_off_loop,
+    unexpected_as_error,
+    unexpected_error,
+)
 from lamina.config import DEFAULT_ACCOUNT, DEFAULT_REGION
 from lamina.domain.callers import FunctionCaller
 from lamina.domain.context import RequestContext
@@ -260,8 +265,8 @@ class EdgeApp:
             if isinstance(output, StreamedOutput):
                 return output.wire()  # InvokeWithResponseStream: sent as it comes
             return model.render_output(op, output)
-        except AwsError as error:
-            return error_response(error)
+        except AwsError as error:  # a validation error may echo a long value
+            return await error_response_off_loop(error)
         except Exception as exc:  # noqa: BLE001 - rendered as the service's internal error
             return error_response(
                 unexpected_as_error(exc, lambda_api=service is services.rest_json)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import AsyncIterator
 
-from lamina.api.protocols.rest_json import REST_JSON
+from lamina.api.endpoints import StreamingBody
+from lamina.api.protocols.rest_json import REST_JSON, body_in_pieces
 from lamina.domain.errors import (
     AwsError,
     InternalFailure,
@@ -19,9 +22,29 @@ log = logging.getLogger("lamina.api")
 WireResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
 
 
+# An error message this long (a request's long value echoed in a validation message) is
+# rendered in a thread and sent piece by piece.
+LARGE_MESSAGE_CHARS = 1 << 20
+
+
 def error_response(error: AwsError) -> WireResponse:
     """Lambda's (rest-json) error: ``x-amzn-ErrorType`` and a JSON body."""
     return REST_JSON.render_error(error)
+
+
+async def error_response_off_loop(error: AwsError) -> WireResponse:
+    """``error_response``, rendered in a thread when its message is long."""
+    if len(error.message) < LARGE_MESSAGE_CHARS:
+        return error_response(error)
+    pieces = await asyncio.to_thread(body_in_pieces, error.body())
+
+    async def sent() -> AsyncIterator[bytes]:
+        for piece in pieces:
+            yield piece
+
+    headers = REST_JSON.error_headers(error)
+    headers.append((b"content-length", str(sum(map(len, pieces))).encode()))
+    return error.status, headers, StreamingBody.of(sent)
 
 
 # A write that found the data directory full changed nothing (SQLite rolled it back): the
