@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-import time
 from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from loop_pauses import longest_pause_while
 
 from lamina.api import long_strings
 from lamina.api.large_body import loads_sharing_the_gil
@@ -101,27 +100,6 @@ def test_the_loop_keeps_turning_while_60_mb_of_strings_are_decoded() -> None:
     escaped = "é\n" * 5_000_000
     body = _encode({"Description": plain, "Other": escaped})
 
-    async def run() -> tuple[Any, float]:
-        longest = 0.0
-        done = threading.Event()
-
-        async def tick() -> None:
-            nonlocal longest
-            last = time.perf_counter()
-            while not done.is_set():
-                await asyncio.sleep(0)
-                now = time.perf_counter()
-                longest = max(longest, now - last)
-                last = now
-
-        ticking = asyncio.ensure_future(tick())
-        try:
-            document = await asyncio.to_thread(loads_sharing_the_gil, body)
-        finally:
-            done.set()
-            await ticking
-        return document, longest
-
-    document, longest = asyncio.run(run())
+    document, longest = longest_pause_while(lambda: asyncio.to_thread(loads_sharing_the_gil, body))
     assert document == {"Description": plain, "Other": escaped}
     assert longest < 0.06, longest
