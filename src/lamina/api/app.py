@@ -39,7 +39,6 @@ from lamina.api.http_triggers import HttpTrigger, TriggerRequest, TriggerRespons
 from lamina.api.lambda_streaming_api import StreamedOutput
 from lamina.api.large_body import PARSE_INLINE_BYTES, join_off_loop, parse_off_loop
 from lamina.api.lean_invoke import INVOKE, InvokeWire
-from lamina.api.model import ServiceModel
 from lamina.api.sigv4 import SignedRequest, read_claim, unverified_payload
 from lamina.api.trigger_edge import TriggerEdge
 from lamina.api.wire import (
@@ -102,8 +101,8 @@ class EdgeApp:
         # Function URLs and API stages (``api.http_triggers``): asked before the AWS APIs.
         self.triggers: list[HttpTrigger] = triggers if triggers is not None else []
         self.trigger_edge = TriggerEdge(self.triggers, access.hosts if access else None)
-        self.model = services.rest_json.model
-        self._invoke_wire = InvokeWire(self.model)  # the lean path's Invoke (``_invoke``)
+        # The lean path's Invoke (``_invoke``).
+        self._invoke_wire = InvokeWire(services.rest_json.model)
         self.internal = internal or {}
         self.access = access
         self.account_id = account_id
@@ -428,7 +427,7 @@ class EdgeApp:
         if request.body is None:
             declared = request.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > request.limit:
-                raise _too_large(request, self.model)
+                raise _too_large(request)
             request.body = await _read_body(request)
         return request.body
 
@@ -472,26 +471,13 @@ def _url_of(request: _Request) -> str:
 _BROWSER_INTERNAL = "Lamina's own endpoints do not answer web pages."
 
 
-def _too_large(request: _Request, model: ServiceModel) -> AwsError:
+def _too_large(request: _Request) -> AwsError:
+    """A body larger than its request's limit (declared, or found while being read)."""
     if not request.lambda_limits:
         return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
-    name = request.operation
-    if name is None:
-        found = model.match(request.method, request.path, {})
-        name = found[0].name if found else "unknown"
+    operation = f" for the {request.operation} operation" if request.operation else ""
     return RequestEntityTooLargeException(
-        f"Request must be smaller than {request.limit} bytes for the {name} operation"
-    )
-
-
-def _over_limit(request: _Request) -> AwsError:
-    """A body that turned out larger than its limit while being read."""
-    if not request.lambda_limits:
-        return RequestEntityTooLarge(f"Request must be smaller than {request.limit} bytes")
-    if request.operation is None:
-        return RequestEntityTooLargeException(f"Request must be smaller than {request.limit} bytes")
-    return RequestEntityTooLargeException(
-        f"Request must be smaller than {request.limit} bytes for the {request.operation} operation"
+        f"Request must be smaller than {request.limit} bytes{operation}"
     )
 
 
@@ -500,7 +486,7 @@ async def _read_body(request: _Request) -> bytes:
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > request.limit:
-            raise _over_limit(request)
+            raise _too_large(request)
         return body
     chunks = [body]
     size = len(body)
@@ -509,7 +495,7 @@ async def _read_body(request: _Request) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > request.limit:
-            raise _over_limit(request)
+            raise _too_large(request)
         chunks.append(chunk)
     return await join_off_loop(chunks, size)
 
