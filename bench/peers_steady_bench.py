@@ -12,25 +12,34 @@ first half minute). Here both servers start once (the same echo function, ``--me
 Lamina, 128 by default), get ``--warmup`` seconds of load each, then ``--rounds`` pairs of
 ``--window``-second windows, in alternating order, so that each pair is measured within
 seconds. It prints every window, the median of each server, the ratio of the medians and the
-median of the pairwise ratios, against the target (>= 1.5x). The scratch directory is the one
-``peers_bench.py --setup DIR`` installs. Always exits 0 after a run: a benchmark, not a test.
+median and quartiles of the pairwise ratios, against the target (>= 1.5x); and, per window,
+the CPU time per invoke of each server's main thread (Lamina's event loop, the bottleneck under
+load) and of its whole process tree (``/proc/<pid>/task/*/schedstat``, nanoseconds), with their
+pairwise ratios: the CPU per invoke moves less with the host than invokes/s do. The scratch
+directory is the one ``peers_bench.py --setup DIR`` installs. Always exits 0 after a run: a
+benchmark, not a test.
 
 ``--versus-src DIR`` measures a change instead: the second server is Lamina too, running the
 package of another checkout (``DIR``: its ``src``, put first on the server's ``PYTHONPATH``,
 e.g. a ``git worktree`` of the commit before), so the ratio is this code's speed over that
 code's. Two servers measured this way differ by a few percent at most when they run the same
-code; fresh servers measured one after the other, by up to a third.
+code; fresh servers measured one after the other, by up to a third. Judge a change by the
+pairwise medians and their quartiles over many short windows (``--rounds 16 --window 2``):
+within one server, alternating windows of two settings once showed +8 % and +16 % that two
+servers side by side, 20 pairs, did not (pairwise median 1.00, quartiles 0.96 to 1.12).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -40,27 +49,63 @@ import peers_bench as pb  # noqa: E402 - the servers of the side-by-side benchma
 from invoke_bench import say  # noqa: E402
 
 
+@dataclass(frozen=True)
+class Window:
+    rps: float
+    main_us: float  # CPU of the server's main thread per invoke
+    tree_us: float  # CPU of its whole process tree per invoke
+
+
+def _thread_ns(pid: int, tid: int | str) -> int:
+    with open(f"/proc/{pid}/task/{tid}/schedstat") as stat:
+        return int(stat.read().split()[0])
+
+
+def cpu_ns(pid: int) -> tuple[int, int]:
+    """CPU time so far of ``pid``'s main thread and of every thread of its process tree."""
+    tree = 0
+    for member in [pid, *pb.descendants(pid)]:
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError):  # ended meanwhile
+            tree += sum(_thread_ns(member, tid) for tid in os.listdir(f"/proc/{member}/task"))
+    return _thread_ns(pid, pid), tree
+
+
 def windows(
     servers: dict[str, tuple[pb.Proc, pb.Target]], rounds: int, seconds: float, clients: int
-) -> dict[str, list[float]]:
+) -> dict[str, list[Window]]:
     """``rounds`` windows per server, the order alternating from one round to the next."""
     names = list(servers)
-    rates: dict[str, list[float]] = {name: [] for name in names}
+    measured: dict[str, list[Window]] = {name: [] for name in names}
     for n in range(rounds):
         for name in names if n % 2 == 0 else reversed(names):
             proc, target = servers[name]
+            main_before, tree_before = cpu_ns(proc.pid)
             load = ib.run_wrk(proc.port, target.path, clients, seconds, target.script)
+            main_after, tree_after = cpu_ns(proc.pid)
             if load.errors:
                 raise RuntimeError(f"{name}: {load.errors} failed requests under load")
-            rates[name].append(load.rps)
-        latest = ", ".join(f"{name} {rate[-1]:,.0f}/s" for name, rate in rates.items())
+            invokes = load.rps * max(1, round(seconds))  # wrk's own duration
+            measured[name].append(
+                Window(
+                    load.rps,
+                    (main_after - main_before) / invokes / 1000,
+                    (tree_after - tree_before) / invokes / 1000,
+                )
+            )
+        latest = ", ".join(f"{name} {w[-1].rps:,.0f}/s" for name, w in measured.items())
         say(f"round {n + 1}/{rounds}: {latest}")
-    return rates
+    return measured
 
 
-def report(rates: dict[str, list[float]], title: str, args: argparse.Namespace) -> None:
+def _spread(values: list[float]) -> str:
+    """Median and quartiles."""
+    q1, median, q3 = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return f"median {median:.2f}x (quartiles {q1:.2f} to {q3:.2f})"
+
+
+def report(measured: dict[str, list[Window]], title: str, args: argparse.Namespace) -> None:
     """Every window, the medians and their ratio; against the target unless ``--versus-src``."""
-    ours, other = rates["lamina"], rates["other"]
+    ours, other = [w.rps for w in measured["lamina"]], [w.rps for w in measured["other"]]
     pairwise = [a / b for a, b in zip(ours, other, strict=True)]
     ratio = statistics.median(ours) / statistics.median(other)
     verdict = ""
@@ -80,8 +125,16 @@ def report(rates: dict[str, list[float]], title: str, args: argparse.Namespace) 
     print(
         f"medians: {statistics.median(ours):,.0f}/s vs {statistics.median(other):,.0f}/s:"
         f" {ratio:.2f}x{verdict}; pairwise ratios {', '.join(f'{r:.2f}' for r in pairwise)},"
-        f" median {statistics.median(pairwise):.2f}x"
+        f" {_spread(pairwise)}"
     )
+    for label, field in (("main thread", "main_us"), ("process tree", "tree_us")):
+        mine = [getattr(w, field) for w in measured["lamina"]]
+        theirs = [getattr(w, field) for w in measured["other"]]
+        ratios = [a / b for a, b in zip(mine, theirs, strict=True)]
+        print(
+            f"CPU per invoke, {label}: {statistics.median(mine):.1f} vs"
+            f" {statistics.median(theirs):.1f} us; pairwise {_spread(ratios)}"
+        )
 
 
 def start_other(ctx: pb.Context, args: argparse.Namespace) -> tuple[pb.Proc, pb.Target]:
@@ -111,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
             for name, (proc, target) in servers.items():
                 say(f"warming {name} for {args.warmup:g} s ...")
                 ib.run_wrk(proc.port, target.path, args.clients, args.warmup, target.script)
-            rates = windows(servers, args.rounds, args.window, args.clients)
+            measured = windows(servers, args.rounds, args.window, args.clients)
         except KeyboardInterrupt:
             say("interrupted")
             return 0
@@ -123,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
                 proc.stop()
             time.sleep(0.5)
     shutil.rmtree(tmp, ignore_errors=True)
-    report(rates, title, args)
+    report(measured, title, args)
     return 0
 
 
