@@ -34,9 +34,9 @@ def error_response(error: AwsError) -> WireResponse:
 
 async def error_response_off_loop(error: AwsError) -> WireResponse:
     """``error_response``, rendered in a thread when its message is long."""
-    if len(error.message) < LARGE_MESSAGE_CHARS:
+    if error.message_length < LARGE_MESSAGE_CHARS:
         return error_response(error)
-    pieces = await asyncio.to_thread(body_in_pieces, error.body())
+    pieces = await asyncio.to_thread(body_in_pieces, error.body(spliced=True))
 
     async def sent() -> AsyncIterator[bytes]:
         for piece in pieces:

@@ -11,7 +11,25 @@ A function error (an exception raised by user code, a timeout, a crash) is *not*
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class Spliced:
+    """A long text kept as its parts, joined only when read whole (``str``): a validation
+    message echoing a request's long value (``names.spliced_validation_message``). Joining
+    60 MB copies it with the GIL held, tens of milliseconds of a stalled event loop; the
+    API edge renders the parts a piece at a time in a thread instead
+    (``api.wire.error_response_off_loop``)."""
+
+    parts: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return sum(map(len, self.parts))
+
+    def __str__(self) -> str:
+        return "".join(self.parts)
 
 
 class AwsError(Exception):
@@ -37,17 +55,36 @@ class AwsError(Exception):
         """Whether the caller is at fault (query's ``Type``: ``Sender`` or ``Receiver``)."""
         return self.status < 500
 
-    def __init__(self, message: str, **extra: Any) -> None:
+    def __init__(self, message: str | Spliced, **extra: Any) -> None:
         super().__init__(message)
-        self.message = message
+        self._text = message
         self.extra: dict[str, Any] = extra
         self.headers: dict[str, str] = {}
 
-    def body(self) -> dict[str, Any]:
+    @property
+    def message(self) -> str:
+        """The message, joined (once) if it was made of parts."""
+        text = self._text
+        if isinstance(text, Spliced):
+            text = self._text = str(text)
+        return text
+
+    @message.setter
+    def message(self, message: str) -> None:
+        self._text = message
+
+    @property
+    def message_length(self) -> int:
+        """The message's length, without joining its parts."""
+        return len(self._text)
+
+    def body(self, *, spliced: bool = False) -> dict[str, Any]:
+        """The rest-json body; with ``spliced``, a message made of parts stays a ``Spliced``
+        (for a renderer that writes the parts: ``rest_json.body_in_pieces``)."""
         out: dict[str, Any] = {}
         if self.typed:
             out["Type"] = "User" if self.status < 500 else "Service"
-        out[self.message_key] = self.message
+        out[self.message_key] = self._text if spliced else self.message
         out.update(self.extra)
         return out
 
@@ -118,8 +155,8 @@ class AccessDeniedException(LambdaError):
         super().__init__(message or "")
         self.null_message = message is None
 
-    def body(self) -> dict[str, Any]:
-        out = super().body()
+    def body(self, *, spliced: bool = False) -> dict[str, Any]:
+        out = super().body(spliced=spliced)
         if self.null_message:
             out[self.message_key] = None
         return out

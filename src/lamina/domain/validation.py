@@ -21,6 +21,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from lamina.domain.errors import ValidationException
+
 # The runtime lists and the package limits and check, as this module offered them before the
 # rules moved to ``domain.function_rules``.
 from lamina.domain.function_rules import (
@@ -44,12 +46,12 @@ from lamina.domain.function_rules import (
     validate_zip as validate_zip,
 )
 from lamina.domain.names import (
+    LongValues,
     StringShape,
     constraint_error,
     create_name_length_error,
     function_locator,
     function_name_errors,
-    validation_exception,
 )
 
 ROLE = StringShape(pattern=r"arn:(aws[a-zA-Z-]*)?:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
@@ -98,10 +100,14 @@ class _Shapes:
 
     def __init__(self) -> None:
         self.errors: list[str] = []
+        self._long = LongValues()  # a long value is echoed without a copy
 
     def string(self, member: str, value: Any, shape: StringShape) -> None:
         if isinstance(value, str):
-            self.errors += shape.errors(member, value)
+            failed = shape.failed(value)
+            if failed:
+                shown = self._long.shown(value)
+                self.errors += (constraint_error(member, shown, text) for text in failed)
 
     def integer(self, member: str, value: Any, low: int, high: int | None = None) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
@@ -145,7 +151,7 @@ class _Shapes:
 
     def raise_if_any(self) -> None:
         if self.errors:
-            raise validation_exception(self.errors)
+            raise ValidationException(self._long.message(self.errors))
 
 
 def _shape_ok(shape: StringShape) -> Callable[[Any], bool]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lamina.domain.errors import AwsError
+from lamina.domain.errors import AwsError, Spliced
 
 WireResponse = tuple[int, list[tuple[bytes, bytes]], bytes]
 PIECE_CHARS = 1 << 18
@@ -33,16 +33,22 @@ class RestJsonCodec:
 
 def body_in_pieces(body: dict[str, Any]) -> list[bytes]:
     """``json.dumps(body).encode()`` in pieces, a long string ``PIECE_CHARS`` at a time
-    (json.dumps of a 60 MB message is one call that holds the GIL for 0.2 s)."""
+    (json.dumps of a 60 MB message is one call that holds the GIL for 0.2 s); a ``Spliced``
+    value is written as the string its parts make, without joining them."""
     pieces = [b"{"]
     for index, (key, value) in enumerate(body.items()):
         pieces.append(b"%s%s: " % (b", " if index else b"", json.dumps(key).encode()))
-        if not isinstance(value, str) or len(value) <= PIECE_CHARS:
+        if isinstance(value, Spliced):
+            parts = value.parts
+        elif isinstance(value, str) and len(value) > PIECE_CHARS:
+            parts = (value,)
+        else:
             pieces.append(json.dumps(value).encode())
             continue
         pieces.append(b'"')
-        for start in range(0, len(value), PIECE_CHARS):
-            pieces.append(json.dumps(value[start : start + PIECE_CHARS])[1:-1].encode())
+        for part in parts:
+            for start in range(0, len(part), PIECE_CHARS):
+                pieces.append(json.dumps(part[start : start + PIECE_CHARS])[1:-1].encode())
         pieces.append(b'"')
     pieces.append(b"}")
     return pieces
