@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 @dataclass(frozen=True, slots=True)
 class Spliced:
     """A long text kept as its parts, joined only when read whole (``str``): a validation
-    message echoing a request's long value (``names.spliced_validation_message``). Joining
+    message echoing a request's long value (``names.LongValues``). Joining
     60 MB copies it with the GIL held, tens of milliseconds of a stalled event loop; the
     API edge renders the parts a piece at a time in a thread instead
     (``api.wire.error_response_off_loop``)."""
