@@ -21,10 +21,12 @@ def longest_pause_while(work: Callable[[], Awaitable[T]]) -> tuple[T, float]:
     async def run() -> tuple[T, float]:
         longest = 0.0
         done = threading.Event()
+        ticking_since = asyncio.Event()
 
         async def tick() -> None:
             nonlocal longest
             last = time.perf_counter()
+            ticking_since.set()
             while not done.is_set():
                 await asyncio.sleep(0)
                 now = time.perf_counter()
@@ -32,6 +34,10 @@ def longest_pause_while(work: Callable[[], Awaitable[T]]) -> tuple[T, float]:
                 last = now
 
         ticking = asyncio.ensure_future(tick())
+        # The clock runs before the work starts: a thread that takes the GIL at once (its
+        # first step a long C call) would otherwise hold the loop before the first tick,
+        # unmeasured.
+        await ticking_since.wait()
         try:
             result = await work()
         finally:
