@@ -130,8 +130,10 @@ class StringShape:
             out.append(f"Member must satisfy regular expression pattern: {self.pattern}")
         return out
 
-    def errors(self, member: str, value: str) -> list[str]:
-        return [constraint_error(member, value, c) for c in self.failed(value)]
+    def errors(self, member: str, value: str, shown: str | None = None) -> list[str]:
+        """An entry per failed constraint, echoing ``shown`` (``LongValues.shown``) if given."""
+        echoed = value if shown is None else shown
+        return [constraint_error(member, echoed, c) for c in self.failed(value)]
 
 
 # --- shapes --------------------------------------------------------------------------------

@@ -104,10 +104,7 @@ class _Shapes:
 
     def string(self, member: str, value: Any, shape: StringShape) -> None:
         if isinstance(value, str):
-            failed = shape.failed(value)
-            if failed:
-                shown = self._long.shown(value)
-                self.errors += (constraint_error(member, shown, text) for text in failed)
+            self.errors += shape.errors(member, value, self._long.shown(value))
 
     def integer(self, member: str, value: Any, low: int, high: int | None = None) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
